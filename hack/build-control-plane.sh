@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the real control plane that Strata's tests and its local run use, from the Go module proxy:
+# kube-apiserver, etcd and kubectl into kube-api-test's default place, and helm beside them.
+#
+#   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kube-apiserver,etcd,kubectl}
+#   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/helm
+#
+# There is no Docker and no download of prebuilt binaries here, so everything is compiled. The module
+# in hack/controlplane pins the versions (go.mod, go.sum); k8s.io/kubernetes needs its staging modules
+# replaced by their published tags, which that go.mod does. Does nothing for a binary already present
+# with the right version. A cold build takes about 15 minutes on 2 cores.
+set -euo pipefail
+
+KUBE_VERSION=v1.36.3
+HELM_VERSION=v3.21.4
+
+here=$(cd "$(dirname "$0")" && pwd)
+base=${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}
+out="$base/k8s/${KUBE_VERSION#v}-linux-amd64"
+mkdir -p "$out" "$base/bin"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+
+minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
+ldflags="-s -w"
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags="$ldflags -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+done
+
+
+built() { # built BINARY EXPECTED ARGS...: true when BINARY exists and prints EXPECTED
+  local bin=$1 expected=$2; shift 2
+  [ -x "$bin" ] && "$bin" "$@" 2>/dev/null | grep -qF "$expected"
+}
+
+cd "$here/controlplane"
+if built "$out/kube-apiserver" "$KUBE_VERSION" --version; then
+  echo "kube-apiserver $KUBE_VERSION present in $out"
+else
+  echo "building kube-apiserver $KUBE_VERSION into $out"
+  go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+fi
+if built "$out/kubectl" "$KUBE_VERSION" version --client; then
+  echo "kubectl $KUBE_VERSION present in $out"
+else
+  echo "building kubectl $KUBE_VERSION into $out"
+  go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl
+fi
+etcd_version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
+if built "$out/etcd" "${etcd_version#v}" --version; then
+  echo "etcd $etcd_version present in $out"
+else
+  echo "building etcd $etcd_version into $out"
+  go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
+fi
+
+if built "$base/bin/helm" "$HELM_VERSION" version --short; then
+  echo "helm $HELM_VERSION present in $base/bin"
+else
+  echo "building helm $HELM_VERSION into $base/bin"
+  (cd / && GOFLAGS= GOBIN="$base/bin" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
+fi

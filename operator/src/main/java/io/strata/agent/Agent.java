@@ -1,0 +1,238 @@
+package io.strata.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.Version;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.OverlayMount;
+import io.strata.kube.Apply;
+import io.strata.kube.CustomResources;
+import io.strata.kube.HealthServer;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent. Level-triggered: every event only queues one pass of {@link #reconcile()}, which
+ * reads desired state from the informer caches and writes the node's whole NodeLayerState status. A
+ * pass does nothing until every cache has synced, so an empty cache never looks like "nothing is
+ * wanted here".
+ */
+public final class Agent implements AutoCloseable {
+  static final String FIELD_MANAGER = "strata-agent";
+  private static final Logger log = LoggerFactory.getLogger(Agent.class);
+
+  private final KubernetesClient client;
+  private final AgentConfig config;
+  private final Clock clock;
+  private final NodeStatusBuilder statusBuilder;
+  private final ScheduledExecutorService loop;
+  private final AtomicBoolean queued = new AtomicBoolean();
+
+  private NodeLock lock;
+  private HealthServer health;
+  private SharedIndexInformer<LayerSet> layerSets;
+  private SharedIndexInformer<OverlayMount> overlayMounts;
+  private SharedIndexInformer<Node> node;
+  private SharedIndexInformer<NodeLayerState> ownState;
+  private volatile boolean lastPassSucceeded;
+
+  public Agent(KubernetesClient client, AgentConfig config, Clock clock) {
+    this.client = client;
+    this.config = config;
+    this.clock = clock;
+    this.statusBuilder = new NodeStatusBuilder(clock);
+    this.loop =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("agent-" + config.nodeName()).daemon().unstarted(r));
+  }
+
+  /** Takes the node lock, waits for the CRDs, then starts watching and reporting. */
+  public void start() throws IOException, InterruptedException {
+    health = HealthServer.start(config.httpPort(), () -> lock != null, this::isReady);
+    lock = NodeLock.acquire(config.stateDir(), Duration.ofSeconds(1));
+    CustomResources.awaitEstablished(
+        client,
+        List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),
+        Duration.ofSeconds(2));
+
+    AgentLease lease = new AgentLease(client, config, clock);
+    loop.scheduleWithFixedDelay(
+        () -> guarded("renew lease " + config.leaseName(), lease::renew),
+        0,
+        config.leaseRenewPeriod().toMillis(),
+        TimeUnit.MILLISECONDS);
+
+    long resync = config.resyncPeriod().toMillis();
+    ResourceEventHandler<HasMetadata> kick = new Kick();
+    layerSets = client.resources(LayerSet.class).inform(cast(kick), resync);
+    overlayMounts = client.resources(OverlayMount.class).inform(cast(kick), resync);
+    node = client.nodes().withName(config.nodeName()).inform(cast(kick), resync);
+    ownState =
+        client.resources(NodeLayerState.class).withName(config.nodeName()).inform(cast(kick), 0);
+    loop.scheduleWithFixedDelay(this::queue, resync, resync, TimeUnit.MILLISECONDS);
+    log.info(
+        "agent for node {} started (state dir {}, mount base {}, namespace {})",
+        config.nodeName(),
+        config.stateDir(),
+        config.mountBase(),
+        config.namespace());
+  }
+
+  /** Ready once the lock is held, every cache has synced and the last pass wrote what it meant. */
+  public boolean isReady() {
+    return lock != null && informersSynced() && lastPassSucceeded;
+  }
+
+  private boolean informersSynced() {
+    return Stream.of(layerSets, overlayMounts, node, ownState)
+        .allMatch(i -> i != null && i.hasSynced());
+  }
+
+  private void queue() {
+    if (queued.compareAndSet(false, true)) {
+      loop.execute(
+          () -> {
+            queued.set(false);
+            guarded("reconcile node " + config.nodeName(), this::reconcile);
+          });
+    }
+  }
+
+  /** One pass: compute what this node serves and report it. */
+  void reconcile() {
+    if (!informersSynced()) {
+      return; // never act on a cache that has not listed yet
+    }
+    Node self = node.getStore().getByKey(config.nodeName());
+    if (self == null) {
+      log.warn("Node {} does not exist (yet); nothing to report", config.nodeName());
+      lastPassSucceeded = false;
+      return;
+    }
+    Selection selection =
+        Selection.forNode(
+            self.getMetadata().getLabels(),
+            layerSets.getStore().list(),
+            overlayMounts.getStore().list());
+    NodeLayerState current = ownState.getStore().getByKey(config.nodeName());
+    if (current == null || !ownedBy(current, self)) {
+      current = Apply.object(client, FIELD_MANAGER, stateObject(self));
+      log.info("NodeLayerState {} created or adopted", config.nodeName());
+    }
+    NodeLayerState.Status previous = current.getStatus();
+    NodeLayerState.Status next = statusBuilder.build(selection, previous);
+    next.agent = agentInfo();
+    if (!sameJson(previous, next)) {
+      NodeLayerState desired = stateObject(self);
+      desired.setStatus(next);
+      Apply.status(client, FIELD_MANAGER, desired);
+      log.info(
+          "NodeLayerState {}: {} LayerSets, {} OverlayMounts",
+          config.nodeName(),
+          next.layerSets.size(),
+          next.overlayMounts.size());
+    }
+    lastPassSucceeded = true;
+  }
+
+  private NodeLayerState stateObject(Node self) {
+    NodeLayerState state = new NodeLayerState();
+    state.getMetadata().setName(config.nodeName());
+    state.getMetadata().setOwnerReferences(List.of(ownerReference(self)));
+    return state;
+  }
+
+  private static OwnerReference ownerReference(Node self) {
+    return new OwnerReferenceBuilder()
+        .withApiVersion("v1")
+        .withKind("Node")
+        .withName(self.getMetadata().getName())
+        .withUid(self.getMetadata().getUid())
+        .build();
+  }
+
+  private static boolean ownedBy(NodeLayerState state, Node self) {
+    List<OwnerReference> owners = state.getMetadata().getOwnerReferences();
+    return owners != null
+        && owners.stream().anyMatch(o -> Objects.equals(o.getUid(), self.getMetadata().getUid()));
+  }
+
+  private NodeLayerState.Agent agentInfo() {
+    NodeLayerState.Agent agent = new NodeLayerState.Agent();
+    agent.version = Version.get();
+    agent.kernel = System.getProperty("os.version");
+    return agent;
+  }
+
+  private static boolean sameJson(Object a, Object b) {
+    JsonNode left = Serialization.jsonMapper().valueToTree(a);
+    JsonNode right = Serialization.jsonMapper().valueToTree(b);
+    return left.equals(right);
+  }
+
+  private void guarded(String what, Runnable action) {
+    try {
+      action.run();
+    } catch (RuntimeException e) {
+      lastPassSucceeded = false;
+      log.warn("{} failed (will retry): {}", what, e.getMessage());
+      loop.schedule(this::queue, 5, TimeUnit.SECONDS);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends HasMetadata> ResourceEventHandler<T> cast(
+      ResourceEventHandler<HasMetadata> handler) {
+    return (ResourceEventHandler<T>) (ResourceEventHandler<?>) handler;
+  }
+
+  /** Every change, whatever it is, queues one full pass. */
+  private final class Kick implements ResourceEventHandler<HasMetadata> {
+    @Override
+    public void onAdd(HasMetadata obj) {
+      queue();
+    }
+
+    @Override
+    public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
+      queue();
+    }
+
+    @Override
+    public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
+      queue();
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    loop.shutdownNow();
+    Stream.of(layerSets, overlayMounts, node, ownState)
+        .filter(Objects::nonNull)
+        .forEach(SharedIndexInformer::close);
+    if (health != null) {
+      health.close();
+    }
+    if (lock != null) {
+      lock.close();
+    }
+  }
+}

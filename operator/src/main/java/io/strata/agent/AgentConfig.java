@@ -1,0 +1,34 @@
+package io.strata.agent;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/** Everything the agent is told at start: one node, its state dir and mount base, its namespace. */
+public record AgentConfig(
+    String nodeName,
+    Path stateDir,
+    Path mountBase,
+    String namespace,
+    int httpPort,
+    Duration leaseDuration,
+    Duration resyncPeriod) {
+
+  public AgentConfig {
+    Objects.requireNonNull(nodeName, "nodeName");
+    if (nodeName.isBlank()) {
+      throw new IllegalArgumentException("the node name is empty");
+    }
+    stateDir = stateDir.toAbsolutePath().normalize();
+    mountBase = mountBase.toAbsolutePath().normalize();
+  }
+
+  public String leaseName() {
+    return io.strata.crd.StrataApi.AGENT_LEASE_PREFIX + nodeName;
+  }
+
+  /** The Lease is renewed this often: a third of its duration, as kubelet does. */
+  public Duration leaseRenewPeriod() {
+    return leaseDuration.dividedBy(3);
+  }
+}

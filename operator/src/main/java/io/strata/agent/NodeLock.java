@@ -1,0 +1,64 @@
+package io.strata.agent;
+
+import io.strata.sys.LibC;
+import io.strata.sys.SyscallException;
+import io.strata.sys.Syscalls;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent per node at a time: an exclusive {@code flock(2)} on {@code <state>/.lock}, held for
+ * the life of the process and released by the kernel when it exits, however it exits. During a
+ * rolling update whose pods overlap, the newer agent waits here until the older one is gone.
+ */
+public final class NodeLock implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeLock.class);
+  static final String LOCK_FILE = ".lock";
+
+  private final Syscalls sys;
+  private final Path path;
+  private final int fd;
+
+  private NodeLock(Syscalls sys, Path path, int fd) {
+    this.sys = sys;
+    this.path = path;
+    this.fd = fd;
+  }
+
+  /** Blocks until this process holds the lock. */
+  public static NodeLock acquire(Path stateDir, Duration poll)
+      throws IOException, InterruptedException {
+    Files.createDirectories(stateDir);
+    Path path = stateDir.resolve(LOCK_FILE);
+    Syscalls sys = Syscalls.get();
+    int fd = sys.open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0600);
+    try {
+      boolean said = false;
+      while (!sys.tryLockExclusive(fd, path)) {
+        if (!said) {
+          log.warn("another agent holds {}; waiting for it to exit", path);
+          said = true;
+        }
+        Thread.sleep(poll.toMillis());
+      }
+      log.info("holding {}", path);
+      return new NodeLock(sys, path, fd);
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      sys.close(fd);
+      throw e;
+    }
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  @Override
+  public void close() throws SyscallException {
+    sys.close(fd); // closing the only descriptor releases the flock
+  }
+}

@@ -1,0 +1,76 @@
+package io.strata.cli;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.strata.agent.Agent;
+import io.strata.agent.AgentConfig;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "agent", description = "Run the node agent for one node (a DaemonSet pod).")
+final class AgentCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin NodePaths paths;
+  @Mixin ClusterOptions cluster;
+
+  @Option(
+      names = "--node-name",
+      paramLabel = "NAME",
+      defaultValue = "${env:NODE_NAME}",
+      description = "This node's Node name (env NODE_NAME, from the downward API).")
+  String nodeName;
+
+  @Option(
+      names = "--lease-duration",
+      paramLabel = "DURATION",
+      defaultValue = "${env:STRATA_LEASE_DURATION:-PT40S}",
+      description =
+          "How long the agent's Lease lasts unrenewed (ISO-8601; default ${DEFAULT-VALUE}).")
+  Duration leaseDuration;
+
+  @Option(
+      names = "--resync",
+      paramLabel = "DURATION",
+      defaultValue = "${env:STRATA_RESYNC:-PT5M}",
+      description =
+          "Full pass at least this often, events or not (ISO-8601; default ${DEFAULT-VALUE}).")
+  Duration resync;
+
+  @Override
+  public Integer call() throws Exception {
+    if (nodeName == null || nodeName.isBlank()) {
+      throw new ParameterException(spec.commandLine(), "--node-name or NODE_NAME is required");
+    }
+    AgentConfig config =
+        new AgentConfig(
+            nodeName,
+            paths.stateDir,
+            paths.mountBase,
+            cluster.namespace,
+            cluster.httpPort,
+            leaseDuration,
+            resync);
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    Agent agent = new Agent(client, config, Clock.systemUTC());
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> close(agent, client)));
+    agent.start();
+    Thread.currentThread().join(); // runs until the process is told to stop
+    return 0;
+  }
+
+  private static void close(Agent agent, KubernetesClient client) {
+    try {
+      agent.close();
+    } catch (Exception e) {
+      System.err.println("strata agent: while stopping: " + e.getMessage());
+    }
+    client.close();
+  }
+}

@@ -1,0 +1,35 @@
+package io.strata.cli;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.strata.controller.Controller;
+import java.net.InetAddress;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "controller", description = "Run the leader-elected cluster controller.")
+final class ControllerCommand implements Callable<Integer> {
+  @Mixin ClusterOptions cluster;
+
+  @Override
+  public Integer call() throws Exception {
+    String identity =
+        System.getenv().getOrDefault("POD_NAME", InetAddress.getLocalHost().getHostName())
+            + "-"
+            + UUID.randomUUID().toString().substring(0, 8);
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    Controller controller = new Controller(client, cluster.namespace, identity, cluster.httpPort);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  controller.close();
+                  client.close();
+                }));
+    controller.start();
+    Thread.currentThread().join();
+    return 0;
+  }
+}

@@ -1,0 +1,79 @@
+package io.strata.controller;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
+import io.strata.kube.CustomResources;
+import io.strata.kube.HealthServer;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster-wide controller: JOSDK reconcilers for LayerSets and OverlayMounts, active only while
+ * this process holds the leader Lease {@code strata-controller} in Strata's namespace.
+ */
+public final class Controller implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Controller.class);
+
+  private final KubernetesClient client;
+  private final String namespace;
+  private final String identity;
+  private final int httpPort;
+  private Operator operator;
+  private HealthServer health;
+
+  public Controller(KubernetesClient client, String namespace, String identity, int httpPort) {
+    this.client = client;
+    this.namespace = namespace;
+    this.identity = identity;
+    this.httpPort = httpPort;
+  }
+
+  public void start() throws IOException, InterruptedException {
+    health = HealthServer.start(httpPort, () -> true, this::isReady);
+    CustomResources.awaitEstablished(
+        client,
+        List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),
+        Duration.ofSeconds(2));
+    operator =
+        new Operator(
+            o ->
+                o.withKubernetesClient(client)
+                    .withCloseClientOnStop(false)
+                    .withLeaderElectionConfiguration(
+                        new LeaderElectionConfiguration(
+                            StrataApi.CONTROLLER_LEASE, namespace, identity)));
+    operator.register(new LayerSetReconciler());
+    operator.register(new OverlayMountReconciler());
+    operator.start();
+    log.info(
+        "controller {} started; leading while it holds Lease {}/{}",
+        identity,
+        namespace,
+        StrataApi.CONTROLLER_LEASE);
+  }
+
+  /** Ready once started and every informer is healthy; a standby is ready too. */
+  public boolean isReady() {
+    return operator != null
+        && operator.getRuntimeInfo().isStarted()
+        && operator.getRuntimeInfo().allEventSourcesAreHealthy();
+  }
+
+  @Override
+  public void close() {
+    if (operator != null) {
+      operator.stop();
+    }
+    if (health != null) {
+      health.close();
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.strata.crd;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+import java.util.List;
+
+/** An ordered chain of filesystem layers that the selected nodes must hold. Cluster-scoped. */
+@Group(StrataApi.GROUP)
+@Version(StrataApi.VERSION)
+@Plural("layersets")
+@ShortNames("lset")
+@ValidationRule(value = StrataApi.DNS_LABEL_NAME_RULE, message = StrataApi.DNS_LABEL_NAME_MESSAGE)
+@AdditionalPrinterColumn(
+    name = "Desired",
+    jsonPath = ".status.desiredNodes",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "Ready",
+    jsonPath = ".status.readyNodes",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "Age",
+    jsonPath = ".metadata.creationTimestamp",
+    type = AdditionalPrinterColumn.Type.DATE)
+public class LayerSet extends CustomResource<LayerSet.Spec, LayerSet.Status> {
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @ValidationRule(
+      value = "has(self.layers) != has(self.image)",
+      message = "exactly one of spec.layers and spec.image must be set")
+  public static class Spec {
+    @JsonPropertyDescription("Node labels this LayerSet selects; omitted selects every node.")
+    public LabelSelector nodeSelector;
+
+    @JsonPropertyDescription("Layer blobs, base first. Exactly one of layers and image.")
+    @Size(min = 1, max = 128)
+    public List<Layer> layers;
+
+    @JsonPropertyDescription(
+        "An OCI image or index in a registry, by tag or digest. Exactly one of layers and image.")
+    @Size(min = 1, max = 512)
+    @Pattern("^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+    public String image;
+
+    @JsonPropertyDescription(
+        "A kubernetes.io/dockerconfigjson Secret in Strata's own namespace, for image.")
+    public NameReference pullSecretRef;
+
+    @JsonPropertyDescription("WaitForNodes (default) or Orphan.")
+    @Default("WaitForNodes")
+    public DeletionPolicy deletionPolicy;
+  }
+
+  /** One layer blob, fetched from a URL and verified against its digest. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Layer {
+    @JsonPropertyDescription("http, https or file URL of the blob.")
+    @Required
+    @Size(min = 8, max = 2048)
+    @Pattern("^(https?|file)://[^\\s]+$")
+    public String url;
+
+    @JsonPropertyDescription("sha256 digest of the bytes as fetched.")
+    @Required
+    @Pattern(StrataApi.SHA256_DIGEST)
+    public String digest;
+
+    @JsonPropertyDescription("tar, tar+gzip or tar+zstd layer media type; sniffed when omitted.")
+    @Size(max = 128)
+    @Pattern(
+        "^application/vnd\\.(oci\\.image\\.layer\\.v1\\.tar(\\+gzip|\\+zstd)?"
+            + "|docker\\.image\\.rootfs\\.diff\\.tar(\\.gzip)?)$")
+    public String mediaType;
+
+    public Layer() {}
+
+    public Layer(String url, String digest) {
+      this.url = url;
+      this.digest = digest;
+    }
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Status extends NodeSummaryStatus {
+    @JsonPropertyDescription(
+        "spec.image pinned to a digest by the controller, once per generation.")
+    public String resolvedImage;
+
+    @JsonPropertyDescription("OCI chain ID of the top layer's root, once nodes agree.")
+    public String chainId;
+  }
+}

@@ -1,0 +1,178 @@
+package io.strata.doctor;
+
+import io.strata.overlay.MountInfo;
+import io.strata.overlay.MountTable;
+import io.strata.sys.LibC;
+import io.strata.sys.SyscallException;
+import io.strata.sys.Syscalls;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Checks whether this node can run Strata: overlayfs present and really mountable, d_type and
+ * trusted xattrs on the state dir's filesystem, a shared mount base. Each check is one finding.
+ */
+public final class Doctor {
+  private static final Path FILESYSTEMS = Path.of("/proc/filesystems");
+  private static final int DT_UNKNOWN = 0;
+
+  private final Path stateDir;
+  private final Path mountBase;
+  private final Syscalls sys;
+
+  public Doctor(Path stateDir, Path mountBase, Syscalls sys) {
+    this.stateDir = stateDir.toAbsolutePath().normalize();
+    this.mountBase = mountBase.toAbsolutePath().normalize();
+    this.sys = sys;
+  }
+
+  public List<Finding> run() throws IOException {
+    List<Finding> findings = new ArrayList<>();
+    findings.add(Finding.ok("kernel", System.getProperty("os.version")));
+    boolean overlay = Files.readString(FILESYSTEMS).lines().anyMatch(l -> l.endsWith("\toverlay"));
+    findings.add(
+        overlay
+            ? Finding.ok("overlay filesystem", "listed in /proc/filesystems")
+            : Finding.fail(
+                "overlay filesystem", "not in /proc/filesystems: load it with 'modprobe overlay'"));
+
+    Path scratchParent = stateDir;
+    if (Files.isDirectory(stateDir)) {
+      findings.add(Finding.ok("state dir", stateDir.toString()));
+    } else {
+      findings.add(
+          Finding.warn(
+              "state dir",
+              stateDir
+                  + " does not exist: the agent creates it; testing on "
+                  + tempDir()
+                  + " instead"));
+      scratchParent = tempDir();
+    }
+    Path scratch = Files.createTempDirectory(scratchParent, ".strata-doctor-");
+    try {
+      findings.add(checkDType(scratch));
+      findings.add(checkTrustedXattrs(scratch));
+      if (overlay) {
+        findings.add(checkOverlayMount(scratch));
+      }
+    } finally {
+      deleteTree(scratch);
+    }
+    findings.add(checkMountBase(MountTable.read()));
+    return findings;
+  }
+
+  private Finding checkDType(Path scratch) throws IOException {
+    Files.createFile(scratch.resolve("probe"));
+    Map<String, Integer> types = sys.directoryEntryTypes(scratch);
+    return types.getOrDefault("probe", DT_UNKNOWN) == DT_UNKNOWN
+        ? Finding.fail(
+            "d_type",
+            "the filesystem of "
+                + scratch.getParent()
+                + " does not report file types"
+                + " (xfs needs ftype=1): overlayfs cannot use it")
+        : Finding.ok("d_type", "supported on the filesystem of " + scratch.getParent());
+  }
+
+  private Finding checkTrustedXattrs(Path scratch) throws IOException {
+    Path probe = scratch.resolve("probe");
+    String name = "trusted.strata.doctor";
+    try {
+      sys.lsetxattr(probe, name, "y".getBytes(StandardCharsets.UTF_8));
+      sys.lgetxattr(probe, name, 16);
+      return Finding.ok("trusted xattrs", "settable on the filesystem of " + scratch.getParent());
+    } catch (SyscallException e) {
+      return Finding.warn(
+          "trusted xattrs",
+          e.getMessage() + ": overlayfs needs them for whiteouts in a Disk upper (run as root)");
+    }
+  }
+
+  private Finding checkOverlayMount(Path scratch) throws IOException {
+    Path lower = Files.createDirectory(scratch.resolve("lower"));
+    Path upper = Files.createDirectory(scratch.resolve("upper"));
+    Path work = Files.createDirectory(scratch.resolve("work"));
+    Path merged = Files.createDirectory(scratch.resolve("merged"));
+    Files.writeString(lower.resolve("from-lower"), "lower");
+    String data =
+        "lowerdir="
+            + lower
+            + ",upperdir="
+            + upper
+            + ",workdir="
+            + work
+            + ",index=off,metacopy=off,redirect_dir=off";
+    if (Stream.of(lower, upper, work).anyMatch(p -> p.toString().matches(".*[,:\\\\\\s].*"))) {
+      return Finding.warn(
+          "overlay mount",
+          "not tested: " + scratch + " has a character" + " mount options cannot carry");
+    }
+    try {
+      sys.mount("strata:doctor", merged, "overlay", LibC.MS_NOSUID | LibC.MS_NODEV, data);
+    } catch (SyscallException e) {
+      return Finding.fail("overlay mount", e.getMessage());
+    }
+    try {
+      Files.writeString(merged.resolve("from-merged"), "merged");
+      boolean ok =
+          Files.exists(merged.resolve("from-lower")) && Files.exists(upper.resolve("from-merged"));
+      return ok
+          ? Finding.ok("overlay mount", "a test overlay mounted, read and wrote in " + scratch)
+          : Finding.fail("overlay mount", "the test overlay did not show lower and upper");
+    } finally {
+      sys.umount2(merged, 0);
+    }
+  }
+
+  Finding checkMountBase(MountTable table) {
+    String fix =
+        "prepare it with: mkdir -p %1$s && mount --bind %1$s %1$s && mount --make-private %1$s"
+            + " && mount --make-shared %1$s";
+    Optional<MountInfo> own = table.at(mountBase);
+    if (own.isPresent() && own.get().isShared()) {
+      return Finding.ok("mount base", mountBase + " is a shared mount");
+    }
+    return Finding.warn(
+        "mount base",
+        mountBase
+            + (own.isPresent() ? " is a mount but not shared; " : " is not a mount point; ")
+            + String.format(fix, mountBase));
+  }
+
+  private static Path tempDir() {
+    return Path.of(System.getProperty("java.io.tmpdir"));
+  }
+
+  /** Removes the scratch tree, refusing if anything beneath it is still mounted. */
+  private static void deleteTree(Path root) throws IOException {
+    if (MountTable.read().mounts().stream().anyMatch(m -> m.mountPoint().startsWith(root))) {
+      throw new IOException("left " + root + " in place: something beneath it is still mounted");
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /** Renders findings as an aligned table. */
+  public static String table(List<Finding> findings) {
+    int width = findings.stream().mapToInt(f -> f.check().length()).max().orElse(5);
+    StringBuilder out = new StringBuilder();
+    out.append(String.format("%-" + width + "s  %-6s %s%n", "CHECK", "RESULT", "DETAIL"));
+    for (Finding f : findings) {
+      out.append(String.format("%-" + width + "s  %-6s %s%n", f.check(), f.severity(), f.detail()));
+    }
+    return out.toString();
+  }
+}
