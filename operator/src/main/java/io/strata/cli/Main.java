@@ -36,10 +36,7 @@ public final class Main {
     cli.setParameterExceptionHandler(
         (e, args) -> {
           CommandLine failed = e.getCommandLine();
-          failed
-              .getErr()
-              .println(
-                  prefix(failed) + ": " + e.getMessage() + " (see --help)");
+          failed.getErr().println(prefix(failed) + ": " + e.getMessage() + " (see --help)");
           return 2;
         });
     return cli;

@@ -1,6 +1,5 @@
 package io.strata.kube;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -41,23 +40,20 @@ public final class CustomResources {
 
   static boolean isEstablished(KubernetesClient client, String name) {
     try {
-      CustomResourceDefinition crd =
-          client.apiextensions().v1().customResourceDefinitions().withName(name).get();
-      if (crd == null || crd.getStatus() == null || crd.getStatus().getConditions() == null) {
-        return false;
-      }
-      return crd.getStatus().getConditions().stream()
-          .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
+      return isEstablished(
+          client.apiextensions().v1().customResourceDefinitions().withName(name).get());
     } catch (KubernetesClientException e) {
       log.warn("cannot read CRD {}: {}", name, e.getMessage());
       return false;
     }
   }
 
-  /** Whether a metav1.Condition list holds {@code type=True}. */
-  public static boolean isTrue(List<Condition> conditions, String type) {
-    return conditions != null
-        && conditions.stream()
-            .anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+  /** Whether the API server serves {@code crd} (its Established condition is True). */
+  public static boolean isEstablished(CustomResourceDefinition crd) {
+    return crd != null
+        && crd.getStatus() != null
+        && crd.getStatus().getConditions() != null
+        && crd.getStatus().getConditions().stream()
+            .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 }

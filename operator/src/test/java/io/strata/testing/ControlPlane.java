@@ -1,0 +1,129 @@
+package io.strata.testing;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.strata.crd.StrataApi;
+import io.strata.kube.CustomResources;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * One real kube-apiserver and etcd for the whole test JVM, started by Fabric8 kube-api-test from
+ * the binaries {@code hack/build-control-plane.sh} builds, with RBAC on and {@code crds/}
+ * installed. Tests share it and keep apart by unique names.
+ *
+ * <p>Without the binaries the tests that need it are skipped with the reason, except under CI
+ * ({@code CI=true}), where a missing control plane is a failure.
+ */
+public final class ControlPlane {
+  public static final String KUBE_VERSION = "1.36.3";
+
+  private static ControlPlane shared;
+
+  private final KubeAPIServer server;
+  private final String kubeconfig;
+
+  private ControlPlane(KubeAPIServer server) {
+    this.server = server;
+    this.kubeconfig = server.getKubeConfigYaml();
+  }
+
+  /** The shared control plane, started on first use. */
+  public static synchronized ControlPlane shared() {
+    if (shared == null) {
+      requireBinaries();
+      KubeAPIServer server =
+          new KubeAPIServer(
+              KubeAPIServerConfigBuilder.anAPIServerConfig()
+                  .withApiServerVersion(KUBE_VERSION)
+                  .withOfflineMode(true)
+                  .withStartupTimeout(180_000)
+                  .withUpdateKubeConfig(false)
+                  .withApiServerFlag("--advertise-address", "127.0.0.1")
+                  .withApiServerFlag("--bind-address", "127.0.0.1")
+                  .build());
+      server.start();
+      Runtime.getRuntime().addShutdownHook(new Thread(server::stop));
+      shared = new ControlPlane(server);
+      shared.installCrds();
+    }
+    return shared;
+  }
+
+  private static void requireBinaries() {
+    Path dir = binaryDir();
+    boolean present =
+        Stream.of("kube-apiserver", "etcd", "kubectl")
+            .allMatch(b -> Files.isExecutable(dir.resolve(b)));
+    String reason = "no control plane in " + dir + ": run hack/build-control-plane.sh (CI does)";
+    if (!present && System.getenv("CI") != null) {
+      throw new IllegalStateException(reason);
+    }
+    Assumptions.assumeTrue(present, reason);
+  }
+
+  public static Path binaryDir() {
+    String base = System.getenv("KUBE_API_TEST_DIR");
+    Path root =
+        base != null ? Path.of(base) : Path.of(System.getProperty("user.home"), ".kubeapitest");
+    return root.resolve("k8s").resolve(KUBE_VERSION + "-linux-amd64");
+  }
+
+  /** A client with cluster-admin rights (kube-api-test's client is in system:masters). */
+  public KubernetesClient adminClient() {
+    return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeconfig)).build();
+  }
+
+  public String kubeconfigYaml() {
+    return kubeconfig;
+  }
+
+  /** Writes the kubeconfig to a file, for tools such as kubectl. */
+  public Path writeKubeconfig(Path file) {
+    try {
+      return Files.writeString(file, kubeconfig);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void installCrds() {
+    try (KubernetesClient client = adminClient();
+        Stream<Path> files = Files.list(ProjectFiles.crds())) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
+        List<HasMetadata> items = client.load(Files.newInputStream(file)).items();
+        for (HasMetadata item : items) {
+          client.resource(item).serverSideApply();
+          client
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .withName(item.getMetadata().getName())
+              .waitUntilCondition(CustomResources::isEstablished, 60, TimeUnit.SECONDS);
+        }
+      }
+      client
+          .namespaces()
+          .resource(
+              new NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName(StrataApi.DEFAULT_NAMESPACE)
+                  .endMetadata()
+                  .build())
+          .serverSideApply();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
