@@ -20,7 +20,8 @@ final class ControllerCommand implements Callable<Integer> {
             + "-"
             + UUID.randomUUID().toString().substring(0, 8);
     KubernetesClient client = new KubernetesClientBuilder().build();
-    Controller controller = new Controller(client, cluster.namespace, identity, cluster.httpPort);
+    Controller controller =
+        new Controller(client, cluster.namespace, identity, cluster.httpPort, () -> System.exit(1));
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

@@ -1,6 +1,7 @@
 package io.strata.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.strata.crd.LayerSet;
@@ -26,14 +27,26 @@ public final class Controller implements AutoCloseable {
   private final String namespace;
   private final String identity;
   private final int httpPort;
+  private final Runnable onLostLeadership;
+  private volatile boolean closing;
   private Operator operator;
   private HealthServer health;
 
-  public Controller(KubernetesClient client, String namespace, String identity, int httpPort) {
+  /**
+   * @param onLostLeadership run when this process loses the Lease while not shutting down; the
+   *     command exits so that the pod restarts as a clean standby
+   */
+  public Controller(
+      KubernetesClient client,
+      String namespace,
+      String identity,
+      int httpPort,
+      Runnable onLostLeadership) {
     this.client = client;
     this.namespace = namespace;
     this.identity = identity;
     this.httpPort = httpPort;
+    this.onLostLeadership = onLostLeadership;
   }
 
   public void start() throws IOException, InterruptedException {
@@ -47,9 +60,7 @@ public final class Controller implements AutoCloseable {
             o ->
                 o.withKubernetesClient(client)
                     .withCloseClientOnStop(false)
-                    .withLeaderElectionConfiguration(
-                        new LeaderElectionConfiguration(
-                            StrataApi.CONTROLLER_LEASE, namespace, identity)));
+                    .withLeaderElectionConfiguration(leaderElection()));
     operator.register(new LayerSetReconciler());
     operator.register(new OverlayMountReconciler());
     operator.start();
@@ -58,6 +69,28 @@ public final class Controller implements AutoCloseable {
         identity,
         namespace,
         StrataApi.CONTROLLER_LEASE);
+  }
+
+  private LeaderElectionConfiguration leaderElection() {
+    LeaderCallbacks callbacks =
+        new LeaderCallbacks(
+            () -> log.info("{} is now the leader", identity),
+            () -> {
+              if (!closing) {
+                log.error("{} lost the leader Lease", identity);
+                onLostLeadership.run();
+              }
+            },
+            leader -> log.info("leader is {}", leader));
+    return new LeaderElectionConfiguration(
+        StrataApi.CONTROLLER_LEASE,
+        namespace,
+        LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE,
+        LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+        LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE,
+        identity,
+        callbacks,
+        false);
   }
 
   /** Ready once started and every informer is healthy; a standby is ready too. */
@@ -69,6 +102,7 @@ public final class Controller implements AutoCloseable {
 
   @Override
   public void close() {
+    closing = true;
     if (operator != null) {
       operator.stop();
     }

@@ -36,7 +36,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet> {
 
   @Override
   public UpdateControl<LayerSet> reconcile(LayerSet layerSet, Context<LayerSet> context) {
-    var nodes = context.getSecondaryResources(Node.class);
+    List<Node> nodes = Secondaries.nodes(context);
     LayerSet.Status status = new LayerSet.Status();
     status.observedGeneration = layerSet.getMetadata().getGeneration();
     status.desiredNodes = NodeCounts.matching(nodes, layerSet.getSpec().nodeSelector);

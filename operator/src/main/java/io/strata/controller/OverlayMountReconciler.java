@@ -55,11 +55,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount> {
   @Override
   public UpdateControl<OverlayMount> reconcile(OverlayMount mount, Context<OverlayMount> context) {
     String layerSetName = mount.getSpec().layerSetRef.name;
-    LayerSet layerSet =
-        context.getSecondaryResources(LayerSet.class).stream()
-            .filter(ls -> layerSetName.equals(ls.getMetadata().getName()))
-            .findFirst()
-            .orElse(null);
+    LayerSet layerSet = Secondaries.layerSet(context, layerSetName).orElse(null);
 
     OverlayMount.Status status = new OverlayMount.Status();
     status.observedGeneration = mount.getMetadata().getGeneration();
@@ -68,8 +64,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount> {
     } else {
       LabelSelector lower = layerSet.getSpec().nodeSelector;
       status.desiredNodes =
-          NodeCounts.matching(
-              context.getSecondaryResources(Node.class), lower, mount.getSpec().nodeSelector);
+          NodeCounts.matching(Secondaries.nodes(context), lower, mount.getSpec().nodeSelector);
     }
     OverlayMount patch = new OverlayMount();
     patch.getMetadata().setName(mount.getMetadata().getName());

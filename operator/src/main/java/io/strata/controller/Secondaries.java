@@ -1,0 +1,33 @@
+package io.strata.controller;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.strata.crd.LayerSet;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads the reconcilers' secondary caches directly. JOSDK's {@code getSecondaryResources} answers
+ * from an index its mappers build when a secondary changes, so a Node that existed before a
+ * LayerSet was created would never be counted for it; the caches themselves are always complete.
+ */
+final class Secondaries {
+  private Secondaries() {}
+
+  static <P extends HasMetadata> List<Node> nodes(Context<P> context) {
+    return informer(context, Node.class).list(node -> true).toList();
+  }
+
+  static <P extends HasMetadata> Optional<LayerSet> layerSet(Context<P> context, String name) {
+    return informer(context, LayerSet.class).get(new ResourceID(name));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <R extends HasMetadata, P extends HasMetadata> InformerEventSource<R, P> informer(
+      Context<P> context, Class<R> type) {
+    return (InformerEventSource<R, P>) context.eventSourceRetriever().getEventSourceFor(type);
+  }
+}

@@ -1,0 +1,250 @@
+package io.strata.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.strata.controller.Controller;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
+import io.strata.testing.ControlPlane;
+import io.strata.testing.Eventually;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two agents for two Nodes with different labels and the controller, against a real API server:
+ * each node reports exactly what selects it, relabelling moves work, the controller counts nodes.
+ */
+class AgentAndControllerIT {
+  private static final Duration CONVERGE = Duration.ofSeconds(30);
+  private static final String GPU = "it-agent-gpu";
+  private static final String CPU = "it-agent-cpu";
+  private static final Map<String, String> SUITE = Map.of("strata-test", "agent-controller");
+
+  private final List<AutoCloseable> running = new ArrayList<>();
+  private KubernetesClient client;
+
+  @TempDir Path tmp;
+
+  @BeforeEach
+  void startNodesAgentsAndController() throws Exception {
+    client = ControlPlane.shared().adminClient();
+    createNode(GPU, "gpu");
+    createNode(CPU, "cpu");
+    startAgent(GPU);
+    startAgent(CPU);
+    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
+    Controller controller =
+        new Controller(controllerClient, StrataApi.DEFAULT_NAMESPACE, "it-controller", 0, () -> {});
+    controller.start();
+    running.add(controller);
+    running.add(controllerClient);
+
+    client.resource(layerSet("it-all", Map.of())).create();
+    client.resource(layerSet("it-gpu", Map.of("pool", "gpu"))).create();
+    client.resource(mount("it-om-gpu-nodes", "it-all", Map.of("pool", "gpu"))).create();
+    client.resource(mount("it-om-on-gpu-set", "it-gpu", null)).create();
+  }
+
+  @AfterEach
+  void stopEverything() throws Exception {
+    for (AutoCloseable c : running.reversed()) {
+      c.close();
+    }
+    client.resources(OverlayMount.class).withLabels(SUITE).delete();
+    client.resources(LayerSet.class).withLabels(SUITE).delete();
+    client.nodes().withLabels(SUITE).delete();
+    client.resources(NodeLayerState.class).withName(GPU).delete();
+    client.resources(NodeLayerState.class).withName(CPU).delete();
+    client.close();
+  }
+
+  @Test
+  void eachNodeListsWhatSelectsItAndRelabellingMovesWork() {
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertReports(
+              GPU, List.of("it-all", "it-gpu"), List.of("it-om-gpu-nodes", "it-om-on-gpu-set"));
+          assertReports(CPU, List.of("it-all"), List.of());
+        });
+
+    client.nodes().withName(CPU).edit(n -> relabel(n, "gpu"));
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertReports(
+                CPU, List.of("it-all", "it-gpu"), List.of("it-om-gpu-nodes", "it-om-on-gpu-set")));
+
+    client.nodes().withName(CPU).edit(n -> relabel(n, "cpu"));
+    Eventually.within(CONVERGE, () -> assertReports(CPU, List.of("it-all"), List.of()));
+
+    client.resources(LayerSet.class).withName("it-gpu").delete();
+    Eventually.within(
+        CONVERGE, () -> assertReports(GPU, List.of("it-all"), List.of("it-om-gpu-nodes")));
+  }
+
+  @Test
+  void nodeLayerStateIsOwnedByItsNodeAndEntriesStartPending() {
+    Node gpu = client.nodes().withName(GPU).get();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          NodeLayerState state = client.resources(NodeLayerState.class).withName(GPU).get();
+          assertThat(state.getMetadata().getOwnerReferences())
+              .singleElement()
+              .satisfies(
+                  o -> {
+                    assertThat(o.getKind()).isEqualTo("Node");
+                    assertThat(o.getName()).isEqualTo(GPU);
+                    assertThat(o.getUid()).isEqualTo(gpu.getMetadata().getUid());
+                  });
+          assertThat(state.getStatus().layerSets)
+              .allSatisfy(
+                  e -> {
+                    assertThat(e.phase).isEqualTo(NodeLayerState.LayerSetPhase.Pending);
+                    assertThat(e.observedGeneration).isEqualTo(1L);
+                    assertThat(e.lastTransitionTime).isNotBlank();
+                  });
+          assertThat(state.getStatus().summary.ready).isEqualTo("0/4");
+        });
+  }
+
+  @Test
+  void agentsRenewTheirLeases() {
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          Lease lease =
+              client
+                  .leases()
+                  .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+                  .withName("strata-agent-" + GPU)
+                  .get();
+          assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(GPU);
+          assertThat(lease.getSpec().getRenewTime()).isAfter(ZonedDateTime.now().minusSeconds(30));
+        });
+  }
+
+  @Test
+  void controllerLeadsAndCountsDesiredNodes() {
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(desired(LayerSet.class, "it-all")).isEqualTo(2);
+          assertThat(desired(LayerSet.class, "it-gpu")).isEqualTo(1);
+          assertThat(desired(OverlayMount.class, "it-om-gpu-nodes")).isEqualTo(1);
+          assertThat(desired(OverlayMount.class, "it-om-on-gpu-set")).isEqualTo(1);
+        });
+    Lease leader =
+        client
+            .leases()
+            .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+            .withName(StrataApi.CONTROLLER_LEASE)
+            .get();
+    assertThat(leader.getSpec().getHolderIdentity()).isEqualTo("it-controller");
+
+    client.nodes().withName(CPU).edit(n -> relabel(n, "gpu"));
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(desired(LayerSet.class, "it-gpu")).isEqualTo(2);
+          assertThat(desired(OverlayMount.class, "it-om-gpu-nodes")).isEqualTo(2);
+        });
+  }
+
+  private Integer desired(
+      Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ?>> kind, String name) {
+    var object = client.resources(kind).withName(name).get();
+    var status = (io.strata.crd.NodeSummaryStatus) object.getStatus();
+    return status == null ? null : status.desiredNodes;
+  }
+
+  private void assertReports(String node, List<String> layerSets, List<String> mounts) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
+    assertThat(state).as("NodeLayerState %s", node).isNotNull();
+    assertThat(state.getStatus().layerSets)
+        .extracting(e -> e.name)
+        .containsExactlyElementsOf(layerSets);
+    assertThat(state.getStatus().overlayMounts)
+        .extracting(e -> e.name)
+        .containsExactlyElementsOf(mounts);
+  }
+
+  private void startAgent(String node) throws Exception {
+    KubernetesClient agentClient = ControlPlane.shared().adminClient();
+    AgentConfig config =
+        new AgentConfig(
+            node,
+            tmp.resolve(node).resolve("state"),
+            tmp.resolve(node).resolve("mnt"),
+            StrataApi.DEFAULT_NAMESPACE,
+            0,
+            Duration.ofSeconds(15),
+            Duration.ofSeconds(30));
+    Agent agent = new Agent(agentClient, config, Clock.systemUTC());
+    agent.start();
+    running.add(agentClient);
+    running.add(agent);
+  }
+
+  private void createNode(String name, String pool) {
+    client
+        .nodes()
+        .resource(
+            new NodeBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels(SUITE)
+                .addToLabels("pool", pool)
+                .endMetadata()
+                .build())
+        .create();
+  }
+
+  private static Node relabel(Node node, String pool) {
+    node.getMetadata().getLabels().put("pool", pool);
+    return node;
+  }
+
+  private static LayerSet layerSet(String name, Map<String, String> pool) {
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.getMetadata().setLabels(SUITE);
+    layerSet.setSpec(new LayerSet.Spec());
+    layerSet.getSpec().nodeSelector =
+        new LabelSelectorBuilder().withMatchLabels(SUITE).addToMatchLabels(pool).build();
+    layerSet.getSpec().layers =
+        List.of(
+            new LayerSet.Layer(
+                "https://files.example/" + name + ".tar", "sha256:" + "c".repeat(64)));
+    return layerSet;
+  }
+
+  private static OverlayMount mount(String name, String layerSet, Map<String, String> selector) {
+    OverlayMount mount = new OverlayMount();
+    mount.getMetadata().setName(name);
+    mount.getMetadata().setLabels(SUITE);
+    mount.setSpec(new OverlayMount.Spec());
+    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference(layerSet);
+    if (selector != null) {
+      mount.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(selector).build();
+    }
+    return mount;
+  }
+}
