@@ -1,0 +1,59 @@
+package io.strata.doctor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.strata.overlay.MountTable;
+import io.strata.sys.Syscalls;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DoctorTest {
+  @TempDir Path tmp;
+
+  @Test
+  void aSharedMountBaseIsOkAndAnythingElseSaysHowToFixIt() {
+    MountTable table =
+        MountTable.parse(
+            """
+            22 1 252:1 / / rw shared:1 - ext4 /dev/vda1 rw
+            36 22 0:31 / /mnt/shared rw shared:12 - tmpfs tmpfs rw
+            37 22 0:32 / /mnt/private rw - tmpfs tmpfs rw
+            """);
+    assertThat(doctor(Path.of("/mnt/shared")).checkMountBase(table).severity())
+        .isEqualTo(Finding.Severity.OK);
+    Finding privateMount = doctor(Path.of("/mnt/private")).checkMountBase(table);
+    assertThat(privateMount.severity()).isEqualTo(Finding.Severity.WARN);
+    assertThat(privateMount.detail()).contains("not shared", "mount --make-shared /mnt/private");
+    Finding noMount = doctor(Path.of("/mnt/none")).checkMountBase(table);
+    assertThat(noMount.detail()).contains("not a mount point", "mount --bind /mnt/none /mnt/none");
+  }
+
+  @Test
+  void onThisMachineOverlaysWorkAndTheTableSaysSo() throws Exception {
+    assumeTrue(
+        "root".equals(System.getProperty("user.name")),
+        "a test overlay mount needs root (CI runs as root)");
+    Path stateDir = Files.createDirectory(tmp.resolve("state"));
+    List<Finding> findings = new Doctor(stateDir, tmp.resolve("mnt"), Syscalls.get()).run();
+
+    assertThat(findings)
+        .filteredOn(
+            f ->
+                List.of("overlay filesystem", "overlay mount", "d_type", "state dir")
+                    .contains(f.check()))
+        .hasSize(4)
+        .allSatisfy(f -> assertThat(f.severity()).as(f.toString()).isEqualTo(Finding.Severity.OK));
+    assertThat(Doctor.table(findings)).contains("CHECK", "overlay mount", "OK");
+    try (var left = Files.list(stateDir)) {
+      assertThat(left).as("doctor cleans up its scratch directory").isEmpty();
+    }
+  }
+
+  private Doctor doctor(Path mountBase) {
+    return new Doctor(tmp, mountBase, Syscalls.get());
+  }
+}
