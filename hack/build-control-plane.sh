@@ -19,7 +19,7 @@ base=${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}
 out="$base/k8s/${KUBE_VERSION#v}-linux-amd64"
 mkdir -p "$out" "$base/bin"
 
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+export PATH="/usr/local/go/bin:$PATH" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
 ldflags="-s -w"

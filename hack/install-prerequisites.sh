@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Strata's tests and local run use, when missing. Idempotent.
+set -euo pipefail
+
+packages=(
+  util-linux   # mount, umount, findmnt: preparing the shared mount base
+  python3      # serves the example layers on loopback in hack/run.sh
+  ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v go >/dev/null || { echo "strata: go is required to build the control plane" >&2; exit 1; }

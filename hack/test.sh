@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test on this machine, from a fresh clone: installs what the tests need (Debian
+# packages, the control-plane binaries built from Go modules), then the whole Maven build with its
+# unit, root-only and real-API-server tests. Run as root: the mount tests need it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/env.sh
+
+hack/install-prerequisites.sh
+hack/build-control-plane.sh
+# kube-api-test's certificates last a year: make fresh ones for every full run.
+rm -f "$KUBE_API_TEST_DIR"/{apiserver,client}.{crt,key}
+
+./mvnw -B -ntp verify "$@"
