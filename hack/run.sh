@@ -26,7 +26,8 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # The mount base must be a shared mount so that mounts made by the agent reach the host (and, in
 # a cluster, pods). Bind it onto itself, private first so it leaves any shared parent's group.
