@@ -1,8 +1,11 @@
 package io.strata.doctor;
 
 import io.strata.overlay.MountInfo;
+import io.strata.overlay.MountRefusedException;
+import io.strata.overlay.MountSpec;
 import io.strata.overlay.MountTable;
-import io.strata.sys.LibC;
+import io.strata.overlay.OverlayPlanner;
+import io.strata.overlay.OverlayRequest;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -104,21 +107,14 @@ public final class Doctor {
     Path work = Files.createDirectory(scratch.resolve("work"));
     Path merged = Files.createDirectory(scratch.resolve("merged"));
     Files.writeString(lower.resolve("from-lower"), "lower");
-    String data =
-        "lowerdir="
-            + lower
-            + ",upperdir="
-            + upper
-            + ",workdir="
-            + work
-            + ",index=off,metacopy=off,redirect_dir=off";
-    if (Stream.of(lower, upper, work).anyMatch(p -> p.toString().matches(".*[,:\\\\\\s].*"))) {
-      return Finding.warn(
-          "overlay mount",
-          "not tested: " + scratch + " has a character" + " mount options cannot carry");
+    MountSpec spec;
+    try {
+      spec = OverlayPlanner.plan(OverlayRequest.writable("doctor", merged, lower, upper, work));
+    } catch (MountRefusedException e) {
+      return Finding.warn("overlay mount", "not tested: " + e.getMessage());
     }
     try {
-      sys.mount("strata:doctor", merged, "overlay", LibC.MS_NOSUID | LibC.MS_NODEV, data);
+      sys.mount(spec.source(), spec.target(), spec.fsType(), spec.flags(), spec.data());
     } catch (SyscallException e) {
       return Finding.fail("overlay mount", e.getMessage());
     }

@@ -1,0 +1,25 @@
+package io.strata.overlay;
+
+/** A mount Strata will not make, with the CamelCase reason the node reports. */
+public class MountRefusedException extends Exception {
+  /** Reasons a NodeLayerState entry carries when a mount is refused. */
+  public enum Reason {
+    /** The target is outside the mount base, or reaches it through a symlink. */
+    UnsafeTarget,
+    /** A path or option holds a character that mount data cannot carry safely. */
+    UnsafeMountOption,
+    /** The mount data would not fit in one page: the kernel would truncate it. */
+    MountDataTooLong
+  }
+
+  private final Reason reason;
+
+  public MountRefusedException(Reason reason, String message) {
+    super(message);
+    this.reason = reason;
+  }
+
+  public Reason reason() {
+    return reason;
+  }
+}

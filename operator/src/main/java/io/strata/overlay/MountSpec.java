@@ -1,0 +1,11 @@
+package io.strata.overlay;
+
+import java.nio.file.Path;
+
+/**
+ * One mount(2) call as data: what {@link OverlayPlanner} decides and the one executor performs.
+ *
+ * @param source shown in mountinfo; {@code strata:<uid>} is how start-up recognises its own mounts
+ * @param data the filesystem's option string, built only from paths Strata made
+ */
+public record MountSpec(String source, Path target, String fsType, long flags, String data) {}
