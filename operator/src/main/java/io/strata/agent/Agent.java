@@ -75,7 +75,13 @@ public final class Agent implements AutoCloseable {
 
     AgentLease lease = new AgentLease(client, config, clock);
     loop.scheduleWithFixedDelay(
-        () -> guarded("renew lease " + config.leaseName(), lease::renew),
+        () -> {
+          try {
+            lease.renew();
+          } catch (RuntimeException e) { // retried on the next tick
+            log.warn("renewing Lease {} failed: {}", config.leaseName(), e.getMessage());
+          }
+        },
         0,
         config.leaseRenewPeriod().toMillis(),
         TimeUnit.MILLISECONDS);
@@ -111,7 +117,7 @@ public final class Agent implements AutoCloseable {
       loop.execute(
           () -> {
             queued.set(false);
-            guarded("reconcile node " + config.nodeName(), this::reconcile);
+            reconcileOrRetry();
           });
     }
   }
@@ -188,12 +194,12 @@ public final class Agent implements AutoCloseable {
     return left.equals(right);
   }
 
-  private void guarded(String what, Runnable action) {
+  private void reconcileOrRetry() {
     try {
-      action.run();
+      reconcile();
     } catch (RuntimeException e) {
       lastPassSucceeded = false;
-      log.warn("{} failed (will retry): {}", what, e.getMessage());
+      log.warn("pass for node {} failed (retrying in 5s): {}", config.nodeName(), e.getMessage());
       loop.schedule(this::queue, 5, TimeUnit.SECONDS);
     }
   }

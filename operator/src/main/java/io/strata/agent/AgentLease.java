@@ -14,7 +14,6 @@ import java.time.temporal.ChronoUnit;
  * period as gone, so its deletions need not wait for it.
  */
 final class AgentLease {
-  static final String FIELD_MANAGER = Agent.FIELD_MANAGER;
 
   private final KubernetesClient client;
   private final AgentConfig config;
@@ -41,6 +40,6 @@ final class AgentLease {
             .withRenewTime(ZonedDateTime.now(clock).truncatedTo(ChronoUnit.MICROS))
             .endSpec()
             .build();
-    return Apply.object(client, FIELD_MANAGER, lease);
+    return Apply.object(client, Agent.FIELD_MANAGER, lease);
   }
 }
