@@ -1,5 +1,6 @@
 package io.strata.agent;
 
+import io.strata.sys.Fd;
 import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
@@ -19,12 +20,10 @@ public final class NodeLock implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeLock.class);
   static final String LOCK_FILE = ".lock";
 
-  private final Syscalls sys;
   private final Path path;
-  private final int fd;
+  private final Fd fd;
 
-  private NodeLock(Syscalls sys, Path path, int fd) {
-    this.sys = sys;
+  private NodeLock(Path path, Fd fd) {
     this.path = path;
     this.fd = fd;
   }
@@ -35,7 +34,7 @@ public final class NodeLock implements AutoCloseable {
     Files.createDirectories(stateDir);
     Path path = stateDir.resolve(LOCK_FILE);
     Syscalls sys = Syscalls.get();
-    int fd = sys.open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0600);
+    Fd fd = sys.open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0600);
     try {
       boolean said = false;
       while (!sys.tryLockExclusive(fd, path)) {
@@ -46,9 +45,9 @@ public final class NodeLock implements AutoCloseable {
         Thread.sleep(poll.toMillis());
       }
       log.info("holding {}", path);
-      return new NodeLock(sys, path, fd);
+      return new NodeLock(path, fd);
     } catch (IOException | InterruptedException | RuntimeException e) {
-      sys.close(fd);
+      fd.close();
       throw e;
     }
   }
@@ -59,6 +58,6 @@ public final class NodeLock implements AutoCloseable {
 
   @Override
   public void close() throws SyscallException {
-    sys.close(fd); // closing the only descriptor releases the flock
+    fd.close(); // closing the only descriptor releases the flock
   }
 }

@@ -114,7 +114,7 @@ public final class Doctor {
       return Finding.warn("overlay mount", "not tested: " + e.getMessage());
     }
     try {
-      sys.mount(spec.source(), spec.target(), spec.fsType(), spec.flags(), spec.data());
+      sys.mount(spec.source(), spec.target().toString(), spec.fsType(), spec.flags(), spec.data());
     } catch (SyscallException e) {
       return Finding.fail("overlay mount", e.getMessage());
     }

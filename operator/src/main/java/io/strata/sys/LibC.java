@@ -8,17 +8,37 @@ import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
 /**
- * The raw C library binding: each method mirrors its C signature exactly and returns what C
- * returns. Nothing outside this package calls it; {@link Syscalls} checks every result.
+ * The raw C library binding (glibc, Linux x86_64 and aarch64): each method mirrors its C signature
+ * and returns what C returns. Nothing outside this package calls it; {@link Syscalls} checks every
+ * result. Structs are passed as byte arrays and decoded by {@link FileStat} and {@link FsStat}.
  */
 @SaveError
 public interface LibC {
+  int AT_FDCWD = -100;
+  int AT_SYMLINK_NOFOLLOW = 0x100;
+  int AT_REMOVEDIR = 0x200;
+  int AT_EMPTY_PATH = 0x1000;
+
   int O_RDONLY = 0;
+  int O_WRONLY = 01;
   int O_RDWR = 02;
   int O_CREAT = 0100;
-  int O_NOFOLLOW = 0400000;
+  int O_EXCL = 0200;
+  int O_TRUNC = 01000;
   int O_DIRECTORY = 0200000;
+  int O_NOFOLLOW = 0400000;
   int O_CLOEXEC = 02000000;
+  int O_PATH = 010000000;
+
+  /** openat2(2) {@code resolve} flags. */
+  long RESOLVE_NO_XDEV = 0x01;
+
+  long RESOLVE_NO_MAGICLINKS = 0x02;
+  long RESOLVE_NO_SYMLINKS = 0x04;
+  long RESOLVE_BENEATH = 0x08;
+
+  /** The openat2 system call number, the same on x86_64 and aarch64. */
+  long SYS_OPENAT2 = 437;
 
   int LOCK_EX = 2;
   int LOCK_NB = 4;
@@ -29,12 +49,43 @@ public interface LibC {
   long MS_NODEV = 4;
 
   int MNT_DETACH = 2;
+  int UMOUNT_NOFOLLOW = 8;
+
+  int RENAME_NOREPLACE = 1;
+  int RENAME_EXCHANGE = 2;
+  int RENAME_WHITEOUT = 4;
 
   int open(@In String path, int flags, int mode);
+
+  int openat(int dirfd, @In String path, int flags, int mode);
+
+  /** {@code syscall(SYS_openat2, dirfd, path, &how, sizeof how)}; {@code how} is 24 bytes. */
+  long syscall(long number, int dirfd, @In String path, @In byte[] how, @size_t long size);
 
   int close(int fd);
 
   int flock(int fd, int operation);
+
+  int mkdirat(int dirfd, @In String path, int mode);
+
+  int unlinkat(int dirfd, @In String path, int flags);
+
+  int fstatat(int dirfd, @In String path, @Out byte[] stat, int flags);
+
+  int statfs(@In String path, @Out byte[] buf);
+
+  int fsync(int fd);
+
+  int syncfs(int fd);
+
+  int renameat2(int olddirfd, @In String oldpath, int newdirfd, @In String newpath, int flags);
+
+  int mknodat(int dirfd, @In String path, int mode, long dev);
+
+  int fchownat(int dirfd, @In String path, int uid, int gid, int flags);
+
+  /** {@code times} is two struct timespec: {sec, nsec, sec, nsec}. */
+  int utimensat(int dirfd, @In String path, @In long[] times, int flags);
 
   int mount(
       @In String source,

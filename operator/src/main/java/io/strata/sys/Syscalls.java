@@ -1,9 +1,14 @@
 package io.strata.sys;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
+import jnr.constants.platform.Errno;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
@@ -13,26 +18,120 @@ import jnr.ffi.Runtime;
  * every failure becomes a {@link SyscallException} naming the call, the path and errno.
  */
 public final class Syscalls {
-  private static final Syscalls INSTANCE = new Syscalls();
+  private static final Syscalls INSTANCE = new Syscalls(true);
 
   private final LibC libc;
   private final Runtime runtime;
+  private final boolean useOpenat2;
 
-  private Syscalls() {
+  private Syscalls(boolean useOpenat2) {
     this.libc = LibraryLoader.create(LibC.class).load("c");
     this.runtime = Runtime.getRuntime(libc);
+    this.useOpenat2 = useOpenat2;
   }
 
   public static Syscalls get() {
     return INSTANCE;
   }
 
-  /** open(2); the caller owns the returned descriptor. */
-  public int open(Path path, int flags, int mode) throws SyscallException {
-    return check(libc.open(path.toString(), flags | LibC.O_CLOEXEC, mode), "open", path);
+  /** A facade that resolves paths as kernels before 5.6 must: one component at a time. */
+  public static Syscalls withoutOpenat2() {
+    return new Syscalls(false);
   }
 
-  public void close(int fd) throws SyscallException {
+  // ---- descriptors
+
+  /** open(2); always close-on-exec. */
+  public Fd open(Path path, int flags, int mode) throws SyscallException {
+    return new Fd(
+        this, check(libc.open(path.toString(), flags | LibC.O_CLOEXEC, mode), "open", path));
+  }
+
+  /** openat(2) of {@code name} relative to {@code dir}; always close-on-exec. */
+  public Fd openat(Fd dir, String name, int flags, int mode) throws SyscallException {
+    int fd = libc.openat(dir.value(), name, flags | LibC.O_CLOEXEC, mode);
+    return new Fd(this, check(fd, "openat", name));
+  }
+
+  /**
+   * Opens {@code relative} beneath {@code dir} without ever leaving it: no symlink is followed, no
+   * {@code ..} escapes and, with {@link LibC#RESOLVE_NO_XDEV}, no mount is crossed. Uses openat2(2)
+   * with {@code RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS}; where the kernel lacks
+   * it, walks component by component with {@code O_NOFOLLOW} and compares mount ids.
+   */
+  public Fd openBeneath(Fd dir, String relative, int flags, long extraResolve)
+      throws SyscallException {
+    long resolve =
+        LibC.RESOLVE_BENEATH | LibC.RESOLVE_NO_SYMLINKS | LibC.RESOLVE_NO_MAGICLINKS | extraResolve;
+    if (useOpenat2) {
+      byte[] how = new byte[24];
+      ByteBuffer.wrap(how)
+          .order(ByteOrder.nativeOrder())
+          .putLong((flags | LibC.O_CLOEXEC) & 0xffffffffL)
+          .putLong(0)
+          .putLong(resolve);
+      long fd = libc.syscall(LibC.SYS_OPENAT2, dir.value(), relative, how, how.length);
+      if (fd >= 0) {
+        return new Fd(this, (int) fd);
+      }
+      int errno = runtime.getLastError();
+      if (errno != Errno.ENOSYS.intValue()) {
+        throw new SyscallException("openat2", relative, errno);
+      }
+    }
+    return walkBeneath(dir, relative, flags, (extraResolve & LibC.RESOLVE_NO_XDEV) != 0);
+  }
+
+  private Fd walkBeneath(Fd dir, String relative, int flags, boolean noXdev)
+      throws SyscallException {
+    String[] names = relative.split("/");
+    long mountId = noXdev ? mountId(dir) : -1;
+    Fd current = dir;
+    try {
+      for (int i = 0; i < names.length; i++) {
+        String name = names[i];
+        if (name.isEmpty() || name.equals(".") || name.equals("..")) {
+          throw new SyscallException("openat", relative, Errno.EXDEV.intValue());
+        }
+        boolean last = i == names.length - 1;
+        int stepFlags = last ? flags : LibC.O_PATH | LibC.O_DIRECTORY;
+        Fd next = openat(current, name, stepFlags | LibC.O_NOFOLLOW, 0);
+        if (current != dir) {
+          current.close();
+        }
+        current = next;
+        if (fstat(current).isSymlink()) { // O_PATH|O_NOFOLLOW opens the link itself
+          throw new SyscallException("openat", relative, Errno.ELOOP.intValue());
+        }
+        if (noXdev && mountId(current) != mountId) {
+          throw new SyscallException("openat", relative, Errno.EXDEV.intValue());
+        }
+      }
+      Fd result = current;
+      current = dir; // handed over
+      return result;
+    } finally {
+      if (current != dir) {
+        current.close();
+      }
+    }
+  }
+
+  /** The id of the mount an open descriptor lives on, from {@code /proc/self/fdinfo}. */
+  public long mountId(Fd fd) throws SyscallException {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd.value()))) {
+        if (line.startsWith("mnt_id:")) {
+          return Long.parseLong(line.substring("mnt_id:".length()).trim());
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      throw new SyscallException("read fdinfo", String.valueOf(fd.value()), Errno.EIO.intValue());
+    }
+    throw new SyscallException("read fdinfo", String.valueOf(fd.value()), Errno.ENOENT.intValue());
+  }
+
+  void close(int fd) throws SyscallException {
     check(libc.close(fd), "close", "fd " + fd);
   }
 
@@ -41,24 +140,101 @@ public final class Syscalls {
    *
    * @return false when another open file description holds the lock
    */
-  public boolean tryLockExclusive(int fd, Path path) throws SyscallException {
-    if (libc.flock(fd, LibC.LOCK_EX | LibC.LOCK_NB) == 0) {
+  public boolean tryLockExclusive(Fd fd, Path path) throws SyscallException {
+    if (libc.flock(fd.value(), LibC.LOCK_EX | LibC.LOCK_NB) == 0) {
       return true;
     }
     int errno = runtime.getLastError();
-    if (errno == jnr.constants.platform.Errno.EWOULDBLOCK.intValue()) {
+    if (errno == Errno.EWOULDBLOCK.intValue()) {
       return false;
     }
     throw new SyscallException("flock", path.toString(), errno);
   }
 
-  public void mount(String source, Path target, String type, long flags, String data)
-      throws SyscallException {
-    check(libc.mount(source, target.toString(), type, flags, data), "mount", target);
+  // ---- files and directories
+
+  /** mkdirat(2); returns false when {@code name} already exists (of whatever type). */
+  public boolean mkdirat(Fd dir, String name, int mode) throws SyscallException {
+    if (libc.mkdirat(dir.value(), name, mode) == 0) {
+      return true;
+    }
+    int errno = runtime.getLastError();
+    if (errno == Errno.EEXIST.intValue()) {
+      return false;
+    }
+    throw new SyscallException("mkdirat", name, errno);
   }
 
-  public void umount2(Path target, int flags) throws SyscallException {
-    check(libc.umount2(target.toString(), flags), "umount2", target);
+  public void unlinkat(Fd dir, String name, boolean directory) throws SyscallException {
+    check(libc.unlinkat(dir.value(), name, directory ? LibC.AT_REMOVEDIR : 0), "unlinkat", name);
+  }
+
+  /** fstatat(2) of {@code name} beneath {@code dir}, not following a final symlink. */
+  public FileStat lstatat(Fd dir, String name) throws SyscallException {
+    byte[] buf = new byte[FileStat.SIZE];
+    check(libc.fstatat(dir.value(), name, buf, LibC.AT_SYMLINK_NOFOLLOW), "fstatat", name);
+    return FileStat.decode(buf);
+  }
+
+  /** lstat of an absolute path. */
+  public FileStat lstat(Path path) throws SyscallException {
+    byte[] buf = new byte[FileStat.SIZE];
+    check(
+        libc.fstatat(LibC.AT_FDCWD, path.toString(), buf, LibC.AT_SYMLINK_NOFOLLOW),
+        "fstatat",
+        path);
+    return FileStat.decode(buf);
+  }
+
+  /** fstat of an open descriptor (including an {@code O_PATH} one). */
+  public FileStat fstat(Fd fd) throws SyscallException {
+    byte[] buf = new byte[FileStat.SIZE];
+    check(
+        libc.fstatat(fd.value(), "", buf, LibC.AT_EMPTY_PATH | LibC.AT_SYMLINK_NOFOLLOW),
+        "fstat",
+        "fd " + fd.value());
+    return FileStat.decode(buf);
+  }
+
+  public FsStat statfs(Path path) throws SyscallException {
+    byte[] buf = new byte[FsStat.SIZE];
+    check(libc.statfs(path.toString(), buf), "statfs", path);
+    return FsStat.decode(buf);
+  }
+
+  public void fsync(Fd fd) throws SyscallException {
+    check(libc.fsync(fd.value()), "fsync", "fd " + fd.value());
+  }
+
+  public void syncfs(Fd fd) throws SyscallException {
+    check(libc.syncfs(fd.value()), "syncfs", "fd " + fd.value());
+  }
+
+  public void renameat2(Fd fromDir, String from, Fd toDir, String to, int flags)
+      throws SyscallException {
+    check(
+        libc.renameat2(fromDir.value(), from, toDir.value(), to, flags),
+        "renameat2",
+        from + " -> " + to);
+  }
+
+  public void mknodat(Fd dir, String name, int mode, long dev) throws SyscallException {
+    check(libc.mknodat(dir.value(), name, mode, dev), "mknodat", name);
+  }
+
+  /** fchownat(2) of {@code name} itself (a symlink is not followed). */
+  public void lchownat(Fd dir, String name, int uid, int gid) throws SyscallException {
+    check(libc.fchownat(dir.value(), name, uid, gid, LibC.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+  }
+
+  /** utimensat(2) of {@code name} itself: access and modification times, in nanoseconds. */
+  public void lutimensat(Fd dir, String name, long atimeNanos, long mtimeNanos)
+      throws SyscallException {
+    long[] times = {
+      Math.floorDiv(atimeNanos, 1_000_000_000L), Math.floorMod(atimeNanos, 1_000_000_000L),
+      Math.floorDiv(mtimeNanos, 1_000_000_000L), Math.floorMod(mtimeNanos, 1_000_000_000L)
+    };
+    check(libc.utimensat(dir.value(), name, times, LibC.AT_SYMLINK_NOFOLLOW), "utimensat", name);
   }
 
   public void lsetxattr(Path path, String name, byte[] value) throws SyscallException {
@@ -98,6 +274,18 @@ public final class Syscalls {
 
   private static final int DIRENT_TYPE_OFFSET = 18;
   private static final int DIRENT_NAME_OFFSET = 19;
+
+  // ---- mounts
+
+  /** mount(2); {@code target} may be a descriptor's {@link Fd#procPath()}. */
+  public void mount(String source, String target, String type, long flags, String data)
+      throws SyscallException {
+    check(libc.mount(source, target, type, flags, data), "mount", target);
+  }
+
+  public void umount2(Path target, int flags) throws SyscallException {
+    check(libc.umount2(target.toString(), flags), "umount2", target);
+  }
 
   private int check(int result, String syscall, Object path) throws SyscallException {
     if (result < 0) {

@@ -1,0 +1,168 @@
+package io.strata.sys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import jnr.constants.platform.Errno;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The facade, run for real: results decoded right, failures named by call, path and errno. */
+class SyscallsTest {
+  @TempDir Path tmp;
+
+  private final Syscalls sys = Syscalls.get();
+
+  static Stream<Arguments> resolvers() {
+    return Stream.of(
+        Arguments.of("openat2", Syscalls.get()),
+        Arguments.of("per-component fallback", Syscalls.withoutOpenat2()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("resolvers")
+  void openBeneathFindsRealDirectoriesAndRefusesEveryEscape(String name, Syscalls resolver)
+      throws Exception {
+    Path inside = Files.createDirectories(tmp.resolve("base/a/b"));
+    Files.createDirectories(tmp.resolve("outside"));
+    Files.createSymbolicLink(tmp.resolve("base/link"), tmp.resolve("outside"));
+    Files.createSymbolicLink(tmp.resolve("base/a/rel"), Path.of("../../outside"));
+    try (Fd base = resolver.open(tmp.resolve("base"), LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      try (Fd b = resolver.openBeneath(base, "a/b", LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+        assertThat(resolver.fstat(b).ino()).isEqualTo(resolver.lstat(inside).ino());
+      }
+      for (String escape :
+          new String[] {"link", "link/x", "a/rel", "../outside", "a/../../outside"}) {
+        assertThatThrownBy(
+                () -> resolver.openBeneath(base, escape, LibC.O_PATH | LibC.O_DIRECTORY, 0).close())
+            .as(escape)
+            .isInstanceOfSatisfying(
+                SyscallException.class,
+                e ->
+                    assertThat(e.errno())
+                        .isIn(
+                            Errno.ELOOP.intValue(),
+                            Errno.EXDEV.intValue(),
+                            Errno.ENOTDIR.intValue()));
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("resolvers")
+  void openBeneathWithNoXdevRefusesToCrossAMount(String name, Syscalls resolver) throws Exception {
+    assumeTrue(isRoot(), "mounting a tmpfs needs root (CI runs as root)");
+    Path mountPoint = Files.createDirectories(tmp.resolve("base/mnt"));
+    sys.mount(
+        "strata-test", mountPoint.toString(), "tmpfs", LibC.MS_NOSUID | LibC.MS_NODEV, "size=1m");
+    try (Fd base = resolver.open(tmp.resolve("base"), LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      Files.createDirectory(mountPoint.resolve("d"));
+      assertThatThrownBy(
+              () ->
+                  resolver
+                      .openBeneath(
+                          base, "mnt/d", LibC.O_PATH | LibC.O_DIRECTORY, LibC.RESOLVE_NO_XDEV)
+                      .close())
+          .isInstanceOfSatisfying(
+              SyscallException.class, e -> assertThat(e.is(Errno.EXDEV)).isTrue());
+      resolver.openBeneath(base, "mnt/d", LibC.O_PATH | LibC.O_DIRECTORY, 0).close();
+    } finally {
+      sys.umount2(mountPoint, 0);
+    }
+  }
+
+  @Test
+  void mkdiratSaysWhetherItCreatedAndFailuresNameCallPathAndErrno() throws Exception {
+    try (Fd dir = sys.open(tmp, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      assertThat(sys.mkdirat(dir, "d", 0750)).isTrue();
+      assertThat(sys.mkdirat(dir, "d", 0750)).isFalse();
+      assertThat(sys.lstatat(dir, "d").mode() & 07777).isEqualTo(0750 & ~umask());
+      assertThatThrownBy(() -> sys.lstatat(dir, "missing"))
+          .isInstanceOf(SyscallException.class)
+          .hasMessage("fstatat(missing): ENOENT (No such file or directory)");
+    }
+  }
+
+  @Test
+  void renameWithNoReplaceRefusesToOverwrite() throws Exception {
+    Files.writeString(tmp.resolve("a"), "a");
+    Files.writeString(tmp.resolve("b"), "b");
+    try (Fd dir = sys.open(tmp, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      assertThatThrownBy(() -> sys.renameat2(dir, "a", dir, "b", LibC.RENAME_NOREPLACE))
+          .hasMessageStartingWith("renameat2(a -> b): EEXIST");
+      sys.renameat2(dir, "a", dir, "c", LibC.RENAME_NOREPLACE);
+    }
+    assertThat(Files.readString(tmp.resolve("c"))).isEqualTo("a");
+    assertThat(tmp.resolve("a")).doesNotExist();
+  }
+
+  @Test
+  void timesAndOwnersAreSetOnTheLinkItself() throws Exception {
+    Files.createSymbolicLink(tmp.resolve("link"), Path.of("/etc/hostname"));
+    try (Fd dir = sys.open(tmp, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      sys.lutimensat(dir, "link", 1_000_000_000_123L, 2_000_000_000_456L);
+      FileStat link = sys.lstatat(dir, "link");
+      assertThat(link.isSymlink()).isTrue();
+      assertThat(link.mtimeSeconds()).isEqualTo(2000);
+      assertThat(link.mtimeNanos()).isEqualTo(456);
+      if (isRoot()) {
+        sys.lchownat(dir, "link", 1234, 5678);
+        assertThat(sys.lstatat(dir, "link").uid()).isEqualTo(1234);
+        assertThat(sys.lstat(Path.of("/etc/hostname")).uid()).isZero();
+      }
+    }
+  }
+
+  @Test
+  void aWhiteoutIsACharacterDeviceZeroZero() throws Exception {
+    assumeTrue(isRoot(), "mknod of a device needs root (CI runs as root)");
+    try (Fd dir = sys.open(tmp, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      sys.mknodat(dir, "wh", FileStat.S_IFCHR | 0, 0);
+      assertThat(sys.lstatat(dir, "wh").isWhiteout()).isTrue();
+      Files.writeString(tmp.resolve("f"), "x");
+      assertThat(sys.lstatat(dir, "f").isWhiteout()).isFalse();
+      assertThat(sys.lstatat(dir, "f").size()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void statfsAndSyncReportTheFilesystem() throws Exception {
+    FsStat fs = sys.statfs(tmp);
+    assertThat(fs.blocks()).isPositive();
+    assertThat(fs.availableBytes()).isPositive().isLessThanOrEqualTo(fs.totalBytes());
+    Files.writeString(tmp.resolve("f"), "data");
+    try (Fd f = sys.open(tmp.resolve("f"), LibC.O_RDONLY, 0)) {
+      sys.fsync(f);
+      sys.syncfs(f);
+    }
+  }
+
+  @Test
+  void trustedXattrsRoundTrip() throws Exception {
+    assumeTrue(isRoot(), "trusted.* xattrs need root (CI runs as root)");
+    Path f = Files.writeString(tmp.resolve("f"), "x");
+    sys.lsetxattr(f, "trusted.strata.test", new byte[] {1, 2, 3});
+    assertThat(sys.lgetxattr(f, "trusted.strata.test", 64)).containsExactly(1, 2, 3);
+  }
+
+  static boolean isRoot() {
+    return "root".equals(System.getProperty("user.name"));
+  }
+
+  private static int umask() throws Exception {
+    String status = Files.readString(Path.of("/proc/self/status"));
+    return status
+        .lines()
+        .filter(l -> l.startsWith("Umask:"))
+        .map(l -> Integer.parseInt(l.substring(6).trim(), 8))
+        .findFirst()
+        .orElse(022);
+  }
+}
