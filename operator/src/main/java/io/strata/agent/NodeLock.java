@@ -1,5 +1,6 @@
 package io.strata.agent;
 
+import io.strata.layout.NodeLayout;
 import io.strata.sys.Fd;
 import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
@@ -18,7 +19,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeLock implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeLock.class);
-  static final String LOCK_FILE = ".lock";
 
   private final Path path;
   private final Fd fd;
@@ -32,7 +32,7 @@ public final class NodeLock implements AutoCloseable {
   public static NodeLock acquire(Path stateDir, Duration poll)
       throws IOException, InterruptedException {
     Files.createDirectories(stateDir);
-    Path path = stateDir.resolve(LOCK_FILE);
+    Path path = stateDir.resolve(NodeLayout.LOCK_FILE);
     Syscalls sys = Syscalls.get();
     Fd fd = sys.open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0600);
     try {

@@ -1,6 +1,7 @@
 package io.strata.doctor;
 
-import io.strata.overlay.MountInfo;
+import io.strata.layout.Trees;
+import io.strata.overlay.MountBase;
 import io.strata.overlay.MountRefusedException;
 import io.strata.overlay.MountSpec;
 import io.strata.overlay.MountTable;
@@ -13,11 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * Checks whether this node can run Strata: overlayfs present and really mountable, d_type and
@@ -68,7 +66,7 @@ public final class Doctor {
         findings.add(checkOverlayMount(scratch));
       }
     } finally {
-      deleteTree(scratch);
+      Trees.delete(scratch);
     }
     findings.add(checkMountBase(MountTable.read()));
     return findings;
@@ -131,34 +129,13 @@ public final class Doctor {
   }
 
   Finding checkMountBase(MountTable table) {
-    String fix =
-        "prepare it with: mkdir -p %1$s && mount --bind %1$s %1$s && mount --make-private %1$s"
-            + " && mount --make-shared %1$s";
-    Optional<MountInfo> own = table.at(mountBase);
-    if (own.isPresent() && own.get().isShared()) {
-      return Finding.ok("mount base", mountBase + " is a shared mount");
-    }
-    return Finding.warn(
-        "mount base",
-        mountBase
-            + (own.isPresent() ? " is a mount but not shared; " : " is not a mount point; ")
-            + String.format(fix, mountBase));
+    return MountBase.problem(table, mountBase)
+        .map(problem -> Finding.warn("mount base", problem))
+        .orElseGet(() -> Finding.ok("mount base", mountBase + " is a shared mount"));
   }
 
   private static Path tempDir() {
     return Path.of(System.getProperty("java.io.tmpdir"));
-  }
-
-  /** Removes the scratch tree, refusing if anything beneath it is still mounted. */
-  private static void deleteTree(Path root) throws IOException {
-    if (MountTable.read().mounts().stream().anyMatch(m -> m.mountPoint().startsWith(root))) {
-      throw new IOException("left " + root + " in place: something beneath it is still mounted");
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   /** Renders findings as an aligned table. */

@@ -9,7 +9,15 @@ public class MountRefusedException extends Exception {
     /** A path or option holds a character that mount data cannot carry safely. */
     UnsafeMountOption,
     /** The mount data would not fit in one page: the kernel would truncate it. */
-    MountDataTooLong
+    MountDataTooLong,
+    /** Something else is mounted where this mount would go, around it or under its lower. */
+    Conflict,
+    /** The mount is in use: unmounting it would fail with EBUSY. */
+    Busy,
+    /** The lower root is missing or not a directory. */
+    LowerMissing,
+    /** A system call failed. */
+    MountFailed
   }
 
   private final Reason reason;

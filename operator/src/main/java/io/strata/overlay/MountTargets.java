@@ -9,14 +9,9 @@ import java.nio.file.Path;
  */
 public final class MountTargets {
   /** Beneath the mount base, where Memory uppers' tmpfs live: never a target. */
-  public static final String UPPERS_DIR = ".uppers";
+  public static final String UPPERS_DIR = io.strata.layout.NodeLayout.MEMORY_UPPERS;
 
   private MountTargets() {}
-
-  /** The default target of OverlayMount {@code name}: {@code <mount base>/<name>}. */
-  public static Path defaultTarget(Path mountBase, String name) {
-    return mountBase.resolve(name);
-  }
 
   /** Returns {@code target} when it lies strictly beneath {@code mountBase}; refuses otherwise. */
   public static Path requireUnderBase(Path mountBase, String target) throws MountRefusedException {

@@ -18,8 +18,6 @@ class MountTargetsTest {
         .isEqualTo(Path.of("/mnt/strata/train-env"));
     assertThat(MountTargets.requireUnderBase(BASE, "/mnt/strata/team/a/b"))
         .isEqualTo(Path.of("/mnt/strata/team/a/b"));
-    assertThat(MountTargets.defaultTarget(BASE, "example"))
-        .isEqualTo(Path.of("/mnt/strata/example"));
   }
 
   @ParameterizedTest

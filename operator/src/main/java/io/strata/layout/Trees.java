@@ -1,0 +1,62 @@
+package io.strata.layout;
+
+import io.strata.overlay.MountTable;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/** Removing trees Strata made, never through a link and never under something mounted. */
+public final class Trees {
+  private Trees() {}
+
+  /**
+   * Deletes {@code root} and everything beneath it without following symlinks. Refuses, touching
+   * nothing, when anything at or beneath {@code root} is a mountpoint: a recursive delete must
+   * never reach into a mounted filesystem.
+   */
+  public static void delete(Path root) throws IOException {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (MountTable.read().mounts().stream().anyMatch(m -> m.mountPoint().startsWith(root))) {
+      throw new IOException("refusing to delete " + root + ": something beneath it is mounted");
+    }
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.delete(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.delete(dir);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  /**
+   * Moves {@code path} into {@code trash} with one rename, then deletes it there. A crash midway
+   * leaves the remains in {@code trash}, which start-up empties; never a half-deleted original.
+   */
+  public static void deleteViaTrash(Path path, Path trash) throws IOException {
+    if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.createDirectories(trash);
+    Path entry = trash.resolve(path.getFileName() + "-" + System.nanoTime());
+    Files.move(path, entry, StandardCopyOption.ATOMIC_MOVE);
+    delete(entry);
+  }
+}
