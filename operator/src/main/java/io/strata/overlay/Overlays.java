@@ -14,10 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 import jnr.constants.platform.Errno;
 
 /**
@@ -30,6 +32,7 @@ public final class Overlays {
   static final String SOURCE_PREFIX = "strata:";
   static final String UPPER_SOURCE_PREFIX = "strata-upper:";
   private static final long[] UNMOUNT_BACKOFF_MILLIS = {50, 100, 200, 400, 800, 1600};
+  private static final int MAX_MOVED_RETRIES = 50;
 
   private final NodeLayout layout;
   private final Syscalls sys;
@@ -322,62 +325,123 @@ public final class Overlays {
   public List<Path> unmount(String uid, boolean deleteUpper)
       throws MountRefusedException, IOException {
     new MountRequest(uid, uid, null, Path.of("/"), false, 0, false, null); // validates the uid
-    MountTable table = MountTable.read();
-    List<Path> targets =
-        strataOverlays(table).stream()
-            .filter(m -> m.source().equals(SOURCE_PREFIX + uid))
-            .map(MountInfo::mountPoint)
-            .toList();
-    for (Path target : targets) {
-      unmountPatiently(target);
-      removeIfEmpty(target);
+    String source = SOURCE_PREFIX + uid;
+    List<Path> targets = new ArrayList<>();
+    for (Path target; (target = unmountOne(m -> isStrataOverlay(m, source))) != null; ) {
+      targets.add(target);
     }
-    Path memory = layout.memoryUpper(uid);
-    Optional<MountInfo> tmpfs = table.at(memory);
-    boolean memoryUpper =
-        tmpfs.isPresent() && tmpfs.get().source().equals(UPPER_SOURCE_PREFIX + uid);
     if (deleteUpper) {
-      if (memoryUpper) {
-        unmountPatiently(memory);
-        removeIfEmpty(memory);
-      }
+      Path memory = layout.memoryUpper(uid);
+      String upperSource = UPPER_SOURCE_PREFIX + uid;
+      unmountOne(m -> m.mountPoint().equals(memory) && m.source().equals(upperSource));
       Trees.deleteViaTrash(layout.upperHome(uid), layout.trash());
     }
     return targets;
   }
 
-  private void unmountPatiently(Path target) throws MountRefusedException, IOException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        sys.umount2(target, LibC.UMOUNT_NOFOLLOW);
-        return;
-      } catch (SyscallException e) {
-        if (e.is(Errno.EINVAL)) {
-          return; // no longer a mountpoint
-        }
-        if (!e.is(Errno.EBUSY)) {
-          throw new MountRefusedException(Reason.MountFailed, e.getMessage());
-        }
-        if (attempt == UNMOUNT_BACKOFF_MILLIS.length) {
-          throw new MountRefusedException(
-              Reason.Busy, target + " is busy, held by " + String.join(", ", Holders.of(target)));
-        }
+  /**
+   * Unmounts the first mount matching {@code which} and removes its now empty directory. It is
+   * reached through a handle on its parent, opened beneath the base without following symlinks,
+   * after checking (by mount id) that the name there is that very mount; never through a path that
+   * may have been swapped since the mount table was read. Only the parent is held open: a handle
+   * inside the mount would itself make it busy.
+   *
+   * @return where it was mounted, or null when nothing matches
+   */
+  private Path unmountOne(Predicate<MountInfo> which) throws MountRefusedException, IOException {
+    int busy = 0;
+    for (int attempt = 0; attempt < MAX_MOVED_RETRIES; attempt++) {
+      Optional<MountInfo> found = MountTable.read().mounts().stream().filter(which).findFirst();
+      if (found.isEmpty()) {
+        return null;
       }
-      try {
-        Thread.sleep(UNMOUNT_BACKOFF_MILLIS[attempt]);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while unmounting " + target, e);
+      MountInfo mount = found.get();
+      String name = mount.mountPoint().getFileName().toString();
+      try (Fd parent = openParent(mount.mountPoint())) {
+        if (parent == null || !isMountAt(parent, name, mount)) {
+          continue; // moved or replaced since the table was read: look again
+        }
+        try {
+          sys.umount2(parent.procPath() + "/" + name, LibC.UMOUNT_NOFOLLOW);
+        } catch (SyscallException e) {
+          if (e.is(Errno.EINVAL)) {
+            continue; // no longer a mountpoint under that name
+          }
+          if (!e.is(Errno.EBUSY)) {
+            throw new MountRefusedException(Reason.MountFailed, e.getMessage());
+          }
+          if (busy == UNMOUNT_BACKOFF_MILLIS.length) {
+            throw new MountRefusedException(
+                Reason.Busy,
+                mount.mountPoint()
+                    + " is busy, held by "
+                    + String.join(", ", Holders.of(mount.mountPoint())));
+          }
+          sleep(UNMOUNT_BACKOFF_MILLIS[busy++]);
+          continue;
+        }
+        removeEmptyDirectory(parent, name);
+        return mount.mountPoint();
       }
+    }
+    throw new MountRefusedException(
+        Reason.MountFailed, "a mount kept moving while being unmounted; giving up for now");
+  }
+
+  /** The parent directory of {@code path}, opened beneath the base; null when gone or swapped. */
+  private Fd openParent(Path path) throws SyscallException {
+    Fd base = sys.open(layout.mountBase(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
+    String relative = layout.mountBase().relativize(path.getParent()).toString();
+    if (relative.isEmpty()) {
+      return base;
+    }
+    try (base) {
+      return sys.openBeneath(base, relative, LibC.O_PATH | LibC.O_DIRECTORY, 0);
+    } catch (SyscallException e) {
+      if (isMoved(e)) {
+        return null;
+      }
+      throw e;
     }
   }
 
-  private static void removeIfEmpty(Path dir) throws IOException {
-    try {
-      Files.deleteIfExists(dir);
-    } catch (java.nio.file.DirectoryNotEmptyException e) {
-      // not ours to empty: someone wrote into the bare directory; leave it
+  /** Whether {@code name} in {@code parent} is the root of {@code mount}. */
+  private boolean isMountAt(Fd parent, String name, MountInfo mount) throws SyscallException {
+    try (Fd root = sys.openBeneath(parent, name, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+      return sys.mountId(root) == mount.mountId();
+    } catch (SyscallException e) {
+      if (isMoved(e)) {
+        return false;
+      }
+      throw e;
     }
+  }
+
+  private static boolean isMoved(SyscallException e) {
+    return e.is(Errno.ENOENT) || e.is(Errno.ELOOP) || e.is(Errno.ENOTDIR) || e.is(Errno.EXDEV);
+  }
+
+  private void removeEmptyDirectory(Fd parent, String name) {
+    try {
+      sys.unlinkat(parent, name, true);
+    } catch (SyscallException e) {
+      // gone, moved, or not empty (someone wrote into the bare directory): not Strata's to remove
+    }
+  }
+
+  private static void sleep(long millis) throws IOException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while unmounting", e);
+    }
+  }
+
+  private boolean isStrataOverlay(MountInfo m, String source) {
+    return "overlay".equals(m.fsType())
+        && m.source().equals(source)
+        && m.mountPoint().startsWith(layout.mountBase());
   }
 
   private List<MountInfo> strataOverlays(MountTable table) {

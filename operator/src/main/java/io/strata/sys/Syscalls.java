@@ -283,8 +283,13 @@ public final class Syscalls {
     check(libc.mount(source, target, type, flags, data), "mount", target);
   }
 
+  /** umount2(2); {@code target} may be a descriptor's {@link Fd#procPath()}. */
+  public void umount2(String target, int flags) throws SyscallException {
+    check(libc.umount2(target, flags), "umount2", target);
+  }
+
   public void umount2(Path target, int flags) throws SyscallException {
-    check(libc.umount2(target.toString(), flags), "umount2", target);
+    umount2(target.toString(), flags);
   }
 
   private int check(int result, String syscall, Object path) throws SyscallException {
