@@ -1,6 +1,7 @@
 package io.strata.cli;
 
 import io.strata.Version;
+import io.strata.overlay.MountRefusedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,6 +14,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       AgentCommand.class,
       ControllerCommand.class,
+      MountCommand.class,
+      UnmountCommand.class,
       DoctorCommand.class,
       VersionCommand.class
     })
@@ -48,6 +51,9 @@ public final class Main {
   }
 
   private static String message(Throwable e) {
+    if (e instanceof MountRefusedException refused) {
+      return refused.reason() + ": " + refused.getMessage();
+    }
     String message = e.getMessage();
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
   }
