@@ -2,11 +2,7 @@ package io.strata.doctor;
 
 import io.strata.layout.Trees;
 import io.strata.overlay.MountBase;
-import io.strata.overlay.MountRefusedException;
-import io.strata.overlay.MountSpec;
 import io.strata.overlay.MountTable;
-import io.strata.overlay.OverlayPlanner;
-import io.strata.overlay.OverlayRequest;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -63,7 +59,7 @@ public final class Doctor {
       findings.add(checkDType(scratch));
       findings.add(checkTrustedXattrs(scratch));
       if (overlay) {
-        findings.add(checkOverlayMount(scratch));
+        findings.addAll(new OverlayFeatures(sys, scratch).probe());
       }
     } finally {
       Trees.delete(scratch);
@@ -96,35 +92,6 @@ public final class Doctor {
       return Finding.warn(
           "trusted xattrs",
           e.getMessage() + ": overlayfs needs them for whiteouts in a Disk upper (run as root)");
-    }
-  }
-
-  private Finding checkOverlayMount(Path scratch) throws IOException {
-    Path lower = Files.createDirectory(scratch.resolve("lower"));
-    Path upper = Files.createDirectory(scratch.resolve("upper"));
-    Path work = Files.createDirectory(scratch.resolve("work"));
-    Path merged = Files.createDirectory(scratch.resolve("merged"));
-    Files.writeString(lower.resolve("from-lower"), "lower");
-    MountSpec spec;
-    try {
-      spec = OverlayPlanner.plan(OverlayRequest.writable("doctor", merged, lower, upper, work));
-    } catch (MountRefusedException e) {
-      return Finding.warn("overlay mount", "not tested: " + e.getMessage());
-    }
-    try {
-      sys.mount(spec.source(), spec.target().toString(), spec.fsType(), spec.flags(), spec.data());
-    } catch (SyscallException e) {
-      return Finding.fail("overlay mount", e.getMessage());
-    }
-    try {
-      Files.writeString(merged.resolve("from-merged"), "merged");
-      boolean ok =
-          Files.exists(merged.resolve("from-lower")) && Files.exists(upper.resolve("from-merged"));
-      return ok
-          ? Finding.ok("overlay mount", "a test overlay mounted, read and wrote in " + scratch)
-          : Finding.fail("overlay mount", "the test overlay did not show lower and upper");
-    } finally {
-      sys.umount2(merged, 0);
     }
   }
 

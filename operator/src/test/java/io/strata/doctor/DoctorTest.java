@@ -43,10 +43,19 @@ class DoctorTest {
     assertThat(findings)
         .filteredOn(
             f ->
-                List.of("overlay filesystem", "overlay mount", "d_type", "state dir")
+                List.of(
+                        "overlay filesystem",
+                        "overlay mount",
+                        "overlay lowers",
+                        "RENAME_WHITEOUT",
+                        "d_type",
+                        "state dir")
                     .contains(f.check()))
-        .hasSize(4)
+        .hasSize(6)
         .allSatisfy(f -> assertThat(f.severity()).as(f.toString()).isEqualTo(Finding.Severity.OK));
+    assertThat(findings)
+        .extracting(Finding::check)
+        .contains("overlay volatile", "overlay userxattr", "trusted xattrs", "mount base");
     assertThat(Doctor.table(findings)).contains("CHECK", "overlay mount", "OK");
     try (var left = Files.list(stateDir)) {
       assertThat(left).as("doctor cleans up its scratch directory").isEmpty();
