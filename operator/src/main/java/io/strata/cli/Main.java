@@ -2,6 +2,7 @@ package io.strata.cli;
 
 import io.strata.Version;
 import io.strata.overlay.MountRefusedException;
+import io.strata.tarapply.LayerException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +15,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       AgentCommand.class,
       ControllerCommand.class,
+      MaterializeCommand.class,
       MountCommand.class,
       UnmountCommand.class,
       DoctorCommand.class,
@@ -52,6 +54,9 @@ public final class Main {
 
   private static String message(Throwable e) {
     if (e instanceof MountRefusedException refused) {
+      return refused.reason() + ": " + refused.getMessage();
+    }
+    if (e instanceof LayerException refused) {
       return refused.reason() + ": " + refused.getMessage();
     }
     String message = e.getMessage();

@@ -12,6 +12,8 @@ import java.nio.file.Path;
  *   blobs/sha256/&lt;hex&gt;           verified blobs, only while needed
  *   staging/                     private (0700) trees being built; emptied at start
  *   layers/&lt;chain hex&gt;/root      committed roots, never modified again
+ *   layers/&lt;chain hex&gt;/layer.json  what built it: diffIDs, blob digests, files, bytes
+ *   diffids/sha256/&lt;blob hex&gt;   the diffID a verified blob unpacked to (names chains early)
  *   uppers/&lt;uid&gt;/upper, work    Disk upper of a mount, on the state dir's filesystem
  *   uppers/&lt;uid&gt;/lower          the lower root the upper was last mounted on
  *   empty/                       the empty second lowerdir of read-only mounts
@@ -32,6 +34,9 @@ public record NodeLayout(Path stateDir, Path mountBase) {
   public static final String STAGING = "staging";
   public static final String LAYERS = "layers";
   public static final String MEMORY_UPPERS = ".uppers";
+  public static final String ROOT = "root";
+  public static final String LAYER_JSON = "layer.json";
+  public static final String DIFF_IDS = "diffids";
 
   public NodeLayout {
     stateDir = stateDir.toAbsolutePath().normalize();
@@ -66,6 +71,19 @@ public record NodeLayout(Path stateDir, Path mountBase) {
 
   public Path layers() {
     return stateDir.resolve(LAYERS);
+  }
+
+  /** The committed layer of a chain: {@code layers/<chain hex>}. */
+  public Path layer(String chainHex) {
+    return layers().resolve(chainHex);
+  }
+
+  public Path layerRoot(String chainHex) {
+    return layer(chainHex).resolve(ROOT);
+  }
+
+  public Path diffIdRecord(String blobHex) {
+    return stateDir.resolve(DIFF_IDS).resolve("sha256").resolve(blobHex);
   }
 
   /** Where a Memory upper's tmpfs is mounted: {@code <mount base>/.uppers/<uid>}. */

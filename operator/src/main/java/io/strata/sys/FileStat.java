@@ -23,6 +23,8 @@ public record FileStat(
   public static final int S_IFREG = 0100000;
   public static final int S_IFLNK = 0120000;
   public static final int S_IFCHR = 0020000;
+  public static final int S_IFBLK = 0060000;
+  public static final int S_IFIFO = 0010000;
 
   static FileStat decode(byte[] raw) {
     ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder());
@@ -62,6 +64,18 @@ public record FileStat(
 
   public boolean isDirectory() {
     return type() == S_IFDIR;
+  }
+
+  public int major() {
+    return (int) (((rdev >>> 32) & 0xfffff000L) | ((rdev >>> 8) & 0xfffL));
+  }
+
+  public int minor() {
+    return (int) (((rdev >>> 12) & 0xffffff00L) | (rdev & 0xffL));
+  }
+
+  public boolean isRegular() {
+    return type() == S_IFREG;
   }
 
   public boolean isSymlink() {

@@ -82,7 +82,17 @@ public interface LibC {
 
   int mknodat(int dirfd, @In String path, int mode, long dev);
 
+  int symlinkat(@In String target, int newdirfd, @In String linkpath);
+
+  @ssize_t
+  long readlinkat(int dirfd, @In String path, @Out byte[] buf, @size_t long size);
+
   int fchownat(int dirfd, @In String path, int uid, int gid, int flags);
+
+  int fchmodat(int dirfd, @In String path, int mode, int flags);
+
+  @ssize_t
+  long llistxattr(@In String path, @Out byte[] list, @size_t long size);
 
   /** {@code times} is two struct timespec: {sec, nsec, sec, nsec}. */
   int utimensat(int dirfd, @In String path, @In long[] times, int flags);

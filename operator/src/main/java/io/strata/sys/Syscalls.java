@@ -3,9 +3,12 @@ package io.strata.sys;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import jnr.constants.platform.Errno;
@@ -237,8 +240,97 @@ public final class Syscalls {
     check(libc.utimensat(dir.value(), name, times, LibC.AT_SYMLINK_NOFOLLOW), "utimensat", name);
   }
 
+  // ---- path-based metadata, for trees only Strata writes (staging): no symlink is followed
+
+  /** lchown: the owner of {@code path} itself. */
+  public void lchown(Path path, int uid, int gid) throws SyscallException {
+    check(
+        libc.fchownat(LibC.AT_FDCWD, path.toString(), uid, gid, LibC.AT_SYMLINK_NOFOLLOW),
+        "fchownat",
+        path);
+  }
+
+  /** chmod of a path known not to be a symlink (Linux cannot chmod a symlink itself). */
+  public void chmod(Path path, int mode) throws SyscallException {
+    check(libc.fchmodat(LibC.AT_FDCWD, path.toString(), mode, 0), "fchmodat", path);
+  }
+
+  /** Sets the access and modification times of {@code path} itself to {@code nanos}. */
+  public void lutimes(Path path, long nanos) throws SyscallException {
+    long seconds = Math.floorDiv(nanos, 1_000_000_000L);
+    long rest = Math.floorMod(nanos, 1_000_000_000L);
+    long[] times = {seconds, rest, seconds, rest};
+    check(
+        libc.utimensat(LibC.AT_FDCWD, path.toString(), times, LibC.AT_SYMLINK_NOFOLLOW),
+        "utimensat",
+        path);
+  }
+
+  /** mknod of a FIFO or device; {@code mode} carries the type bits. */
+  public void mknod(Path path, int mode, int major, int minor) throws SyscallException {
+    check(
+        libc.mknodat(LibC.AT_FDCWD, path.toString(), mode, makedev(major, minor)), "mknodat", path);
+  }
+
+  /** symlink(2) with {@code target} stored byte for byte (Java's Path would normalize it). */
+  public void symlink(String target, Path link) throws SyscallException {
+    check(libc.symlinkat(target, LibC.AT_FDCWD, link.toString()), "symlinkat", link);
+  }
+
+  /** The target of symlink {@code link}, byte for byte. */
+  public String readlink(Path link) throws SyscallException {
+    byte[] buf = new byte[4097];
+    long n = libc.readlinkat(LibC.AT_FDCWD, link.toString(), buf, buf.length);
+    if (n < 0) {
+      throw new SyscallException("readlinkat", link.toString(), runtime.getLastError());
+    }
+    return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
+  }
+
+  /** glibc's makedev(3). */
+  static long makedev(long major, long minor) {
+    return ((major & 0xfffff000L) << 32)
+        | ((major & 0xfffL) << 8)
+        | ((minor & 0xffffff00L) << 12)
+        | (minor & 0xffL);
+  }
+
+  /** The names of {@code path}'s own xattrs. */
+  public List<String> llistxattr(Path path) throws SyscallException {
+    long size = libc.llistxattr(path.toString(), null, 0);
+    if (size < 0) {
+      throw new SyscallException("llistxattr", path.toString(), runtime.getLastError());
+    }
+    if (size == 0) {
+      return List.of();
+    }
+    byte[] names = new byte[(int) size];
+    size = libc.llistxattr(path.toString(), names, names.length);
+    if (size < 0) {
+      throw new SyscallException("llistxattr", path.toString(), runtime.getLastError());
+    }
+    List<String> out = new ArrayList<>();
+    int start = 0;
+    for (int i = 0; i < size; i++) {
+      if (names[i] == 0) {
+        out.add(new String(names, start, i - start, StandardCharsets.UTF_8));
+        start = i + 1;
+      }
+    }
+    return out;
+  }
+
   public void lsetxattr(Path path, String name, byte[] value) throws SyscallException {
     check(libc.lsetxattr(path.toString(), name, value, value.length, 0), "lsetxattr", path);
+  }
+
+  /** The whole value of xattr {@code name} of {@code path} itself. */
+  public byte[] lgetxattr(Path path, String name) throws SyscallException {
+    long size = libc.lgetxattr(path.toString(), name, null, 0);
+    if (size < 0) {
+      throw new SyscallException("lgetxattr", path + " " + name, runtime.getLastError());
+    }
+    return lgetxattr(path, name, (int) size);
   }
 
   /** lgetxattr(2) into a buffer of {@code max} bytes; returns the value's bytes. */

@@ -1,0 +1,47 @@
+package io.strata.layerstore;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/** A sha256 content digest, {@code sha256:<64 lowercase hex>}. */
+public record Digest(String hex) {
+  private static final Pattern HEX = Pattern.compile("[a-f0-9]{64}");
+
+  public Digest {
+    if (hex == null || !HEX.matcher(hex).matches()) {
+      throw new IllegalArgumentException("not a sha256 digest: " + hex);
+    }
+  }
+
+  public static Digest parse(String text) {
+    if (text == null || !text.startsWith("sha256:")) {
+      throw new IllegalArgumentException("not a sha256 digest: " + text);
+    }
+    return new Digest(text.substring("sha256:".length()));
+  }
+
+  public static Digest of(MessageDigest finished) {
+    return new Digest(HexFormat.of().formatHex(finished.digest()));
+  }
+
+  public static Digest of(byte[] bytes) {
+    MessageDigest sha = sha256();
+    sha.update(bytes);
+    return of(sha);
+  }
+
+  public static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "sha256:" + hex;
+  }
+}

@@ -1,0 +1,289 @@
+package io.strata.layerstore;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.layout.NodeLayout;
+import io.strata.layout.Trees;
+import io.strata.sys.Fd;
+import io.strata.sys.LibC;
+import io.strata.sys.SyscallException;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.LayerException;
+import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.LayerReader;
+import io.strata.tarapply.Limits;
+import io.strata.tarapply.RootWriter;
+import io.strata.tarapply.TreeLinker;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import jnr.constants.platform.Errno;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's layer cache: a committed root per chain ID, each made by hardlink-copying the nearest
+ * committed ancestor and applying the remaining layers in private staging, then published by one
+ * rename. Committed roots are never modified; only the requested tip is published.
+ */
+public final class LayerStore {
+  private static final Logger log = LoggerFactory.getLogger(LayerStore.class);
+  public static final int MAX_LAYERS = 128;
+
+  private final NodeLayout layout;
+  private final Syscalls sys;
+  private final LayerReader reader;
+  private final ObjectMapper json = Serialization.jsonMapper();
+  private final ConcurrentHashMap<String, Object> building = new ConcurrentHashMap<>();
+
+  public LayerStore(NodeLayout layout, Syscalls sys, Limits limits) {
+    this.layout = layout;
+    this.sys = sys;
+    this.reader = new LayerReader(limits);
+  }
+
+  /** One layer blob to materialize, optionally with the digest it must have. */
+  public record LayerSource(Path file, Digest digest, String mediaType) {}
+
+  /** A committed root and what it holds. */
+  public record Materialized(
+      Digest chainId, Path root, long files, long bytes, List<Digest> diffIds, boolean reused) {}
+
+  /** What {@code layers/<chain>/layer.json} records. */
+  record LayerRecord(
+      String chainId, List<String> diffIds, List<String> blobDigests, long files, long bytes) {}
+
+  /**
+   * Start-up: empties {@code trash/} and removes staging builds that no live process holds (a crash
+   * mid-build leaves one; it is never used).
+   */
+  public void recover() throws IOException {
+    ensureDirectories();
+    Trees.delete(layout.trash());
+    Files.createDirectories(layout.trash());
+    try (var entries = Files.list(layout.staging())) {
+      for (Path entry : entries.toList()) {
+        String name = entry.getFileName().toString();
+        if (name.endsWith(".lock")) {
+          continue;
+        }
+        try (BuildLock lock = BuildLock.tryAcquire(sys, lockFile(name.split("-")[0]))) {
+          if (lock != null) {
+            log.info("removing an unfinished build {}", entry);
+            Trees.delete(entry);
+          }
+        }
+      }
+    }
+  }
+
+  /** Materializes {@code layers} (base first) and returns the committed root of the whole chain. */
+  public Materialized materialize(List<LayerSource> layers) throws LayerException, IOException {
+    if (layers.isEmpty() || layers.size() > MAX_LAYERS) {
+      throw new LayerException(
+          Reason.SizeLimit, layers.size() + " layers: a chain holds 1 to " + MAX_LAYERS);
+    }
+    ensureDirectories();
+    List<Digest> blobs = new ArrayList<>();
+    for (LayerSource layer : layers) {
+      blobs.add(verifiedDigest(layer));
+    }
+    Known known = knownPrefix(blobs);
+    if (known.committed == layers.size()) {
+      return committed(known.diffIds.getLast(), known.diffIds, true);
+    }
+    String key =
+        Digest.of(
+                String.join(",", blobs.stream().map(Digest::hex).toList())
+                    .getBytes(StandardCharsets.US_ASCII))
+            .hex()
+            .substring(0, 32);
+    synchronized (building.computeIfAbsent(key, k -> new Object())) {
+      try (BuildLock lock = BuildLock.acquire(sys, lockFile(key))) {
+        Known again = knownPrefix(blobs); // another build may have finished while we waited
+        if (again.committed == layers.size()) {
+          return committed(again.diffIds.getLast(), again.diffIds, true);
+        }
+        return build(key, layers, blobs, again);
+      }
+    }
+  }
+
+  /** The longest run of layers whose diffIDs are known, and the deepest committed root in it. */
+  private record Known(List<Digest> diffIds, int committed) {}
+
+  private Known knownPrefix(List<Digest> blobs) throws IOException {
+    List<Digest> diffIds = new ArrayList<>();
+    int committed = 0;
+    for (Digest blob : blobs) {
+      Path record = layout.diffIdRecord(blob.hex());
+      if (!Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)) {
+        break;
+      }
+      diffIds.add(Digest.parse(Files.readString(record).strip()));
+      if (isCommitted(ChainIds.of(diffIds).getLast())) {
+        committed = diffIds.size();
+      }
+    }
+    return new Known(List.copyOf(diffIds), committed);
+  }
+
+  private Materialized build(String key, List<LayerSource> layers, List<Digest> blobs, Known known)
+      throws LayerException, IOException {
+    Path build = layout.staging().resolve(key + "-" + System.nanoTime());
+    Files.createDirectory(build);
+    sys.chmod(build, 0700);
+    boolean published = false;
+    try {
+      Path root = build.resolve(NodeLayout.ROOT);
+      Path ancestor = null;
+      List<Digest> diffIds = new ArrayList<>(known.diffIds.subList(0, known.committed));
+      if (known.committed > 0) {
+        ancestor = layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
+        new TreeLinker(sys).copy(ancestor, root);
+      } else {
+        Files.createDirectory(root);
+        sys.chmod(root, 0755);
+      }
+      RootWriter writer = new RootWriter(root, ancestor, sys);
+      for (int i = known.committed; i < layers.size(); i++) {
+        LayerSource layer = layers.get(i);
+        LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
+        if (!applied.blobDigest().equals(blobs.get(i))) {
+          throw new LayerException(
+              Reason.DigestMismatch, layer.file() + " changed while it was being read");
+        }
+        recordDiffId(blobs.get(i), applied.diffId());
+        diffIds.add(applied.diffId());
+      }
+      Digest chain = ChainIds.of(diffIds).getLast();
+      if (isCommitted(chain)) {
+        return committed(chain, diffIds, true);
+      }
+      Materialized made = publish(build, root, chain, diffIds, blobs);
+      published = true;
+      return made;
+    } finally {
+      if (!published) {
+        Trees.delete(build);
+      }
+    }
+  }
+
+  /** Records, syncs and renames the build into {@code layers/<chain>} in one step. */
+  private Materialized publish(
+      Path build, Path root, Digest chain, List<Digest> diffIds, List<Digest> blobs)
+      throws LayerException, IOException {
+    long[] counts = count(root);
+    LayerRecord record =
+        new LayerRecord(
+            chain.toString(),
+            diffIds.stream().map(Digest::toString).toList(),
+            blobs.stream().map(Digest::toString).toList(),
+            counts[0],
+            counts[1]);
+    Files.write(build.resolve(NodeLayout.LAYER_JSON), json.writeValueAsBytes(record));
+    try (Fd buildFd = sys.open(build, LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
+        Fd staging = sys.open(layout.staging(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
+        Fd layers = sys.open(layout.layers(), LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
+      sys.syncfs(buildFd); // every file of the root is on disk before the root is visible
+      sys.renameat2(
+          staging, build.getFileName().toString(), layers, chain.hex(), LibC.RENAME_NOREPLACE);
+      sys.fsync(layers);
+    } catch (SyscallException e) {
+      if (e.is(Errno.EEXIST) || e.is(Errno.ENOTEMPTY)) {
+        return committed(chain, diffIds, true); // another process published it first
+      }
+      if (e.is(Errno.ENOSPC)) {
+        throw new LayerException(Reason.NoSpace, e.getMessage());
+      }
+      throw e;
+    }
+    return new Materialized(
+        chain, layout.layerRoot(chain.hex()), counts[0], counts[1], diffIds, false);
+  }
+
+  private Materialized committed(Digest chain, List<Digest> diffIds, boolean reused)
+      throws IOException {
+    LayerRecord record =
+        json.readValue(
+            layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON).toFile(), LayerRecord.class);
+    return new Materialized(
+        chain,
+        layout.layerRoot(chain.hex()),
+        record.files(),
+        record.bytes(),
+        List.copyOf(diffIds),
+        reused);
+  }
+
+  private boolean isCommitted(Digest chain) {
+    return Files.isRegularFile(
+        layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), LinkOption.NOFOLLOW_LINKS);
+  }
+
+  private Digest verifiedDigest(LayerSource layer) throws LayerException, IOException {
+    MessageDigest sha = Digest.sha256();
+    try (InputStream in = new DigestInputStream(Files.newInputStream(layer.file()), sha)) {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    Digest actual = Digest.of(sha);
+    if (layer.digest() != null && !layer.digest().equals(actual)) {
+      throw new LayerException(
+          Reason.DigestMismatch,
+          layer.file() + " has digest " + actual + ", expected " + layer.digest());
+    }
+    return actual;
+  }
+
+  private void recordDiffId(Digest blob, Digest diffId) throws IOException {
+    Path record = layout.diffIdRecord(blob.hex());
+    Files.createDirectories(record.getParent());
+    Path temp = record.resolveSibling(blob.hex() + ".new");
+    Files.writeString(temp, diffId + "\n");
+    Files.move(temp, record, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private static long[] count(Path root) throws IOException {
+    long[] counts = new long[2];
+    try (var walk = Files.walk(root)) {
+      walk.forEach(
+          p -> {
+            try {
+              var attrs =
+                  Files.readAttributes(
+                      p,
+                      java.nio.file.attribute.BasicFileAttributes.class,
+                      LinkOption.NOFOLLOW_LINKS);
+              if (attrs.isRegularFile()) {
+                counts[0]++;
+                counts[1] += attrs.size();
+              }
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+    }
+    return counts;
+  }
+
+  private Path lockFile(String key) {
+    return layout.staging().resolve(key + ".lock");
+  }
+
+  private void ensureDirectories() throws IOException {
+    for (Path dir : List.of(layout.staging(), layout.layers(), layout.trash())) {
+      Files.createDirectories(dir);
+    }
+    sys.chmod(layout.staging(), 0700);
+  }
+}

@@ -1,0 +1,191 @@
+package io.strata.tarapply;
+
+import io.strata.sys.FileStat;
+import io.strata.tarapply.EntryAction.MakeDirectory;
+import io.strata.tarapply.EntryAction.MakeHardlink;
+import io.strata.tarapply.EntryAction.MakeNode;
+import io.strata.tarapply.EntryAction.MakeSymlink;
+import io.strata.tarapply.EntryAction.Meta;
+import io.strata.tarapply.EntryAction.Opaque;
+import io.strata.tarapply.EntryAction.Whiteout;
+import io.strata.tarapply.EntryAction.WriteFile;
+import io.strata.tarapply.LayerException.Reason;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+
+/**
+ * Turns one tar entry (as Commons Compress read it, plus the raw PAX records {@link TarGuard} kept)
+ * into an {@link EntryAction}, or refuses it. Pure: every rule tests without a filesystem.
+ */
+public final class EntryPlanner {
+  static final String WHITEOUT_PREFIX = ".wh.";
+  static final String OPAQUE = ".wh..wh..opq";
+  private static final long MAX_ID = 0xFFFF_FFFEL; // (uid_t) -1 means "no change" to chown
+  private static final long MAX_SECONDS = 253_402_300_799L; // 9999-12-31T23:59:59Z
+
+  private final Limits limits;
+
+  public EntryPlanner(Limits limits) {
+    this.limits = limits;
+  }
+
+  EntryAction plan(TarArchiveEntry entry, Map<String, byte[]> pax) throws LayerException {
+    byte[] paxPath = pax.get("path");
+    if (paxPath != null && !new String(paxPath, StandardCharsets.UTF_8).equals(entry.getName())) {
+      throw new LayerException(
+          Reason.AmbiguousHeader,
+          "the tar reader's name for " + entry.getName() + " is not the PAX path");
+    }
+    EntryPath path = EntryPath.parse(entry.getName(), limits);
+    for (int i = 0; i < path.components().size() - 1; i++) {
+      if (path.components().get(i).startsWith(WHITEOUT_PREFIX)) {
+        throw new LayerException(
+            Reason.InvalidWhiteout, "entry " + path + " has a whiteout name as a directory");
+      }
+    }
+    if (!path.isRoot() && path.name().startsWith(WHITEOUT_PREFIX)) {
+      return whiteout(entry, path);
+    }
+    if (path.isRoot() && !entry.isDirectory()) {
+      throw new LayerException(
+          Reason.PathEscape,
+          "entry " + entry.getName() + " would replace the root with a non-directory");
+    }
+    if (entry.isDirectory()) {
+      return new MakeDirectory(path, meta(entry, pax, path));
+    }
+    if (entry.isSymbolicLink()) {
+      return new MakeSymlink(path, meta(entry, pax, path), linkTarget(entry, path));
+    }
+    if (entry.isLink()) {
+      return new MakeHardlink(path, EntryPath.parse(entry.getLinkName(), limits));
+    }
+    if (entry.isFIFO()) {
+      return new MakeNode(path, meta(entry, pax, path), FileStat.S_IFIFO, 0, 0);
+    }
+    if (entry.isCharacterDevice() || entry.isBlockDevice()) {
+      return device(entry, pax, path);
+    }
+    if (entry.isFile()) {
+      return new WriteFile(path, meta(entry, pax, path), entry.getRealSize());
+    }
+    throw new LayerException(
+        Reason.InvalidHeader,
+        "entry "
+            + path
+            + " has a type Strata does not unpack ('"
+            + (char) entry.getLinkFlag()
+            + "')");
+  }
+
+  private EntryAction whiteout(TarArchiveEntry entry, EntryPath path) throws LayerException {
+    if (!entry.isFile() || entry.getSize() != 0) {
+      throw new LayerException(
+          Reason.InvalidWhiteout, "whiteout " + path + " is not an empty regular file");
+    }
+    if (path.name().equals(OPAQUE)) {
+      return new Opaque(path.parent());
+    }
+    String hidden = path.name().substring(WHITEOUT_PREFIX.length());
+    if (hidden.isEmpty()
+        || hidden.chars().allMatch(c -> c == '.')
+        || hidden.startsWith(WHITEOUT_PREFIX)) {
+      throw new LayerException(Reason.InvalidWhiteout, "malformed whiteout " + path);
+    }
+    return new Whiteout(path.parent().child(hidden));
+  }
+
+  private EntryAction device(TarArchiveEntry entry, Map<String, byte[]> pax, EntryPath path)
+      throws LayerException {
+    int major = entry.getDevMajor();
+    int minor = entry.getDevMinor();
+    if (major < 0 || minor < 0) {
+      throw new LayerException(Reason.InvalidHeader, "device " + path + " has negative numbers");
+    }
+    if (entry.isCharacterDevice() && major == 0 && minor == 0) {
+      throw new LayerException(
+          Reason.InvalidDevice,
+          "character device 0:0 at " + path + " is an overlay whiteout, not a file");
+    }
+    int type = entry.isCharacterDevice() ? FileStat.S_IFCHR : FileStat.S_IFBLK;
+    return new MakeNode(path, meta(entry, pax, path), type, major, minor);
+  }
+
+  private String linkTarget(TarArchiveEntry entry, EntryPath path) throws LayerException {
+    String target = entry.getLinkName();
+    if (target == null || target.isEmpty() || target.indexOf('\0') >= 0) {
+      throw new LayerException(Reason.InvalidName, "symlink " + path + " has no usable target");
+    }
+    if (target.getBytes(StandardCharsets.UTF_8).length > limits.maxPathBytes()) {
+      throw new LayerException(Reason.InvalidName, "symlink " + path + " has an over-long target");
+    }
+    return target;
+  }
+
+  private Meta meta(TarArchiveEntry entry, Map<String, byte[]> pax, EntryPath path)
+      throws LayerException {
+    long uid = entry.getLongUserId();
+    long gid = entry.getLongGroupId();
+    if (uid < 0 || uid > MAX_ID || gid < 0 || gid > MAX_ID) {
+      throw new LayerException(
+          Reason.InvalidHeader,
+          "entry " + path + " has owner " + uid + ":" + gid + " out of range");
+    }
+    long seconds = entry.getLastModifiedTime().toInstant().getEpochSecond();
+    int nanos = entry.getLastModifiedTime().toInstant().getNano();
+    long clamped = Math.max(0, Math.min(MAX_SECONDS, seconds));
+    long mtime = clamped * 1_000_000_000L + (clamped == seconds ? nanos : 0);
+    return new Meta((int) uid, (int) gid, entry.getMode() & 07777, mtime, xattrs(pax, path));
+  }
+
+  /**
+   * {@code SCHILY.xattr.<name>} (raw value) and {@code LIBARCHIVE.xattr.<url-encoded name>} (base64
+   * value). {@code user.*} and {@code security.capability} are kept; {@code trusted.*} is refused
+   * (overlayfs reads {@code trusted.overlay.*} from layers); other namespaces are dropped.
+   */
+  private Map<String, byte[]> xattrs(Map<String, byte[]> pax, EntryPath path)
+      throws LayerException {
+    Map<String, byte[]> xattrs = new LinkedHashMap<>();
+    for (Map.Entry<String, byte[]> record : pax.entrySet()) {
+      String name;
+      byte[] value;
+      if (record.getKey().startsWith("SCHILY.xattr.")) {
+        name = record.getKey().substring("SCHILY.xattr.".length());
+        value = record.getValue();
+      } else if (record.getKey().startsWith("LIBARCHIVE.xattr.")) {
+        name =
+            URLDecoder.decode(
+                record.getKey().substring("LIBARCHIVE.xattr.".length()), StandardCharsets.UTF_8);
+        try {
+          value = Base64.getDecoder().decode(record.getValue());
+        } catch (IllegalArgumentException e) {
+          throw new LayerException(
+              Reason.InvalidHeader, "xattr " + name + " of " + path + " is not base64");
+        }
+      } else {
+        continue;
+      }
+      if (name.startsWith("trusted.")) {
+        throw new LayerException(
+            Reason.ForbiddenXattr, "entry " + path + " carries the xattr " + name);
+      }
+      if (!name.startsWith("user.") && !name.equals("security.capability")) {
+        continue;
+      }
+      if (value.length > limits.maxXattrValueBytes()) {
+        throw new LayerException(
+            Reason.SizeLimit, "xattr " + name + " of " + path + " is " + value.length + " bytes");
+      }
+      if (xattrs.put(name, value) == null && xattrs.size() > limits.maxXattrsPerEntry()) {
+        throw new LayerException(
+            Reason.SizeLimit,
+            "entry " + path + " has more than " + limits.maxXattrsPerEntry() + " xattrs");
+      }
+    }
+    return xattrs;
+  }
+}

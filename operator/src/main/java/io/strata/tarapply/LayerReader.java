@@ -1,0 +1,189 @@
+package io.strata.tarapply;
+
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
+import io.strata.layerstore.Digest;
+import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.TarGuard.GuardException;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+
+/**
+ * Reads one layer blob into a {@link RootWriter}: decompresses (gzip, zstd or none, as declared and
+ * as the magic bytes agree), measures the blob digest over every byte and the diffID over the
+ * uncompressed tar, and applies each entry in order. One pass, bounded memory.
+ *
+ * <pre>
+ * file -> sha256 (blob digest) -> gunzip | unzstd -> sha256 (diffID), byte limit -> TarGuard
+ *      -> Commons Compress tar reader -> EntryPlanner -> RootWriter
+ * </pre>
+ */
+public final class LayerReader {
+  /** zstd frames may ask for a window of at most 2^27 bytes (128 MiB). */
+  static final int ZSTD_MAX_WINDOW_LOG = 27;
+
+  private static final int BUFFER = 64 << 10;
+
+  private final Limits limits;
+  private final EntryPlanner planner;
+
+  public LayerReader(Limits limits) {
+    this.limits = limits;
+    this.planner = new EntryPlanner(limits);
+  }
+
+  /** What reading a layer found out. */
+  public record Applied(Digest blobDigest, Digest diffId, long entries, long uncompressedBytes) {}
+
+  public Applied apply(Path blob, String mediaType, RootWriter writer)
+      throws LayerException, IOException {
+    Compression declared = Compression.ofMediaType(mediaType);
+    MessageDigest blobSha = Digest.sha256();
+    try (InputStream raw =
+        new DigestInputStream(
+            new BufferedInputStream(Files.newInputStream(blob), BUFFER), blobSha)) {
+      InputStream marked = new BufferedInputStream(raw, BUFFER);
+      Compression actual = Compression.sniff(marked);
+      if (declared != null && declared != actual) {
+        throw new LayerException(
+            Reason.UnsupportedMediaType,
+            blob.getFileName() + " is declared " + mediaType + " but its bytes are " + actual);
+      }
+      Metered tarBytes = new Metered(decompress(marked, actual), limits.maxUncompressedBytes());
+      long entries = applyEntries(tarBytes, writer);
+      raw.transferTo(OutputStream.nullOutputStream()); // every byte counts toward the digest
+      return new Applied(Digest.of(blobSha), Digest.of(tarBytes.sha), entries, tarBytes.count);
+    } catch (GuardException e) {
+      throw e.refusal;
+    } catch (IOException e) {
+      throw classify(e, blob);
+    }
+  }
+
+  private long applyEntries(Metered tarBytes, RootWriter writer)
+      throws LayerException, IOException {
+    TarGuard guard = new TarGuard(tarBytes, limits);
+    TarArchiveInputStream tar = new TarArchiveInputStream(guard);
+    long entries = 0;
+    writer.beginLayer();
+    for (TarArchiveEntry entry; (entry = tar.getNextEntry()) != null; ) {
+      if (++entries > limits.maxEntries()) {
+        throw new LayerException(
+            Reason.SizeLimit, "the layer has more than " + limits.maxEntries() + " entries");
+      }
+      EntryAction action = planner.plan(entry, guard.nextHeader().pax());
+      writer.apply(action, tar);
+    }
+    if (!guard.sawEndOfArchive()) {
+      throw new LayerException(
+          Reason.Truncated, "the tar stream ends without an end-of-archive block");
+    }
+    guard.transferTo(OutputStream.nullOutputStream()); // only zeros may follow the end block
+    writer.endLayer();
+    return entries;
+  }
+
+  private static InputStream decompress(InputStream in, Compression compression)
+      throws IOException {
+    return switch (compression) {
+      case NONE -> in;
+      case GZIP -> new GzipCompressorInputStream(in, true);
+      case ZSTD -> {
+        ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(in);
+        zstd.setLongMax(ZSTD_MAX_WINDOW_LOG);
+        yield new BufferedInputStream(zstd, BUFFER);
+      }
+    };
+  }
+
+  private static LayerException classify(IOException e, Path blob) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof GuardException guard) {
+        return guard.refusal;
+      }
+    }
+    String message = String.valueOf(e.getMessage());
+    String where = blob.getFileName() + ": ";
+    if (message.contains("No space left on device") || message.contains("Disk quota exceeded")) {
+      return new LayerException(Reason.NoSpace, where + message, e);
+    }
+    if (message.contains("Garbage after") || message.contains("Unknown frame descriptor")) {
+      return new LayerException(Reason.TrailingGarbage, where + message, e);
+    }
+    if (e instanceof EOFException
+        || message.contains("Truncated")
+        || message.contains("truncated")
+        || message.contains("premature")
+        || message.contains("Unexpected end")) {
+      return new LayerException(Reason.Truncated, where + message, e);
+    }
+    if (message.contains("Frame requires too much memory")
+        || message.contains("Window")
+        || message.contains("window")) {
+      return new LayerException(Reason.SizeLimit, where + message, e);
+    }
+    return new LayerException(Reason.IOError, where + message, e);
+  }
+
+  /** The uncompressed tar bytes: hashed into the diffID, counted, and bounded. */
+  private static final class Metered extends FilterInputStream {
+    final MessageDigest sha = Digest.sha256();
+    final long limit;
+    long count;
+
+    Metered(InputStream in, long limit) {
+      super(in);
+      this.limit = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        sha.update(b, off, n);
+        count += n;
+        if (count > limit) {
+          throw new GuardException(
+              new LayerException(
+                  Reason.SizeLimit, "the layer expands to more than " + limit + " bytes"));
+        }
+      }
+      return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      long skipped = 0;
+      byte[] scratch = new byte[8192];
+      while (skipped < n) {
+        int got = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
+        if (got < 0) {
+          break;
+        }
+        skipped += got;
+      }
+      return skipped;
+    }
+
+    @Override
+    public boolean markSupported() {
+      return false;
+    }
+  }
+}

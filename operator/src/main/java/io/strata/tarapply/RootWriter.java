@@ -1,0 +1,439 @@
+package io.strata.tarapply;
+
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.EntryAction.MakeDirectory;
+import io.strata.tarapply.EntryAction.MakeHardlink;
+import io.strata.tarapply.EntryAction.MakeNode;
+import io.strata.tarapply.EntryAction.MakeSymlink;
+import io.strata.tarapply.EntryAction.Meta;
+import io.strata.tarapply.EntryAction.Opaque;
+import io.strata.tarapply.EntryAction.Whiteout;
+import io.strata.tarapply.EntryAction.WriteFile;
+import io.strata.tarapply.LayerException.Reason;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Applies entry actions to a root being built in private staging. Every name is resolved inside the
+ * root with chroot semantics: a symlink met on the way is followed as if the root were {@code /},
+ * with {@code ..} stopping at the root, and the final component is never followed. Nothing outside
+ * the root can be reached. Nothing is ever written through an existing path: a new entry unlinks
+ * what was there and creates a new inode, so inodes shared with the committed ancestor never
+ * change.
+ */
+public final class RootWriter {
+  private static final int MAX_SYMLINK_HOPS = 40;
+  private static final int BUFFER = 64 << 10;
+
+  private final Path root;
+  private final Path ancestor;
+  private final Syscalls sys;
+  private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+  private final byte[] zeros = new byte[BUFFER];
+
+  /** Resolved relative paths known to be real directories; dropped when something is removed. */
+  private final TreeSet<String> realDirs = new TreeSet<>();
+
+  /** What the current layer made or touched, with every ancestor: opaque dirs spare these. */
+  private final Set<String> layerPaths = new HashSet<>();
+
+  private final List<String> opaqueDirs = new ArrayList<>();
+  private final List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
+
+  /**
+   * @param ancestor the committed root this one was hardlink-copied from, or null: inodes shared
+   *     with it get a private copy before anything would link more names to them
+   */
+  public RootWriter(Path root, Path ancestor, Syscalls sys) {
+    this.root = root;
+    this.ancestor = ancestor;
+    this.sys = sys;
+  }
+
+  void beginLayer() {
+    layerPaths.clear();
+    opaqueDirs.clear();
+    directoryTimes.clear();
+  }
+
+  void apply(EntryAction action, InputStream data) throws LayerException, IOException {
+    switch (action) {
+      case MakeDirectory d -> makeDirectory(d);
+      case WriteFile f -> writeFile(f, data);
+      case MakeSymlink l -> makeSymlink(l);
+      case MakeHardlink h -> makeHardlink(h);
+      case MakeNode n -> makeNode(n);
+      case Whiteout w -> whiteout(w);
+      case Opaque o -> opaque(o);
+    }
+  }
+
+  /** Opaque directories drop lower content; then directory times, now that contents are done. */
+  void endLayer() throws IOException {
+    for (String dir : opaqueDirs) {
+      prune(dir);
+    }
+    for (Map.Entry<Path, Long> time : directoryTimes) {
+      sys.lutimes(time.getKey(), time.getValue());
+    }
+  }
+
+  // ---- entries
+
+  private void makeDirectory(MakeDirectory d) throws LayerException, IOException {
+    String rel = d.path().isRoot() ? "" : place(d.path());
+    Path path = path(rel);
+    BasicFileAttributes existing = lstat(path);
+    if (existing != null && !existing.isDirectory()) {
+      remove(rel, path, existing);
+      existing = null;
+    }
+    if (existing == null) {
+      Files.createDirectory(path);
+    }
+    realDirs.add(rel);
+    touched(rel);
+    setOwnerModeXattrs(path, d.meta(), false);
+    directoryTimes.add(Map.entry(path, d.meta().mtimeNanos()));
+  }
+
+  private void writeFile(WriteFile f, InputStream data) throws LayerException, IOException {
+    String rel = place(f.path());
+    Path path = path(rel);
+    clear(rel, path);
+    try (FileChannel out =
+        FileChannel.open(
+            path,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE,
+            LinkOption.NOFOLLOW_LINKS)) {
+      long written = copySparse(data, out);
+      if (written != f.size()) {
+        throw new LayerException(
+            Reason.Truncated,
+            "entry " + f.path() + " holds " + written + " of " + f.size() + " bytes");
+      }
+    }
+    setOwnerModeXattrs(path, f.meta(), false);
+    sys.lutimes(path, f.meta().mtimeNanos());
+  }
+
+  /**
+   * Copies an entry's data, leaving holes where whole blocks are zero (sparse files stay sparse).
+   */
+  private long copySparse(InputStream data, FileChannel out) throws IOException {
+    byte[] bytes = buffer.array();
+    long position = 0;
+    boolean endsInHole = false;
+    for (int n; (n = data.readNBytes(bytes, 0, bytes.length)) > 0; ) {
+      if (Arrays.mismatch(bytes, 0, n, zeros, 0, n) < 0) {
+        endsInHole = true;
+      } else {
+        buffer.clear().limit(n);
+        while (buffer.hasRemaining()) {
+          out.write(buffer, position + buffer.position());
+        }
+        endsInHole = false;
+      }
+      position += n;
+    }
+    if (endsInHole) {
+      out.write(ByteBuffer.wrap(new byte[1]), position - 1);
+    }
+    return position;
+  }
+
+  private void makeSymlink(MakeSymlink l) throws LayerException, IOException {
+    String rel = place(l.path());
+    Path path = path(rel);
+    clear(rel, path);
+    sys.symlink(l.target(), path);
+    sys.lchown(path, l.meta().uid(), l.meta().gid());
+    sys.lutimes(path, l.meta().mtimeNanos());
+  }
+
+  private void makeNode(MakeNode n) throws LayerException, IOException {
+    String rel = place(n.path());
+    Path path = path(rel);
+    clear(rel, path);
+    sys.mknod(path, n.type() | 0600, n.major(), n.minor());
+    setOwnerModeXattrs(path, n.meta(), false);
+    sys.lutimes(path, n.meta().mtimeNanos());
+  }
+
+  /**
+   * A hardlink to a file an earlier entry made. Its target resolves inside the root like any name
+   * (an absolute target is relative to the root); a hardlink to a symlink links the symlink itself.
+   * A target shared with the committed ancestor first gets a private copy, so the new name never
+   * joins the ancestor's inode.
+   */
+  private void makeHardlink(MakeHardlink h) throws LayerException, IOException {
+    String targetRel = resolveParentThen(h.target(), false);
+    Path target = targetRel == null ? null : path(targetRel);
+    BasicFileAttributes targetAttrs = target == null ? null : lstat(target);
+    if (targetAttrs == null) {
+      throw new LayerException(
+          Reason.InvalidLink,
+          "hardlink " + h.path() + " points at " + h.target() + ", which does not exist (yet)");
+    }
+    if (targetAttrs.isDirectory()) {
+      throw new LayerException(
+          Reason.InvalidLink, "hardlink " + h.path() + " points at directory " + h.target());
+    }
+    String rel = place(h.path());
+    if (rel.equals(targetRel)) {
+      return;
+    }
+    if (isInherited(targetRel, targetAttrs)) {
+      privatize(target);
+    }
+    Path path = path(rel);
+    clear(rel, path);
+    try {
+      Files.createLink(path, target);
+    } catch (FileSystemException e) {
+      if (e.getMessage() == null || !e.getMessage().contains("Too many links")) {
+        throw e;
+      }
+      Inodes.copy(sys, target, path); // the link limit: a copy keeps the content and metadata
+    }
+  }
+
+  private void whiteout(Whiteout w) throws LayerException, IOException {
+    String parent = resolve(w.path().parent().components(), false);
+    if (parent == null) {
+      return; // a whiteout in a directory that does not exist hides nothing
+    }
+    String rel = join(parent, w.path().name());
+    if (layerPaths.contains(rel)) {
+      return; // whiteouts hide lower layers only, never what the same layer adds
+    }
+    Path path = path(rel);
+    BasicFileAttributes existing = lstat(path);
+    if (existing != null) {
+      remove(rel, path, existing);
+    }
+  }
+
+  private void opaque(Opaque o) throws LayerException, IOException {
+    String rel = resolve(o.path().components(), true);
+    touched(rel);
+    opaqueDirs.add(rel);
+  }
+
+  /** Removes everything under {@code dir} the current layer did not make or touch. */
+  private void prune(String dir) throws IOException {
+    Path path = path(dir);
+    BasicFileAttributes attrs = lstat(path);
+    if (attrs == null || !attrs.isDirectory()) {
+      return;
+    }
+    List<Path> children;
+    try (var list = Files.list(path)) {
+      children = list.toList();
+    }
+    for (Path child : children) {
+      String rel = join(dir, child.getFileName().toString());
+      BasicFileAttributes childAttrs = lstat(child);
+      if (childAttrs == null) {
+        continue;
+      }
+      if (!layerPaths.contains(rel)) {
+        remove(rel, child, childAttrs);
+      } else if (childAttrs.isDirectory()) {
+        prune(rel);
+      }
+    }
+  }
+
+  // ---- resolution inside the root
+
+  /** Resolves (creating implied parents) the directory of {@code path} and returns its rel path. */
+  private String place(EntryPath path) throws LayerException, IOException {
+    String rel = resolveParentThen(path, true);
+    touched(rel);
+    return rel;
+  }
+
+  private String resolveParentThen(EntryPath path, boolean create)
+      throws LayerException, IOException {
+    if (path.isRoot()) {
+      return "";
+    }
+    String parent = resolve(path.parent().components(), create);
+    return parent == null ? null : join(parent, path.name());
+  }
+
+  /**
+   * Resolves directory components with chroot semantics and returns the relative path of the real
+   * directory they name; creates missing ones (mode 0755, like tar's implied parents) when asked,
+   * else returns null for a missing one.
+   */
+  private String resolve(List<String> components, boolean create)
+      throws LayerException, IOException {
+    Deque<String> todo = new ArrayDeque<>(components);
+    List<String> at = new ArrayList<>();
+    int hops = 0;
+    while (!todo.isEmpty()) {
+      String name = todo.pollFirst();
+      if (name.isEmpty() || name.equals(".")) {
+        continue;
+      }
+      if (name.equals("..")) {
+        if (!at.isEmpty()) {
+          at.removeLast(); // never above the root
+        }
+        continue;
+      }
+      at.add(name);
+      String rel = String.join("/", at);
+      if (realDirs.contains(rel)) {
+        continue;
+      }
+      Path path = path(rel);
+      BasicFileAttributes attrs = lstat(path);
+      if (attrs == null) {
+        if (!create) {
+          return null;
+        }
+        Files.createDirectory(path);
+        sys.chmod(path, 0755);
+        touched(rel);
+      } else if (attrs.isSymbolicLink()) {
+        if (++hops > MAX_SYMLINK_HOPS) {
+          throw new LayerException(
+              Reason.PathEscape, "too many symlinks resolving " + String.join("/", components));
+        }
+        String target = sys.readlink(path);
+        at.removeLast();
+        if (target.startsWith("/")) {
+          at.clear(); // absolute: from the root being built, not the host's
+        }
+        List<String> parts = List.of(target.split("/"));
+        for (int i = parts.size() - 1; i >= 0; i--) {
+          todo.addFirst(parts.get(i));
+        }
+        continue;
+      } else if (!attrs.isDirectory()) {
+        throw new LayerException(
+            Reason.NotADirectory, rel + " is not a directory, but entries go beneath it");
+      }
+      realDirs.add(rel);
+    }
+    return String.join("/", at);
+  }
+
+  // ---- helpers
+
+  private boolean isInherited(String rel, BasicFileAttributes attrs) throws IOException {
+    if (ancestor == null) {
+      return false;
+    }
+    BasicFileAttributes original = lstat(ancestor.resolve(rel));
+    return original != null
+        && attrs.fileKey() != null
+        && attrs.fileKey().equals(original.fileKey());
+  }
+
+  /** Replaces {@code path} by a private copy of itself, in one rename. */
+  private void privatize(Path path) throws IOException {
+    Path copy = path.resolveSibling(".strata-private-" + path.getFileName());
+    Files.deleteIfExists(copy);
+    Inodes.copy(sys, path, copy);
+    Files.move(copy, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private void setOwnerModeXattrs(Path path, Meta meta, boolean symlink) throws IOException {
+    sys.lchown(path, meta.uid(), meta.gid());
+    if (!symlink) {
+      sys.chmod(path, meta.mode()); // after chown, which clears setuid and setgid
+    }
+    for (Map.Entry<String, byte[]> xattr : meta.xattrs().entrySet()) {
+      sys.lsetxattr(path, xattr.getKey(), xattr.getValue());
+    }
+  }
+
+  /** Makes room for a new inode at {@code path}: whatever is there goes. */
+  private void clear(String rel, Path path) throws IOException {
+    BasicFileAttributes existing = lstat(path);
+    if (existing != null) {
+      remove(rel, path, existing);
+    }
+  }
+
+  private void remove(String rel, Path path, BasicFileAttributes attrs) throws IOException {
+    if (attrs.isDirectory()) {
+      deleteTree(path);
+    } else {
+      Files.delete(path);
+    }
+    realDirs.remove(rel);
+    realDirs.subSet(rel + "/", rel + "0").clear(); // '0' follows '/': every path beneath rel
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.delete(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.delete(d);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  private void touched(String rel) {
+    for (String r = rel; !r.isEmpty() && layerPaths.add(r); ) {
+      int slash = r.lastIndexOf('/');
+      r = slash < 0 ? "" : r.substring(0, slash);
+    }
+  }
+
+  private Path path(String rel) {
+    return rel.isEmpty() ? root : root.resolve(rel);
+  }
+
+  private static String join(String dir, String name) {
+    return dir.isEmpty() ? name : dir + "/" + name;
+  }
+
+  private static BasicFileAttributes lstat(Path path) throws IOException {
+    try {
+      return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+}
