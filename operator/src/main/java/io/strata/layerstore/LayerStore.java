@@ -99,7 +99,7 @@ public final class LayerStore {
     }
     Known known = knownPrefix(blobs);
     if (known.committed == layers.size()) {
-      return committed(known.diffIds.getLast(), known.diffIds, true);
+      return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
     }
     String key =
         Digest.of(
@@ -111,7 +111,7 @@ public final class LayerStore {
       try (BuildLock lock = BuildLock.acquire(sys, lockFile(key))) {
         Known again = knownPrefix(blobs); // another build may have finished while we waited
         if (again.committed == layers.size()) {
-          return committed(again.diffIds.getLast(), again.diffIds, true);
+          return committed(ChainIds.of(again.diffIds).getLast(), again.diffIds, true);
         }
         return build(key, layers, blobs, again);
       }

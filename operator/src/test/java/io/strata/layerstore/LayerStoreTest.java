@@ -1,0 +1,285 @@
+package io.strata.layerstore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layerstore.LayerStore.Materialized;
+import io.strata.layout.NodeLayout;
+import io.strata.sys.FileStat;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.LayerException;
+import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.Limits;
+import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
+import io.strata.testing.TreeSnapshot;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Layer semantics on real files, as root (owners, devices and xattrs need it). */
+class LayerStoreTest {
+  @TempDir Path tmp;
+  private final Syscalls sys = Syscalls.get();
+  private LayerStore store;
+
+  @BeforeEach
+  void prepare() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        RootMounts.isRoot(), "owners, devices and trusted checks need root (CI runs as root)");
+    store =
+        new LayerStore(
+            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")), sys, Limits.DEFAULT);
+  }
+
+  private Materialized materialize(Path... layers) throws Exception {
+    return store.materialize(Stream.of(layers).map(p -> new LayerSource(p, null, null)).toList());
+  }
+
+  private Path layer(String name, TarBuilder tar) {
+    return tar.write(tmp.resolve(name + ".tar"));
+  }
+
+  @Test
+  void everyKindOfEntryLandsWithItsMetadata() throws Exception {
+    String longName = "long/" + "n".repeat(200) + "/" + "m".repeat(200) + ".txt";
+    Path base =
+        layer(
+            "base",
+            new TarBuilder()
+                .dir("etc", 0750)
+                .file(
+                    "etc/tool",
+                    "#!/bin/sh\n".getBytes(StandardCharsets.UTF_8),
+                    e -> {
+                      e.setMode(04755);
+                      e.setUserId(1000);
+                      e.setGroupId(1001);
+                      e.addPaxHeader("mtime", "1234567890.5");
+                      e.addPaxHeader("SCHILY.xattr.user.origin", "strata");
+                    })
+                .symlink("etc/link", "../x//y/")
+                .hardlink("etc/tool-again", "etc/tool")
+                .fifo("run/pipe")
+                .charDevice("dev/null", 1, 3)
+                .file(longName, "long")
+                .file("café/naïve.txt", "accents")
+                .file("implied/a/b/f", "implied parents")
+                .file("sparse", new byte[3 << 20], e -> e.setMode(0600)));
+    Materialized made = materialize(base);
+    Path root = made.root();
+
+    FileStat tool = sys.lstat(root.resolve("etc/tool"));
+    assertThat(tool.mode() & 07777).isEqualTo(04755);
+    assertThat(tool.uid()).isEqualTo(1000);
+    assertThat(tool.gid()).isEqualTo(1001);
+    assertThat(tool.mtimeSeconds()).isEqualTo(1234567890);
+    assertThat(tool.mtimeNanos()).isEqualTo(500_000_000);
+    assertThat(
+            new String(
+                sys.lgetxattr(root.resolve("etc/tool"), "user.origin"), StandardCharsets.UTF_8))
+        .isEqualTo("strata");
+    assertThat(sys.lstat(root.resolve("etc")).mode() & 07777).isEqualTo(0750);
+    assertThat(sys.readlink(root.resolve("etc/link"))).isEqualTo("../x//y/");
+    assertThat(sys.lstat(root.resolve("etc/tool-again")).ino()).isEqualTo(tool.ino());
+    assertThat(sys.lstat(root.resolve("run/pipe")).type()).isEqualTo(FileStat.S_IFIFO);
+    FileStat dev = sys.lstat(root.resolve("dev/null"));
+    assertThat(dev.type()).isEqualTo(FileStat.S_IFCHR);
+    assertThat(dev.major()).isEqualTo(1);
+    assertThat(dev.minor()).isEqualTo(3);
+    assertThat(Files.readString(root.resolve(longName))).isEqualTo("long");
+    assertThat(Files.readString(root.resolve("café/naïve.txt"))).isEqualTo("accents");
+    assertThat(sys.lstat(root.resolve("implied/a")).mode() & 07777).isEqualTo(0755);
+    assertThat(Files.size(root.resolve("sparse"))).isEqualTo(3 << 20);
+    assertThat(Files.readAllBytes(root.resolve("sparse"))).containsOnly((byte) 0);
+    assertThat(made.files()).isEqualTo(6);
+    assertThat(made.chainId()).isEqualTo(made.diffIds().getFirst());
+  }
+
+  @Test
+  void whiteoutsHideLowerLayersAndOpaqueDirectoriesKeepTheirOwnLayerInAnyOrder() throws Exception {
+    Path lower =
+        layer(
+            "lower",
+            new TarBuilder()
+                .dir("d")
+                .file("d/a", "a")
+                .file("d/sub/deep", "deep")
+                .file("e/x", "x")
+                .file("e/y", "y"));
+    Path upper =
+        layer(
+            "upper",
+            new TarBuilder()
+                .file("d/new", "new") // before the opaque marker
+                .opaque("d")
+                .file("d/sub/later", "after") // after it, in a lower subdirectory
+                .whiteout("e", "x")
+                .file("e/same-layer", "kept")
+                .whiteout("e", "same-layer") // cannot hide its own layer
+                .whiteout("missing/dir", "nothing") // dangling: a no-op
+                .opaque("fresh"));
+    Path root = materialize(lower, upper).root();
+    assertThat(list(root.resolve("d"))).containsExactly("new", "sub");
+    assertThat(list(root.resolve("d/sub"))).containsExactly("later");
+    assertThat(list(root.resolve("e"))).containsExactly("same-layer", "y");
+    assertThat(root.resolve("missing")).doesNotExist();
+    assertThat(root.resolve("fresh")).isDirectory();
+  }
+
+  @Test
+  void committedParentsNeverChangeAndUnchangedFilesShareInodes() throws Exception {
+    Path base =
+        layer(
+            "base",
+            new TarBuilder()
+                .file("rewrite", "old")
+                .file("chmod-only", "same")
+                .file("delete-me", "gone")
+                .file("shared", "shared")
+                .file("inherited", "linked to")
+                .dir("dir"));
+    Materialized parent = materialize(base);
+    TreeSnapshot before = TreeSnapshot.of(parent.root());
+
+    Path child =
+        layer(
+            "child",
+            new TarBuilder()
+                .file("rewrite", "new")
+                .file("chmod-only", "same".getBytes(StandardCharsets.UTF_8), e -> e.setMode(0600))
+                .whiteout("", "delete-me")
+                .hardlink("new-name", "inherited")
+                .dir("dir", 0700));
+    Materialized made = materialize(base, child);
+
+    assertThat(TreeSnapshot.of(parent.root())).isEqualTo(before);
+    Path p = parent.root();
+    Path c = made.root();
+    assertThat(ino(c.resolve("shared"))).isEqualTo(ino(p.resolve("shared")));
+    assertThat(ino(c.resolve("rewrite"))).isNotEqualTo(ino(p.resolve("rewrite")));
+    assertThat(ino(c.resolve("chmod-only"))).isNotEqualTo(ino(p.resolve("chmod-only")));
+    assertThat(ino(c.resolve("inherited")))
+        .as("a hardlinked inherited file gets a private copy")
+        .isNotEqualTo(ino(p.resolve("inherited")));
+    assertThat(ino(c.resolve("new-name"))).isEqualTo(ino(c.resolve("inherited")));
+    assertThat(Files.readString(c.resolve("new-name"))).isEqualTo("linked to");
+    assertThat(c.resolve("delete-me")).doesNotExist();
+    assertThat(p.resolve("delete-me")).exists();
+    assertThat(sys.lstat(c.resolve("dir")).mode() & 07777).isEqualTo(0700);
+    assertThat(sys.lstat(p.resolve("dir")).mode() & 07777).isEqualTo(0755);
+  }
+
+  @Test
+  void chainsThatShareAPrefixShareItsRoot() throws Exception {
+    Path base = layer("base", new TarBuilder().file("f", "base"));
+    Path a = layer("a", new TarBuilder().file("a", "a"));
+    Path b = layer("b", new TarBuilder().file("b", "b"));
+    Materialized baseRoot = materialize(base);
+    Materialized first = materialize(base, a);
+    Materialized second = materialize(base, b);
+    assertThat(first.reused()).isFalse();
+    assertThat(materialize(base, a).reused()).isTrue();
+    assertThat(ino(first.root().resolve("f"))).isEqualTo(ino(baseRoot.root().resolve("f")));
+    assertThat(ino(second.root().resolve("f"))).isEqualTo(ino(baseRoot.root().resolve("f")));
+    assertThat(ChainIds.of(second.diffIds()).getLast()).isEqualTo(second.chainId());
+    try (var dirs = Files.list(tmp.resolve("state/layers"))) {
+      assertThat(dirs).as("only requested tips are published").hasSize(3);
+    }
+  }
+
+  @Test
+  void theSameTarPlainGzipAndZstdIsOneChain() throws Exception {
+    Path plain = layer("plain", new TarBuilder().file("f", "content").dir("d"));
+    Path gzip = tmp.resolve("layer.tar.gz");
+    Path zstd = tmp.resolve("layer.tar.zst");
+    run("sh", "-c", "gzip -c " + plain + " > " + gzip);
+    run("zstd", "-q", "-o", zstd.toString(), plain.toString());
+    Materialized fromPlain = materialize(plain);
+    Materialized fromGzip = materialize(gzip);
+    Materialized fromZstd = materialize(zstd);
+    assertThat(fromGzip.chainId()).isEqualTo(fromPlain.chainId());
+    assertThat(fromZstd.chainId()).isEqualTo(fromPlain.chainId());
+    assertThat(fromGzip.reused()).isTrue();
+    assertThat(fromPlain.chainId().hex()).isEqualTo(sha256sum(plain));
+  }
+
+  @Test
+  void aMediaTypeThatLiesIsRefused() throws Exception {
+    Path plain = layer("plain", new TarBuilder().file("f", "content"));
+    assertThatThrownBy(
+            () ->
+                store.materialize(
+                    List.of(
+                        new LayerSource(
+                            plain, null, "application/vnd.oci.image.layer.v1.tar+zstd"))))
+        .isInstanceOfSatisfying(
+            LayerException.class,
+            e -> assertThat(e.reason()).isEqualTo(Reason.UnsupportedMediaType));
+  }
+
+  @Test
+  void duplicatesReplaceAndNeverWriteThroughASymlink() throws Exception {
+    Path outside = Files.writeString(tmp.resolve("outside"), "untouched");
+    Path layer =
+        layer(
+            "dups",
+            new TarBuilder()
+                .file("x", "file first")
+                .dir("x") // file then dir
+                .file("x/in", "in")
+                .dir("y")
+                .file("y/in", "in")
+                .file("y", "dir then file")
+                .symlink("z", outside.toString())
+                .file("z", "replaces the symlink")
+                .file("twice", "one")
+                .file("twice", "two"));
+    Path root = materialize(layer).root();
+    assertThat(Files.readString(root.resolve("x/in"))).isEqualTo("in");
+    assertThat(Files.readString(root.resolve("y"))).isEqualTo("dir then file");
+    assertThat(Files.readString(root.resolve("z"))).isEqualTo("replaces the symlink");
+    assertThat(Files.readString(root.resolve("twice"))).isEqualTo("two");
+    assertThat(Files.readString(outside)).isEqualTo("untouched");
+  }
+
+  @Test
+  void aFileAtTheLinkLimitIsCopiedInstead() throws Exception {
+    TarBuilder tar = new TarBuilder().file("target", "many names");
+    for (int i = 0; i < 65_010; i++) {
+      tar.hardlink("l/" + i, "target");
+    }
+    Path root = materialize(layer("links", tar)).root();
+    assertThat(Files.readString(root.resolve("l/65009"))).isEqualTo("many names");
+    assertThat(ino(root.resolve("l/65009"))).isNotEqualTo(ino(root.resolve("target")));
+  }
+
+  private long ino(Path p) throws Exception {
+    return sys.lstat(p).ino();
+  }
+
+  private static List<String> list(Path dir) throws Exception {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  private static void run(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).inheritIO().start();
+    assertThat(p.waitFor()).as(Arrays.toString(command)).isZero();
+  }
+
+  private static String sha256sum(Path file) throws Exception {
+    Process p = new ProcessBuilder("sha256sum", file.toString()).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+    p.waitFor();
+    return out.split(" ")[0];
+  }
+}
