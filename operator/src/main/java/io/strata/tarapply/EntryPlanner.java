@@ -25,7 +25,9 @@ public final class EntryPlanner {
   static final String WHITEOUT_PREFIX = ".wh.";
   static final String OPAQUE = ".wh..wh..opq";
   private static final long MAX_ID = 0xFFFF_FFFEL; // (uid_t) -1 means "no change" to chown
-  private static final long MAX_SECONDS = 253_402_300_799L; // 9999-12-31T23:59:59Z
+
+  /** 2038-01-19: every filesystem a root may live on can hold it (ext4 with small inodes, xfs). */
+  static final long MAX_SECONDS = Integer.MAX_VALUE;
 
   private final Limits limits;
 
@@ -50,40 +52,47 @@ public final class EntryPlanner {
     if (!path.isRoot() && path.name().startsWith(WHITEOUT_PREFIX)) {
       return whiteout(entry, path);
     }
-    if (path.isRoot() && !entry.isDirectory()) {
+    char type = (char) entry.getLinkFlag();
+    if (path.isRoot() && type != '5') {
       throw new LayerException(
           Reason.PathEscape,
           "entry " + entry.getName() + " would replace the root with a non-directory");
     }
-    if (entry.isDirectory()) {
-      return new MakeDirectory(path, meta(entry, pax, path));
-    }
-    if (entry.isSymbolicLink()) {
-      return new MakeSymlink(path, meta(entry, pax, path), linkTarget(entry, path));
-    }
-    if (entry.isLink()) {
-      return new MakeHardlink(path, EntryPath.parse(entry.getLinkName(), limits));
-    }
-    if (entry.isFIFO()) {
-      return new MakeNode(path, meta(entry, pax, path), FileStat.S_IFIFO, 0, 0);
-    }
-    if (entry.isCharacterDevice() || entry.isBlockDevice()) {
-      return device(entry, pax, path);
-    }
-    if (entry.isFile()) {
-      return new WriteFile(path, meta(entry, pax, path), entry.getRealSize());
-    }
-    throw new LayerException(
-        Reason.InvalidHeader,
-        "entry "
-            + path
-            + " has a type Strata does not unpack ('"
-            + (char) entry.getLinkFlag()
-            + "')");
+    // By the type flag alone: Commons Compress also calls any name ending in '/' a directory,
+    // which other readers do not; a regular-file flag on such a name is refused as ambiguous.
+    return switch (type) {
+      case '5' -> new MakeDirectory(path, meta(entry, pax, path));
+      case '\0' ->
+          entry.getName().endsWith("/")
+              ? new MakeDirectory(path, meta(entry, pax, path)) // old tars: every reader agrees
+              : regularFile(entry, pax, path);
+      case '0', '7', 'S' -> {
+        if (entry.getName().endsWith("/")) {
+          throw new LayerException(
+              Reason.AmbiguousHeader,
+              "regular file " + entry.getName() + " is named like a directory");
+        }
+        yield regularFile(entry, pax, path);
+      }
+      case '2' -> new MakeSymlink(path, meta(entry, pax, path), linkTarget(entry, path));
+      case '1' -> new MakeHardlink(path, EntryPath.parse(entry.getLinkName(), limits));
+      case '6' -> new MakeNode(path, meta(entry, pax, path), FileStat.S_IFIFO, 0, 0);
+      case '3', '4' -> device(entry, pax, path);
+      default ->
+          throw new LayerException(
+              Reason.InvalidHeader,
+              "entry " + path + " has a type Strata does not unpack ('" + type + "')");
+    };
+  }
+
+  private EntryAction regularFile(TarArchiveEntry entry, Map<String, byte[]> pax, EntryPath path)
+      throws LayerException {
+    return new WriteFile(path, meta(entry, pax, path), entry.getRealSize());
   }
 
   private EntryAction whiteout(TarArchiveEntry entry, EntryPath path) throws LayerException {
-    if (!entry.isFile() || entry.getSize() != 0) {
+    char type = (char) entry.getLinkFlag();
+    if ((type != '0' && type != '\0') || entry.getName().endsWith("/") || entry.getSize() != 0) {
       throw new LayerException(
           Reason.InvalidWhiteout, "whiteout " + path + " is not an empty regular file");
     }
@@ -106,12 +115,13 @@ public final class EntryPlanner {
     if (major < 0 || minor < 0) {
       throw new LayerException(Reason.InvalidHeader, "device " + path + " has negative numbers");
     }
-    if (entry.isCharacterDevice() && major == 0 && minor == 0) {
+    boolean character = entry.getLinkFlag() == '3';
+    if (character && major == 0 && minor == 0) {
       throw new LayerException(
           Reason.InvalidDevice,
           "character device 0:0 at " + path + " is an overlay whiteout, not a file");
     }
-    int type = entry.isCharacterDevice() ? FileStat.S_IFCHR : FileStat.S_IFBLK;
+    int type = character ? FileStat.S_IFCHR : FileStat.S_IFBLK;
     return new MakeNode(path, meta(entry, pax, path), type, major, minor);
   }
 

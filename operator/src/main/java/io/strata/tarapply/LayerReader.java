@@ -117,7 +117,9 @@ public final class LayerReader {
     if (message.contains("No space left on device") || message.contains("Disk quota exceeded")) {
       return new LayerException(Reason.NoSpace, where + message, e);
     }
-    if (message.contains("Garbage after") || message.contains("Unknown frame descriptor")) {
+    if (message.contains("Garbage after")
+        || message.contains("after a valid")
+        || message.contains("Unknown frame descriptor")) {
       return new LayerException(Reason.TrailingGarbage, where + message, e);
     }
     if (e instanceof EOFException
@@ -126,6 +128,11 @@ public final class LayerReader {
         || message.contains("premature")
         || message.contains("Unexpected end")) {
       return new LayerException(Reason.Truncated, where + message, e);
+    }
+    if (message.contains("parsing the pax header")
+        || message.contains("parsing the header")
+        || message.contains("Unable to parse")) {
+      return new LayerException(Reason.InvalidHeader, where + message, e);
     }
     if (message.contains("Frame requires too much memory")
         || message.contains("Window")

@@ -1,0 +1,661 @@
+package io.strata.layerstore;
+
+import static io.strata.testing.TarBuilder.pax;
+import static io.strata.testing.TarBuilder.paxRecord;
+import static io.strata.testing.TarBuilder.raw;
+import static io.strata.testing.TarBuilder.rawHeader;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layout.NodeLayout;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.LayerException;
+import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.Limits;
+import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
+import io.strata.testing.TreeSnapshot;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Archives that attack the agent, each named after what it attacks (after containerd's
+ * TestBreakouts and HOSTILE-INPUTS.md). Every one ends refused with its typed reason or contained
+ * inside the root, and always: canary files outside the cache are untouched, the committed parent
+ * is unchanged, staging is empty, and a good layer still materializes afterwards.
+ */
+class HostileLayersTest {
+  @TempDir Path tmp;
+  private Path canary;
+
+  /** What a case builds: the layer file to put on top of the base. */
+  interface Layer {
+    Path make(Path dir, String canary) throws Exception;
+  }
+
+  /** Checks a contained case's root. */
+  interface Contained {
+    void check(Path root, String canary) throws Exception;
+  }
+
+  @BeforeEach
+  void plantCanaries() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        RootMounts.isRoot(), "owners, devices and xattrs need root (CI runs as root)");
+    canary = Files.createDirectories(tmp.resolve("canary"));
+    Path secret = Files.writeString(canary.resolve("secret"), "do not touch");
+    Syscalls.get().chmod(secret, 0600);
+    Syscalls.get().lsetxattr(secret, "user.canary", "yes".getBytes(StandardCharsets.UTF_8));
+    Files.createDirectories(canary.resolve("sub"));
+  }
+
+  static Stream<Arguments> refused() {
+    List<Arguments> cases = new ArrayList<>();
+    add(
+        cases,
+        "dotdot name",
+        Reason.PathEscape,
+        (d, c) -> tar(d, new TarBuilder().file("../x", "x")));
+    add(
+        cases,
+        "dotdot inside name",
+        Reason.PathEscape,
+        (d, c) -> tar(d, new TarBuilder().file("a/../../x", "x")));
+    add(cases, "bare dotdot", Reason.PathEscape, (d, c) -> tar(d, new TarBuilder().dir("..")));
+    add(
+        cases,
+        "control character",
+        Reason.InvalidName,
+        (d, c) -> tar(d, new TarBuilder().file("a\u0001b", "x")));
+    add(
+        cases,
+        "NUL in PAX path",
+        Reason.InvalidName,
+        (d, c) ->
+            rawTar(
+                d,
+                rawHeader(
+                    "PaxHeaders/x",
+                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
+                    paxRecord("path", "a\u0000b").length),
+                paxRecord("path", "a\u0000b"),
+                rawHeader("a", TarConstants.LF_NORMAL, 0)));
+    add(
+        cases,
+        "component over 255 bytes",
+        Reason.InvalidName,
+        (d, c) -> tar(d, new TarBuilder().file("a/" + "x".repeat(256), "x")));
+    add(
+        cases,
+        "path over 4096 bytes",
+        Reason.InvalidName,
+        (d, c) -> tar(d, new TarBuilder().file("d/".repeat(2100) + "f", "x")));
+    add(
+        cases,
+        "10,000 nested directories",
+        Reason.InvalidName,
+        (d, c) -> tar(d, new TarBuilder().file("d/".repeat(10_000) + "f", "x")));
+    add(
+        cases,
+        "root as a symlink to /",
+        Reason.PathEscape,
+        (d, c) -> tar(d, new TarBuilder().symlink(".", "/")));
+    add(
+        cases,
+        "root as a symlink elsewhere",
+        Reason.PathEscape,
+        (d, c) -> tar(d, new TarBuilder().symlink("./", c)));
+    add(
+        cases,
+        "hardlink climbing out",
+        Reason.PathEscape,
+        (d, c) -> tar(d, new TarBuilder().hardlink("h", "../../outside")));
+    add(
+        cases,
+        "hardlink to a later entry",
+        Reason.InvalidLink,
+        (d, c) -> tar(d, new TarBuilder().hardlink("h", "later").file("later", "x")));
+    add(
+        cases,
+        "hardlink to a missing entry",
+        Reason.InvalidLink,
+        (d, c) -> tar(d, new TarBuilder().hardlink("h", "nowhere")));
+    add(
+        cases,
+        "hardlink to a directory",
+        Reason.InvalidLink,
+        (d, c) -> tar(d, new TarBuilder().dir("dir").hardlink("h", "dir")));
+    add(
+        cases,
+        "hardlink through a symlinked dir to a host file",
+        Reason.InvalidLink,
+        (d, c) -> tar(d, new TarBuilder().symlink("l", c).hardlink("h", "l/secret")));
+    add(
+        cases,
+        "whiteout .wh..",
+        Reason.InvalidWhiteout,
+        (d, c) -> tar(d, new TarBuilder().file("a/.wh..", "")));
+    add(
+        cases,
+        "whiteout .wh...",
+        Reason.InvalidWhiteout,
+        (d, c) -> tar(d, new TarBuilder().file("a/.wh...", "")));
+    add(
+        cases,
+        "bare .wh.",
+        Reason.InvalidWhiteout,
+        (d, c) -> tar(d, new TarBuilder().file(".wh.", "")));
+    add(
+        cases,
+        "directory named .wh.x",
+        Reason.InvalidWhiteout,
+        (d, c) -> tar(d, new TarBuilder().dir(".wh.x")));
+    add(
+        cases,
+        "whiteout name as a parent",
+        Reason.InvalidWhiteout,
+        (d, c) -> tar(d, new TarBuilder().file("a/.wh.b/c", "x")));
+    add(
+        cases,
+        "whiteout with content",
+        Reason.InvalidWhiteout,
+        (d, c) -> tar(d, new TarBuilder().file(".wh.x", "data")));
+    add(
+        cases,
+        "char device 0:0",
+        Reason.InvalidDevice,
+        (d, c) -> tar(d, new TarBuilder().charDevice("wh", 0, 0)));
+    add(
+        cases,
+        "trusted.overlay.opaque xattr",
+        Reason.ForbiddenXattr,
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .file(
+                        "f",
+                        "x".getBytes(StandardCharsets.UTF_8),
+                        pax(Map.of("SCHILY.xattr.trusted.overlay.opaque", "y")))));
+    add(
+        cases,
+        "trusted.overlay.redirect xattr",
+        Reason.ForbiddenXattr,
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .dir("d")
+                    .entry(
+                        "d/",
+                        TarConstants.LF_DIR,
+                        null,
+                        pax(Map.of("SCHILY.xattr.trusted.overlay.redirect", "/etc")))));
+    add(
+        cases,
+        "10,000 xattrs",
+        Reason.SizeLimit,
+        (d, c) -> {
+          Map<String, String> many = new HashMap<>();
+          for (int i = 0; i < 10_000; i++) {
+            many.put("SCHILY.xattr.user.x" + i, "v");
+          }
+          return tar(
+              d, new TarBuilder().file("f", "x".getBytes(StandardCharsets.UTF_8), pax(many)));
+        });
+    add(
+        cases,
+        "1 MiB xattr value",
+        Reason.SizeLimit,
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .file(
+                        "f",
+                        "x".getBytes(StandardCharsets.UTF_8),
+                        pax(Map.of("SCHILY.xattr.user.big", "v".repeat(1 << 20))))));
+    add(
+        cases,
+        "uid 2^32",
+        Reason.InvalidHeader,
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .file(
+                        "f",
+                        "x".getBytes(StandardCharsets.UTF_8),
+                        pax(Map.of("uid", "4294967296")))));
+    add(
+        cases,
+        "uid -1",
+        Reason.InvalidHeader,
+        (d, c) ->
+            rawTar(
+                d,
+                rawHeader(
+                    "PaxHeaders/f",
+                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
+                    paxRecord("uid", "-1").length),
+                paxRecord("uid", "-1"),
+                rawHeader("f", TarConstants.LF_NORMAL, 0)));
+    add(
+        cases,
+        "uid 2^63",
+        Reason.InvalidHeader,
+        (d, c) ->
+            rawTar(
+                d,
+                rawHeader(
+                    "PaxHeaders/f",
+                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
+                    paxRecord("uid", "9223372036854775808").length),
+                paxRecord("uid", "9223372036854775808"),
+                rawHeader("f", TarConstants.LF_NORMAL, 0)));
+    add(
+        cases,
+        "data shorter than its size",
+        Reason.Truncated,
+        (d, c) -> {
+          byte[] header = rawHeader("f", TarConstants.LF_NORMAL, 1000);
+          byte[] bytes = new byte[512 + 100];
+          System.arraycopy(header, 0, bytes, 0, 512);
+          return Files.write(d.resolve("short.tar"), bytes);
+        });
+    add(
+        cases,
+        "PAX size disagreeing with ustar size",
+        Reason.AmbiguousHeader,
+        (d, c) ->
+            rawTar(
+                d,
+                rawHeader(
+                    "PaxHeaders/f",
+                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
+                    paxRecord("size", "5").length),
+                paxRecord("size", "5"),
+                rawHeader("f", TarConstants.LF_NORMAL, 10),
+                new byte[10]));
+    add(
+        cases,
+        "PAX header then GNU long name",
+        Reason.AmbiguousHeader,
+        (d, c) ->
+            rawTar(
+                d,
+                rawHeader(
+                    "PaxHeaders/f",
+                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
+                    paxRecord("path", "a").length),
+                paxRecord("path", "a"),
+                rawHeader("././@LongLink", TarConstants.LF_GNUTYPE_LONGNAME, 2),
+                "b\0".getBytes(StandardCharsets.UTF_8),
+                rawHeader("f", TarConstants.LF_NORMAL, 0)));
+    add(
+        cases,
+        "global header setting a path",
+        Reason.AmbiguousHeader,
+        (d, c) ->
+            rawTar(
+                d,
+                rawHeader(
+                    "GlobalHead",
+                    TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER,
+                    paxRecord("path", "evil").length),
+                paxRecord("path", "evil"),
+                rawHeader("f", TarConstants.LF_NORMAL, 0)));
+    add(
+        cases,
+        "duplicate PAX keys",
+        Reason.AmbiguousHeader,
+        (d, c) -> {
+          byte[] records = concat(paxRecord("path", "a"), paxRecord("path", "b"));
+          return rawTar(
+              d,
+              rawHeader("PaxHeaders/f", TarConstants.LF_PAX_EXTENDED_HEADER_LC, records.length),
+              records,
+              rawHeader("f", TarConstants.LF_NORMAL, 0));
+        });
+    add(
+        cases,
+        "100 MB PAX header",
+        Reason.SizeLimit,
+        (d, c) ->
+            Files.write(
+                d.resolve("huge-pax.tar"),
+                rawHeader("PaxHeaders/f", TarConstants.LF_PAX_EXTENDED_HEADER_LC, 100_000_000)));
+    add(
+        cases,
+        "directory declaring data",
+        Reason.InvalidHeader,
+        (d, c) -> rawTar(d, rawHeader("dir/", TarConstants.LF_DIR, 512), new byte[512]));
+    add(
+        cases,
+        "bad header checksum",
+        Reason.InvalidHeader,
+        (d, c) -> {
+          byte[] bytes = new TarBuilder().file("f", "x").bytes();
+          bytes[0] = 'g';
+          return Files.write(d.resolve("checksum.tar"), bytes);
+        });
+    add(
+        cases,
+        "zstd window over 128 MiB",
+        Reason.SizeLimit,
+        (d, c) -> {
+          Path plain = tar(d, new TarBuilder().file("f", "x"));
+          Path zst = d.resolve("wide.tar.zst");
+          exec("sh", "-c", "cat " + plain + " | zstd -q --long=31 -c > " + zst);
+          return zst;
+        });
+    add(
+        cases,
+        "truncated gzip",
+        Reason.Truncated,
+        (d, c) -> {
+          Path gz =
+              new TarBuilder().file("f", "y".repeat(100_000)).writeGzip(d.resolve("t.tar.gz"));
+          byte[] bytes = Files.readAllBytes(gz);
+          return Files.write(gz, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        });
+    add(
+        cases,
+        "garbage after the tar",
+        Reason.TrailingGarbage,
+        (d, c) ->
+            Files.write(
+                d.resolve("g.tar"),
+                concat(
+                    new TarBuilder().file("f", "x").bytes(),
+                    "garbage".getBytes(StandardCharsets.UTF_8))));
+    add(
+        cases,
+        "garbage after the gzip stream",
+        Reason.TrailingGarbage,
+        (d, c) -> {
+          Path gz = new TarBuilder().file("f", "x").writeGzip(d.resolve("g.tar.gz"));
+          return Files.write(
+              gz, concat(Files.readAllBytes(gz), "garbage!".getBytes(StandardCharsets.UTF_8)));
+        });
+    add(
+        cases,
+        "no end-of-archive block",
+        Reason.Truncated,
+        (d, c) -> {
+          byte[] bytes = new TarBuilder().file("f", "x").bytes();
+          return Files.write(d.resolve("noend.tar"), java.util.Arrays.copyOf(bytes, 1024));
+        });
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("refused")
+  void hostileLayersAreRefusedAndChangeNothing(String attack, Reason reason, Layer layer)
+      throws Exception {
+    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Path evil = layer.make(Files.createDirectories(tmp.resolve("layers")), canary.toString());
+    assertThatThrownBy(() -> f.onTopOfBase(evil))
+        .as(attack)
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason));
+    f.assertNothingChanged(canary);
+  }
+
+  static Stream<Arguments> contained() {
+    List<Arguments> cases = new ArrayList<>();
+    contain(
+        cases,
+        "absolute name",
+        (d, c) -> tar(d, new TarBuilder().file("/etc/x", "in")),
+        (root, c) -> assertThat(Files.readString(root.resolve("etc/x"))).isEqualTo("in"));
+    contain(
+        cases,
+        "dot-slash name",
+        (d, c) -> tar(d, new TarBuilder().file("./a", "in")),
+        (root, c) -> assertThat(root.resolve("a")).exists());
+    contain(
+        cases,
+        "symlink parent to an absolute host dir",
+        (d, c) -> tar(d, new TarBuilder().symlink("l", c).file("l/pwned", "in")),
+        (root, c) -> assertThat(root.resolve(c.substring(1)).resolve("pwned")).exists());
+    contain(
+        cases,
+        "symlink parent climbing with ..",
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .symlink("l", "../".repeat(30) + c.substring(1))
+                    .file("l/pwned", "in")),
+        (root, c) -> assertThat(root.resolve(c.substring(1)).resolve("pwned")).exists());
+    contain(
+        cases,
+        "chained symlinks through .. and /",
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .symlink("a", "b/../../c")
+                    .symlink("c", "/" + c.substring(1))
+                    .file("a/pwned", "in")),
+        (root, c) -> assertThat(root.resolve(c.substring(1)).resolve("pwned")).exists());
+    contain(
+        cases,
+        "directory swapped for a symlink mid-archive",
+        (d, c) ->
+            tar(d, new TarBuilder().dir("d").file("d/f", "in").symlink("d", c).file("d/g", "in")),
+        (root, c) -> assertThat(root.resolve(c.substring(1)).resolve("g")).exists());
+    contain(
+        cases,
+        "/proc/self/root magic link",
+        (d, c) -> tar(d, new TarBuilder().symlink("m", "/proc/self/root" + c).file("m/x", "in")),
+        (root, c) -> assertThat(root.resolve("proc/self/root" + c).resolve("x")).exists());
+    contain(
+        cases,
+        "hardlink with an absolute target",
+        (d, c) -> tar(d, new TarBuilder().file("etc/passwd", "root").hardlink("h", "/etc/passwd")),
+        (root, c) -> assertThat(Files.readString(root.resolve("h"))).isEqualTo("root"));
+    contain(
+        cases,
+        "hardlink to a symlink, then a rewrite",
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .symlink("s", c + "/secret")
+                    .hardlink("h", "s")
+                    .file("h", "x".getBytes(StandardCharsets.UTF_8), e -> e.setMode(0777))),
+        (root, c) -> assertThat(Files.readString(root.resolve("h"))).isEqualTo("x"));
+    contain(
+        cases,
+        "whiteout through a symlinked dir",
+        (d, c) -> tar(d, new TarBuilder().symlink("l", c).whiteout("l", "secret")),
+        (root, c) -> assertThat(root.resolve("l")).isSymbolicLink());
+    contain(
+        cases,
+        "whiteout with a dangling parent",
+        (d, c) -> tar(d, new TarBuilder().whiteout("no/such/dir", "x")),
+        (root, c) -> assertThat(root.resolve("no")).doesNotExist());
+    contain(
+        cases,
+        "opaque marker at the root",
+        (d, c) -> tar(d, new TarBuilder().opaque("").file("only", "x")),
+        (root, c) -> assertThat(list(root)).containsExactly("only"));
+    contain(
+        cases,
+        "mode with file-type bits",
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .file("f", "x".getBytes(StandardCharsets.UTF_8), e -> e.setMode(0170777))),
+        (root, c) ->
+            assertThat(Syscalls.get().lstat(root.resolve("f")).mode() & 07777).isEqualTo(0777));
+    contain(
+        cases,
+        "mtime far in the future",
+        (d, c) ->
+            tar(
+                d,
+                new TarBuilder()
+                    .file(
+                        "f",
+                        "x".getBytes(StandardCharsets.UTF_8),
+                        pax(Map.of("mtime", "99999999999999")))),
+        (root, c) ->
+            assertThat(Syscalls.get().lstat(root.resolve("f")).mtimeSeconds())
+                .isEqualTo(2_147_483_647L));
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("contained")
+  void containedLayersLandInsideTheRoot(String attack, Layer layer, Contained check)
+      throws Exception {
+    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Path built =
+        f.onTopOfBase(
+            layer.make(Files.createDirectories(tmp.resolve("layers")), canary.toString()));
+    check.check(built, canary.toString());
+    f.assertNothingChanged(canary);
+  }
+
+  @org.junit.jupiter.api.Test
+  void compressionBombsAndEntryFloodsStopAtTheirLimits() throws Exception {
+    Path layers = Files.createDirectories(tmp.resolve("layers"));
+    Path bomb =
+        new TarBuilder()
+            .file("zeros", new byte[20 << 20], e -> {})
+            .writeGzip(layers.resolve("bomb.tar.gz"));
+    Fixture small = new Fixture(tmp, Limits.DEFAULT.withMaxUncompressedBytes(1 << 20));
+    assertThatThrownBy(() -> small.onTopOfBase(bomb))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit));
+    small.assertNothingChanged(canary);
+
+    TarBuilder flood = new TarBuilder();
+    for (int i = 0; i < 101; i++) {
+      flood.file("f" + i, "");
+    }
+    Path many = flood.write(layers.resolve("flood.tar"));
+    Fixture few = new Fixture(tmp, Limits.DEFAULT.withMaxEntries(100));
+    assertThatThrownBy(() -> few.onTopOfBase(many))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit));
+    few.assertNothingChanged(canary);
+  }
+
+  @org.junit.jupiter.api.Test
+  void aDigestMismatchCommitsNothing() throws Exception {
+    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Path layer =
+        tar(Files.createDirectories(tmp.resolve("layers")), new TarBuilder().file("f", "x"));
+    Digest wrong = new Digest("0".repeat(64));
+    assertThatThrownBy(
+            () -> f.store.materialize(List.of(f.baseSource(), new LayerSource(layer, wrong, null))))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch))
+        .hasMessageContaining(wrong.toString());
+    f.assertNothingChanged(canary);
+  }
+
+  /** A store with a committed base root, and the checks every case ends with. */
+  private static final class Fixture {
+    final LayerStore store;
+    final Path state;
+    final Path base;
+    final Path baseRoot;
+    final TreeSnapshot baseBefore;
+    final TreeSnapshot canaryBefore;
+    final long canaryLinks;
+
+    Fixture(Path tmp, Limits limits) throws Exception {
+      state = tmp.resolve("state");
+      store = new LayerStore(new NodeLayout(state, tmp.resolve("mnt")), Syscalls.get(), limits);
+      base =
+          new TarBuilder()
+              .dir("etc")
+              .file("etc/hostname", "base")
+              .file("bin/tool", "tool")
+              .write(tmp.resolve("base.tar"));
+      baseRoot = store.materialize(List.of(baseSource())).root();
+      baseBefore = TreeSnapshot.of(baseRoot);
+      canaryBefore = TreeSnapshot.of(tmp.resolve("canary"));
+      canaryLinks = Syscalls.get().lstat(tmp.resolve("canary/secret")).nlink();
+    }
+
+    LayerSource baseSource() {
+      return new LayerSource(base, null, null);
+    }
+
+    Path onTopOfBase(Path layer) throws Exception {
+      return store.materialize(List.of(baseSource(), new LayerSource(layer, null, null))).root();
+    }
+
+    void assertNothingChanged(Path canary) throws Exception {
+      assertThat(TreeSnapshot.of(canary)).as("canaries outside the cache").isEqualTo(canaryBefore);
+      assertThat(Syscalls.get().lstat(canary.resolve("secret")).nlink()).isEqualTo(canaryLinks);
+      assertThat(TreeSnapshot.of(baseRoot)).as("the committed parent").isEqualTo(baseBefore);
+      try (var left = Files.list(state.resolve("staging"))) {
+        assertThat(left.filter(p -> !p.toString().endsWith(".lock"))).as("staging").isEmpty();
+      }
+      Path good =
+          new TarBuilder()
+              .file("good", "after")
+              .write(state.resolveSibling("good-" + System.nanoTime() + ".tar"));
+      assertThat(Files.readString(onTopOfBase(good).resolve("good")))
+          .as("a good layer afterwards")
+          .isEqualTo("after");
+    }
+  }
+
+  private static void add(List<Arguments> cases, String name, Reason reason, Layer layer) {
+    cases.add(Arguments.of(name, reason, layer));
+  }
+
+  private static void contain(List<Arguments> cases, String name, Layer layer, Contained check) {
+    cases.add(Arguments.of(name, layer, check));
+  }
+
+  private static Path tar(Path dir, TarBuilder tar) {
+    return tar.write(dir.resolve("layer-" + System.nanoTime() + ".tar"));
+  }
+
+  private static Path rawTar(Path dir, byte[]... parts) throws Exception {
+    return Files.write(dir.resolve("raw-" + System.nanoTime() + ".tar"), raw(parts));
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] part : parts) {
+      out.writeBytes(part);
+    }
+    return out.toByteArray();
+  }
+
+  private static void exec(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).inheritIO().start();
+    assertThat(p.waitFor()).isZero();
+  }
+
+  private static List<String> list(Path dir) throws Exception {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+}
