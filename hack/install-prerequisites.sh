@@ -6,6 +6,12 @@ packages=(
   util-linux   # mount, umount, findmnt: preparing the shared mount base
   python3      # serves the example layers on loopback in hack/run.sh
   ca-certificates
+  tar gzip zstd  # real archives for the layer tests, and the benchmark's reference
+  attr           # setfattr/getfattr: xattrs in test images
+  libcap2-bin    # setcap: security.capability in test images
+  umoci          # builds and unpacks OCI images: the reference for layer semantics
+  skopeo         # copies images into registries (registry tests)
+  debootstrap    # a real root filesystem to layer
 )
 
 missing=()

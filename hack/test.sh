@@ -8,6 +8,7 @@ source hack/env.sh
 
 hack/install-prerequisites.sh
 hack/build-control-plane.sh
+hack/build-test-rootfs.sh
 # kube-api-test's certificates last a year: make fresh ones for every full run.
 rm -f "$KUBE_API_TEST_DIR"/{apiserver,client}.{crt,key}
 
