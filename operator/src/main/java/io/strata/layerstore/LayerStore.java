@@ -93,11 +93,16 @@ public final class LayerStore {
           Reason.SizeLimit, layers.size() + " layers: a chain holds 1 to " + MAX_LAYERS);
     }
     ensureDirectories();
+    // A declared digest names the blob now and is verified while the blob is read: in the one
+    // extracting pass, or (for layers a committed root already holds) by reading it through.
     List<Digest> blobs = new ArrayList<>();
     for (LayerSource layer : layers) {
-      blobs.add(verifiedDigest(layer));
+      blobs.add(layer.digest() != null ? layer.digest() : digestOf(layer));
     }
     Known known = knownPrefix(blobs);
+    for (int i = 0; i < known.committed; i++) {
+      verify(layers.get(i), digestOf(layers.get(i)));
+    }
     if (known.committed == layers.size()) {
       return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
     }
@@ -158,6 +163,7 @@ public final class LayerStore {
       for (int i = known.committed; i < layers.size(); i++) {
         LayerSource layer = layers.get(i);
         LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
+        verify(layer, applied.blobDigest());
         if (!applied.blobDigest().equals(blobs.get(i))) {
           throw new LayerException(
               Reason.DigestMismatch, layer.file() + " changed while it was being read");
@@ -231,18 +237,20 @@ public final class LayerStore {
         layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), LinkOption.NOFOLLOW_LINKS);
   }
 
-  private Digest verifiedDigest(LayerSource layer) throws LayerException, IOException {
+  private static Digest digestOf(LayerSource layer) throws IOException {
     MessageDigest sha = Digest.sha256();
     try (InputStream in = new DigestInputStream(Files.newInputStream(layer.file()), sha)) {
       in.transferTo(java.io.OutputStream.nullOutputStream());
     }
-    Digest actual = Digest.of(sha);
+    return Digest.of(sha);
+  }
+
+  private static void verify(LayerSource layer, Digest actual) throws LayerException {
     if (layer.digest() != null && !layer.digest().equals(actual)) {
       throw new LayerException(
           Reason.DigestMismatch,
           layer.file() + " has digest " + actual + ", expected " + layer.digest());
     }
-    return actual;
   }
 
   private void recordDiffId(Digest blob, Digest diffId) throws IOException {

@@ -212,6 +212,18 @@ class LayerStoreTest {
   }
 
   @Test
+  void aDeclaredDigestIsCheckedEvenWhenTheRootIsAlreadyCommitted() throws Exception {
+    Path file = layer("layer", new TarBuilder().file("f", "original"));
+    Digest declared = Digest.of(Files.readAllBytes(file));
+    List<LayerSource> chain = List.of(new LayerSource(file, declared, null));
+    assertThat(store.materialize(chain).reused()).isFalse();
+    new TarBuilder().file("f", "swapped").write(file);
+    assertThatThrownBy(() -> store.materialize(chain))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch));
+  }
+
+  @Test
   void aMediaTypeThatLiesIsRefused() throws Exception {
     Path plain = layer("plain", new TarBuilder().file("f", "content"));
     assertThatThrownBy(

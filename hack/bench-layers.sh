@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Benchmark: strata materialize against GNU tar (plain, -xz, --zstd), cp -al and umoci unpack, on the
+# same layers, interleaved, each round on a freshly made loop-mounted ext4 (the shared root
+# filesystem is far noisier right after deletes). Whole processes are timed, JVM start included,
+# and each command is followed by sync. Reports medians, ratios and peak RSS. Run as root.
+#
+#   hack/bench-layers.sh [ROUNDS]          (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/env.sh
+rounds=${1:-5}
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+hack/build-test-rootfs.sh >/dev/null
+./mvnw -B -q -ntp package -DskipTests
+
+work=${STRATA_BENCH_DIR:-/var/tmp/strata-bench}
+rm -rf "$work"; mkdir -p "$work/in" "$work/fs"
+img="$work/fs.img"
+rootfs=$(ls "${STRATA_TEST_CACHE:-$HOME/.cache/strata}"/rootfs-bookworm-minbase.tar)
+jar=$PWD/operator/target/strata.jar
+# The JVM flags the agent's image ships with (charts/ and the container image use the same).
+jvm=(java -XX:+UseSerialGC -Xmx192m -XX:+ExitOnOutOfMemoryError)
+
+# Inputs: the debootstrap root as one layer, three ways; and a three-layer image built by umoci.
+cp "$rootfs" "$work/in/layer.tar"
+gzip -6 -c "$work/in/layer.tar" > "$work/in/layer.tar.gz"
+zstd -q -3 -c "$work/in/layer.tar" > "$work/in/layer.tar.zst"
+(
+  cd "$work/in"
+  umoci init --layout img >/dev/null && umoci new --image img:empty >/dev/null
+  umoci unpack --image img:empty bundle >/dev/null
+  tar --numeric-owner --xattrs --xattrs-include='*' -xpf layer.tar -C bundle/rootfs
+  umoci repack --image img:l1 bundle >/dev/null
+  echo two > bundle/rootfs/etc/hostname; rm -rf bundle/rootfs/usr/share/doc; cp -a bundle/rootfs/usr/bin bundle/rootfs/opt/bin2
+  umoci repack --image img:l2 bundle >/dev/null
+  echo three > bundle/rootfs/etc/hostname; rm -rf bundle/rootfs/usr/share/locale bundle/rootfs/opt/bin2/ls
+  umoci repack --image img:l3 bundle >/dev/null
+  python3 - <<'PY' > chain.txt
+import json
+idx = json.load(open("img/index.json"))
+m = [x for x in idx["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"] == "l3"][0]
+man = json.load(open("img/blobs/sha256/" + m["digest"].split(":")[1]))
+print(" ".join("img/blobs/sha256/" + l["digest"].split(":")[1] + "@" + l["digest"] for l in man["layers"]))
+PY
+  rm -rf bundle
+)
+chain=$(cd "$work/in" && for l in $(cat chain.txt); do echo -n "$work/in/$l "; done)
+
+fresh_fs() {
+  mountpoint -q "$work/fs" && umount "$work/fs"
+  rm -f "$img"; truncate -s 6G "$img"; mkfs.ext4 -q -F "$img"; mount -o loop "$img" "$work/fs"
+}
+
+# Digests are declared, as the agent always does: each blob is then read once.
+d() { echo "$1@sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+declare -A cmds=(
+  [tar]="tar -xf $work/in/layer.tar -C OUT"
+  [strata-tar]="${jvm[*]} -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar)"
+  [tar-gz]="tar -xzf $work/in/layer.tar.gz -C OUT"
+  [strata-gz]="${jvm[*]} -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar.gz)"
+  [tar-zstd]="tar --zstd -xf $work/in/layer.tar.zst -C OUT"
+  [strata-zstd]="${jvm[*]} -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar.zst)"
+  [umoci-3]="umoci unpack --image $work/in/img:l3 OUT"
+  [strata-3]="${jvm[*]} -jar $jar materialize --state-dir OUT $chain"
+)
+order=(tar strata-tar tar-gz strata-gz tar-zstd strata-zstd umoci-3 strata-3)
+results="$work/results.tsv"; : > "$results"
+for round in $(seq "$rounds"); do
+  fresh_fs
+  for name in "${order[@]}"; do
+    out="$work/fs/$name-$round"
+    [ "$name" = "umoci-3" ] || mkdir -p "$out"
+    sync; echo 3 > /proc/sys/vm/drop_caches
+    cmd=${cmds[$name]//OUT/$out}
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" bash -c "$cmd >/dev/null && sync"
+    read -r secs rss < "$work/time.txt"
+    printf '%s\t%s\t%s\n' "$name" "$secs" "$rss" >> "$results"
+  done
+done
+# The hardlink copy, warm and in-process, against cp -al on the same committed root.
+root=$(ls -d "$work/fs"/strata-tar-"$rounds"/layers/*/root)
+java -cp "operator/target/test-classes:operator/target/classes:$(./mvnw -B -q -ntp -pl operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)" \
+  io.strata.bench.HardlinkCopyBenchmark "$root" "$work/fs/links" 7 >> "$results"
+umount "$work/fs"; rm -f "$img"
+
+python3 - "$results" <<'PY'
+import sys, statistics, collections
+rows = collections.defaultdict(lambda: ([], []))
+for line in open(sys.argv[1]):
+    name, secs, rss = line.split("\t")
+    rows[name][0].append(float(secs)); rows[name][1].append(int(rss))
+med = {k: statistics.median(v[0]) for k, v in rows.items()}
+print(f"{'command':22} {'median s':>9} {'peak RSS MiB':>13}")
+for k, (t, r) in rows.items():
+    print(f"{k:22} {statistics.median(t):9.3f} {max(r)/1024:13.1f}")
+for a, b in [("strata-tar", "tar"), ("strata-gz", "tar-gz"), ("strata-zstd", "tar-zstd"), ("strata-3", "umoci-3"), ("strata-links", "cp-al")]:
+    if a in med and b in med:
+        print(f"ratio {a} / {b}: {med[a] / med[b]:.2f}")
+PY
