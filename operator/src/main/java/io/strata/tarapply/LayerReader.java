@@ -48,21 +48,26 @@ public final class LayerReader {
   public Applied apply(Path blob, String mediaType, RootWriter writer)
       throws LayerException, IOException {
     Compression declared = Compression.ofMediaType(mediaType);
-    MessageDigest blobSha = Digest.sha256();
-    try (InputStream raw =
-        new DigestInputStream(
-            new BufferedInputStream(Files.newInputStream(blob), BUFFER), blobSha)) {
-      InputStream marked = new BufferedInputStream(raw, BUFFER);
-      Compression actual = Compression.sniff(marked);
+    try (InputStream file = new BufferedInputStream(Files.newInputStream(blob), BUFFER)) {
+      Compression actual = Compression.sniff(file);
       if (declared != null && declared != actual) {
         throw new LayerException(
             Reason.UnsupportedMediaType,
             blob.getFileName() + " is declared " + mediaType + " but its bytes are " + actual);
       }
-      Metered tarBytes = new Metered(decompress(marked, actual), limits.maxUncompressedBytes());
+      // An uncompressed blob is its own tar: one hash serves as blob digest and diffID.
+      MessageDigest blobSha = actual == Compression.NONE ? null : Digest.sha256();
+      // Buffered above the digest: decompressors mark and reset, which must not hash twice.
+      InputStream raw =
+          blobSha == null
+              ? file
+              : new BufferedInputStream(new DigestInputStream(file, blobSha), BUFFER);
+      Metered tarBytes = new Metered(decompress(raw, actual), limits.maxUncompressedBytes());
       long entries = applyEntries(tarBytes, writer);
       raw.transferTo(OutputStream.nullOutputStream()); // every byte counts toward the digest
-      return new Applied(Digest.of(blobSha), Digest.of(tarBytes.sha), entries, tarBytes.count);
+      Digest diffId = Digest.of(tarBytes.sha);
+      Digest blobDigest = blobSha == null ? diffId : Digest.of(blobSha);
+      return new Applied(blobDigest, diffId, entries, tarBytes.count);
     } catch (GuardException e) {
       throw e.refusal;
     } catch (IOException e) {
