@@ -59,6 +59,15 @@ public final class RootWriter {
   private final Set<String> layerPaths = new HashSet<>();
 
   private final List<String> opaqueDirs = new ArrayList<>();
+
+  /** Free space and inodes are checked every this many bytes or entries written. */
+  private static final long CHECK_EVERY_BYTES = 64L << 20;
+
+  private static final long CHECK_EVERY_ENTRIES = 4096;
+  private final long reserveBytes;
+  private final long reserveInodes;
+  private long bytesSinceCheck;
+  private long entriesSinceCheck;
   private final List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
 
   /**
@@ -66,9 +75,19 @@ public final class RootWriter {
    *     with it get a private copy before anything would link more names to them
    */
   public RootWriter(Path root, Path ancestor, Syscalls sys) {
+    this(root, ancestor, sys, 256L << 20, 16_384);
+  }
+
+  /**
+   * @param reserveBytes stop with {@code NoSpace} before free space falls below this
+   * @param reserveInodes stop with {@code NoSpace} before free inodes fall below this
+   */
+  public RootWriter(Path root, Path ancestor, Syscalls sys, long reserveBytes, long reserveInodes) {
     this.root = root;
     this.ancestor = ancestor;
     this.sys = sys;
+    this.reserveBytes = reserveBytes;
+    this.reserveInodes = reserveInodes;
   }
 
   void beginLayer() {
@@ -78,6 +97,9 @@ public final class RootWriter {
   }
 
   void apply(EntryAction action, InputStream data) throws LayerException, IOException {
+    if (++entriesSinceCheck >= CHECK_EVERY_ENTRIES || bytesSinceCheck >= CHECK_EVERY_BYTES) {
+      checkRoom(action.path());
+    }
     switch (action) {
       case MakeDirectory d -> makeDirectory(d);
       case WriteFile f -> writeFile(f, data);
@@ -129,6 +151,7 @@ public final class RootWriter {
             StandardOpenOption.WRITE,
             LinkOption.NOFOLLOW_LINKS)) {
       long written = copySparse(data, out);
+      bytesSinceCheck += written;
       if (written != f.size()) {
         throw new LayerException(
             Reason.Truncated,
@@ -264,6 +287,24 @@ public final class RootWriter {
       } else if (childAttrs.isDirectory()) {
         prune(rel);
       }
+    }
+  }
+
+  /** A bomb of bytes or of empty files stops while the node still has room to work. */
+  private void checkRoom(EntryPath at) throws LayerException, IOException {
+    entriesSinceCheck = 0;
+    bytesSinceCheck = 0;
+    var fs = sys.statfs(root);
+    if (fs.availableBytes() < reserveBytes || (fs.files() > 0 && fs.freeFiles() < reserveInodes)) {
+      throw new LayerException(
+          Reason.NoSpace,
+          "the cache filesystem is nearly full at entry "
+              + at
+              + " ("
+              + fs.availableBytes()
+              + " bytes and "
+              + fs.freeFiles()
+              + " inodes free)");
     }
   }
 

@@ -561,6 +561,40 @@ class HostileLayersTest {
   }
 
   @org.junit.jupiter.api.Test
+  void aLayerThatWouldFillTheDiskStopsWithNoSpace() throws Exception {
+    // A small filesystem of its own, so "full" is real and nothing else is at risk.
+    Path fsImage = tmp.resolve("small.img");
+    Path small = Files.createDirectories(tmp.resolve("small"));
+    exec("truncate", "-s", "64M", fsImage.toString());
+    exec("mkfs.ext4", "-q", "-F", fsImage.toString());
+    exec("mount", "-o", "loop", fsImage.toString(), small.toString());
+    try {
+      // non-zero bytes: sparse holes would not fill anything
+      java.util.Random random = new java.util.Random(7);
+      TarBuilder dense = new TarBuilder();
+      for (int i = 0; i < 8; i++) {
+        byte[] data = new byte[16 << 20];
+        random.nextBytes(data);
+        dense.file("chunk" + i, data, e -> e.setMode(0644));
+      }
+      Path denseLayer = dense.write(tmp.resolve("dense.tar"));
+      LayerStore store =
+          new LayerStore(
+              new NodeLayout(small.resolve("state"), tmp.resolve("mnt")),
+              Syscalls.get(),
+              Limits.DEFAULT);
+      assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(denseLayer, null, null))))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace));
+      try (var left = Files.list(small.resolve("state/staging"))) {
+        assertThat(left.filter(p -> !p.toString().endsWith(".lock"))).isEmpty();
+      }
+    } finally {
+      exec("umount", small.toString());
+    }
+  }
+
+  @org.junit.jupiter.api.Test
   void aDigestMismatchCommitsNothing() throws Exception {
     Fixture f = new Fixture(tmp, Limits.DEFAULT);
     Path layer =
