@@ -12,14 +12,26 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.Version;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
+import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
+import io.strata.fetch.BlobFetcher;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
 import io.strata.kube.HealthServer;
+import io.strata.layerstore.LayerStore;
+import io.strata.layout.NodeLayout;
+import io.strata.overlay.Overlays;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.Limits;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -47,6 +59,8 @@ public final class Agent implements AutoCloseable {
   private final AtomicBoolean queued = new AtomicBoolean();
 
   private NodeLock lock;
+  private LayerSetWork layerSetWork;
+  private NodeMounts nodeMounts;
   private HealthServer health;
   private SharedIndexInformer<LayerSet> layerSets;
   private SharedIndexInformer<OverlayMount> overlayMounts;
@@ -68,6 +82,23 @@ public final class Agent implements AutoCloseable {
   public void start() throws IOException, InterruptedException {
     health = HealthServer.start(config.httpPort(), () -> lock != null, this::isReady);
     lock = NodeLock.acquire(config.stateDir(), Duration.ofSeconds(1));
+    NodeLayout layout = new NodeLayout(config.stateDir(), config.mountBase());
+    Files.createDirectories(config.mountBase());
+    LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
+    store.recover(); // a crash mid-build left staging behind: it is never used
+    layerSetWork =
+        new LayerSetWork(
+            new BlobFetcher(layout, config.concurrentFetches(), config.fetchTimeout()),
+            store,
+            config.concurrentFetches(),
+            this::queue);
+    Overlays overlays = new Overlays(layout, Syscalls.get());
+    overlays
+        .mountBaseProblem()
+        .ifPresent(problem -> log.warn("mounts will not reach the host or pods: {}", problem));
+    log.info(
+        "adopting {} Strata mounts found under {}", overlays.mounted().size(), config.mountBase());
+    nodeMounts = new NodeMounts(overlays, layout);
     CustomResources.awaitEstablished(
         client,
         List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),
@@ -144,7 +175,18 @@ public final class Agent implements AutoCloseable {
       log.info("NodeLayerState {} created or adopted", config.nodeName());
     }
     NodeLayerState.Status previous = current.getStatus();
-    NodeLayerState.Status next = statusBuilder.build(selection, previous);
+    Map<String, LayerSetEntry> layerSets = new HashMap<>();
+    for (LayerSet layerSet : selection.layerSets()) {
+      layerSets.put(layerSet.getMetadata().getName(), layerSetWork.ensure(layerSet));
+    }
+    layerSetWork.retainOnly(layerSets.keySet());
+    List<OverlayMountEntry> mounts;
+    try {
+      mounts = nodeMounts.reconcile(selection.overlayMounts(), layerSets);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
     if (!sameJson(previous, next)) {
       NodeLayerState desired = stateObject(self);
@@ -231,6 +273,9 @@ public final class Agent implements AutoCloseable {
   @Override
   public void close() throws IOException {
     loop.shutdownNow();
+    if (layerSetWork != null) {
+      layerSetWork.close();
+    }
     Stream.of(layerSets, overlayMounts, node, ownState)
         .filter(Objects::nonNull)
         .forEach(SharedIndexInformer::close);

@@ -12,7 +12,9 @@ public record AgentConfig(
     String namespace,
     int httpPort,
     Duration leaseDuration,
-    Duration resyncPeriod) {
+    Duration resyncPeriod,
+    int concurrentFetches,
+    Duration fetchTimeout) {
 
   public AgentConfig {
     Objects.requireNonNull(nodeName, "nodeName");
@@ -21,6 +23,21 @@ public record AgentConfig(
     }
     stateDir = stateDir.toAbsolutePath().normalize();
     mountBase = mountBase.toAbsolutePath().normalize();
+  }
+
+  /** The defaults of everything but the node and its paths. */
+  public static AgentConfig of(
+      String nodeName, Path stateDir, Path mountBase, String namespace, int httpPort) {
+    return new AgentConfig(
+        nodeName,
+        stateDir,
+        mountBase,
+        namespace,
+        httpPort,
+        Duration.ofSeconds(40),
+        Duration.ofMinutes(5),
+        3,
+        Duration.ofMinutes(2));
   }
 
   public String leaseName() {

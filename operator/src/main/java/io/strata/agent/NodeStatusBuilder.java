@@ -1,24 +1,26 @@
 package io.strata.agent;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
-import io.strata.crd.OverlayMount;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * Computes the node's whole NodeLayerState status from what it serves and what it last reported. An
- * entry keeps its phase and {@code lastTransitionTime} across rebuilds; a new entry starts Pending.
- * Entries appear in name order so an unchanged node yields an identical status (and no write).
+ * Computes the node's whole NodeLayerState status from what it serves, where each thing stands, and
+ * what it last reported. {@code lastTransitionTime} moves only when an entry's phase does; entries
+ * appear in name order, so an unchanged node yields an identical status (and no write).
  */
 public final class NodeStatusBuilder {
   private final Clock clock;
@@ -27,19 +29,43 @@ public final class NodeStatusBuilder {
     this.clock = clock;
   }
 
-  public NodeLayerState.Status build(Selection selection, NodeLayerState.Status previous) {
+  /**
+   * @param layerSets where each served LayerSet stands (missing: Pending)
+   * @param mounts an entry per served OverlayMount, plus any still being torn down
+   */
+  public NodeLayerState.Status build(
+      Selection selection,
+      Map<String, LayerSetEntry> layerSets,
+      List<OverlayMountEntry> mounts,
+      NodeLayerState.Status previous) {
     Map<String, LayerSetEntry> oldLayerSets =
         previous == null ? Map.of() : byName(previous.layerSets, e -> e.name);
     Map<String, OverlayMountEntry> oldMounts =
         previous == null ? Map.of() : byName(previous.overlayMounts, e -> e.name);
+    Map<String, Long> mountGenerations =
+        selection.overlayMounts().stream()
+            .collect(
+                Collectors.toMap(NodeStatusBuilder::name, m -> m.getMetadata().getGeneration()));
 
     NodeLayerState.Status status = new NodeLayerState.Status();
     for (LayerSet layerSet : selection.layerSets()) {
-      status.layerSets.add(layerSetEntry(layerSet, oldLayerSets.get(name(layerSet))));
+      LayerSetEntry entry = copy(layerSets.get(name(layerSet)));
+      entry.name = name(layerSet);
+      entry.observedGeneration = layerSet.getMetadata().getGeneration();
+      LayerSetEntry old = oldLayerSets.get(entry.name);
+      entry.lastTransitionTime =
+          old != null && old.phase == entry.phase ? old.lastTransitionTime : now();
+      status.layerSets.add(entry);
     }
-    for (OverlayMount mount : selection.overlayMounts()) {
-      status.overlayMounts.add(mountEntry(mount, oldMounts.get(name(mount))));
+    for (OverlayMountEntry mount : mounts) {
+      OverlayMountEntry entry = copy(mount);
+      entry.observedGeneration = mountGenerations.get(entry.name);
+      OverlayMountEntry old = oldMounts.get(entry.name);
+      entry.lastTransitionTime =
+          old != null && old.phase == entry.phase ? old.lastTransitionTime : now();
+      status.overlayMounts.add(entry);
     }
+    status.overlayMounts.sort(Comparator.comparing(e -> e.name));
     status.summary = summarize(status.layerSets, status.overlayMounts);
     if (previous != null) {
       status.cache = previous.cache;
@@ -48,21 +74,34 @@ public final class NodeStatusBuilder {
     return status;
   }
 
-  private LayerSetEntry layerSetEntry(LayerSet layerSet, LayerSetEntry old) {
+  private static LayerSetEntry copy(LayerSetEntry from) {
     LayerSetEntry entry = new LayerSetEntry();
-    entry.name = name(layerSet);
-    entry.observedGeneration = layerSet.getMetadata().getGeneration();
-    entry.phase = old != null && old.phase != null ? old.phase : LayerSetPhase.Pending;
-    entry.lastTransitionTime = old != null ? old.lastTransitionTime : now();
+    entry.phase = LayerSetPhase.Pending;
+    if (from != null) {
+      entry.phase = Objects.requireNonNullElse(from.phase, LayerSetPhase.Pending);
+      entry.reason = from.reason;
+      entry.message = from.message;
+      entry.chainId = from.chainId;
+      entry.root = from.root;
+      entry.bytes = from.bytes;
+      entry.files = from.files;
+      entry.fetchedBytes = from.fetchedBytes;
+      entry.totalBytes = from.totalBytes;
+    }
     return entry;
   }
 
-  private OverlayMountEntry mountEntry(OverlayMount mount, OverlayMountEntry old) {
+  private static OverlayMountEntry copy(OverlayMountEntry from) {
     OverlayMountEntry entry = new OverlayMountEntry();
-    entry.name = name(mount);
-    entry.observedGeneration = mount.getMetadata().getGeneration();
-    entry.phase = old != null && old.phase != null ? old.phase : MountPhase.Pending;
-    entry.lastTransitionTime = old != null ? old.lastTransitionTime : now();
+    entry.name = from.name;
+    entry.phase = Objects.requireNonNullElse(from.phase, MountPhase.Pending);
+    entry.reason = from.reason;
+    entry.message = from.message;
+    entry.target = from.target;
+    entry.lowerdir = from.lowerdir;
+    entry.upperdir = from.upperdir;
+    entry.workdir = from.workdir;
+    entry.options = from.options;
     return entry;
   }
 
@@ -82,7 +121,7 @@ public final class NodeStatusBuilder {
     return Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
-  private static String name(io.fabric8.kubernetes.api.model.HasMetadata object) {
+  private static String name(HasMetadata object) {
     return object.getMetadata().getName();
   }
 

@@ -43,6 +43,21 @@ final class AgentCommand implements Callable<Integer> {
           "Full pass at least this often, events or not (ISO-8601; default ${DEFAULT-VALUE}).")
   Duration resync;
 
+  @Option(
+      names = "--concurrent-fetches",
+      paramLabel = "N",
+      defaultValue = "${env:STRATA_CONCURRENT_FETCHES:-3}",
+      description = "Layer downloads at a time (default ${DEFAULT-VALUE}).")
+  int concurrentFetches;
+
+  @Option(
+      names = "--fetch-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:STRATA_FETCH_TIMEOUT:-PT2M}",
+      description =
+          "Connect and per-request timeout of layer downloads (default ${DEFAULT-VALUE}).")
+  Duration fetchTimeout;
+
   @Override
   public Integer call() throws Exception {
     if (nodeName == null || nodeName.isBlank()) {
@@ -56,7 +71,9 @@ final class AgentCommand implements Callable<Integer> {
             cluster.namespace,
             cluster.httpPort,
             leaseDuration,
-            resync);
+            resync,
+            concurrentFetches,
+            fetchTimeout);
     KubernetesClient client = new KubernetesClientBuilder().build();
     Agent agent = new Agent(client, config, Clock.systemUTC());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> close(agent, client)));

@@ -100,7 +100,7 @@ class AgentAndControllerIT {
   }
 
   @Test
-  void nodeLayerStateIsOwnedByItsNodeAndEntriesStartPending() {
+  void nodeLayerStateIsOwnedByItsNodeAndReportsEachEntry() {
     Node gpu = client.nodes().withName(GPU).get();
     Eventually.within(
         CONVERGE,
@@ -117,9 +117,18 @@ class AgentAndControllerIT {
           assertThat(state.getStatus().layerSets)
               .allSatisfy(
                   e -> {
-                    assertThat(e.phase).isEqualTo(NodeLayerState.LayerSetPhase.Pending);
+                    // the layers of this test do not exist: each LayerSet fails on its own
+                    assertThat(e.phase).isEqualTo(NodeLayerState.LayerSetPhase.Failed);
+                    assertThat(e.reason).isEqualTo("IOError");
+                    assertThat(e.message).contains("file:///nonexistent/strata-it/" + e.name);
                     assertThat(e.observedGeneration).isEqualTo(1L);
                     assertThat(e.lastTransitionTime).isNotBlank();
+                  });
+          assertThat(state.getStatus().overlayMounts)
+              .allSatisfy(
+                  e -> {
+                    assertThat(e.phase).isEqualTo(NodeLayerState.MountPhase.Pending);
+                    assertThat(e.message).startsWith("waiting for LayerSet");
                   });
           assertThat(state.getStatus().summary.ready).isEqualTo("0/4");
         });
@@ -196,6 +205,8 @@ class AgentAndControllerIT {
             StrataApi.DEFAULT_NAMESPACE,
             0,
             Duration.ofSeconds(15),
+            Duration.ofSeconds(30),
+            2,
             Duration.ofSeconds(30));
     Agent agent = new Agent(agentClient, config, Clock.systemUTC());
     agent.start();
@@ -232,7 +243,7 @@ class AgentAndControllerIT {
     layerSet.getSpec().layers =
         List.of(
             new LayerSet.Layer(
-                "https://files.example/" + name + ".tar", "sha256:" + "c".repeat(64)));
+                "file:///nonexistent/strata-it/" + name + ".tar", "sha256:" + "c".repeat(64)));
     return layerSet;
   }
 

@@ -5,23 +5,29 @@ import static io.strata.agent.SelectionTest.mount;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
+import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class NodeStatusBuilderTest {
   private static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
+  private static final Selection ONE_SET_ONE_MOUNT =
+      new Selection(List.of(layerSet("a", null)), List.of(mount("m", "a", null)));
 
   @Test
-  void newEntriesStartPendingAtTheCurrentTime() {
+  void aServedLayerSetWithNoStateYetIsPending() {
     NodeLayerState.Status status =
         builderAt(T0)
-            .build(
-                new Selection(List.of(layerSet("a", null)), List.of(mount("m", "a", null))), null);
+            .build(ONE_SET_ONE_MOUNT, Map.of(), List.of(mountEntry("m", MountPhase.Pending)), null);
     assertThat(status.layerSets)
         .singleElement()
         .satisfies(
@@ -33,38 +39,86 @@ class NodeStatusBuilderTest {
             });
     assertThat(status.overlayMounts)
         .singleElement()
-        .satisfies(e -> assertThat(e.phase).isEqualTo(NodeLayerState.MountPhase.Pending));
-    assertThat(status.summary.layerSets).isEqualTo(1);
-    assertThat(status.summary.overlayMounts).isEqualTo(1);
+        .satisfies(
+            e -> {
+              assertThat(e.phase).isEqualTo(MountPhase.Pending);
+              assertThat(e.observedGeneration).isEqualTo(1L);
+            });
     assertThat(status.summary.ready).isEqualTo("0/2");
   }
 
   @Test
-  void keptEntriesKeepTheirTransitionTimeAndDroppedOnesGo() {
-    Selection both = new Selection(List.of(layerSet("a", null), layerSet("b", null)), List.of());
-    NodeLayerState.Status first = builderAt(T0).build(both, null);
+  void transitionTimesMoveOnlyWhenThePhaseDoes() {
+    NodeLayerState.Status first =
+        builderAt(T0)
+            .build(
+                ONE_SET_ONE_MOUNT,
+                Map.of("a", layerSetEntry(LayerSetPhase.Fetching)),
+                List.of(mountEntry("m", MountPhase.Pending)),
+                null);
+    NodeLayerState.Status stillFetching =
+        builderAt(T0.plusSeconds(30))
+            .build(
+                ONE_SET_ONE_MOUNT,
+                Map.of("a", layerSetEntry(LayerSetPhase.Fetching)),
+                List.of(mountEntry("m", MountPhase.Pending)),
+                first);
+    assertThat(stillFetching.layerSets.getFirst().lastTransitionTime)
+        .isEqualTo("2026-11-28T10:00:00Z");
 
-    Selection onlyB = new Selection(List.of(layerSet("b", null)), List.of());
-    NodeLayerState.Status later = builderAt(T0.plusSeconds(600)).build(onlyB, first);
+    NodeLayerState.Status ready =
+        builderAt(T0.plusSeconds(60))
+            .build(
+                ONE_SET_ONE_MOUNT,
+                Map.of("a", layerSetEntry(LayerSetPhase.Ready)),
+                List.of(mountEntry("m", MountPhase.Mounted)),
+                stillFetching);
+    assertThat(ready.layerSets.getFirst().lastTransitionTime).isEqualTo("2026-11-28T10:01:00Z");
+    assertThat(ready.overlayMounts.getFirst().lastTransitionTime).isEqualTo("2026-11-28T10:01:00Z");
+    assertThat(ready.summary.ready).isEqualTo("2/2");
+  }
 
-    assertThat(later.layerSets)
+  @Test
+  void mountsBeingTornDownAreListedWithoutAGeneration() {
+    NodeLayerState.Status status =
+        builderAt(T0)
+            .build(
+                new Selection(List.of(), List.of()),
+                Map.of(),
+                List.of(mountEntry("gone", MountPhase.Unmounting)),
+                null);
+    assertThat(status.overlayMounts)
         .singleElement()
         .satisfies(
             e -> {
-              assertThat(e.name).isEqualTo("b");
-              assertThat(e.lastTransitionTime).isEqualTo("2026-11-28T10:00:00Z");
+              assertThat(e.phase).isEqualTo(MountPhase.Unmounting);
+              assertThat(e.observedGeneration).isNull();
             });
   }
 
   @Test
   void anUnchangedNodeBuildsAnEqualStatus() {
-    Selection selection = new Selection(List.of(layerSet("a", null)), List.of());
-    NodeLayerState.Status first = builderAt(T0).build(selection, null);
-    NodeLayerState.Status again = builderAt(T0.plusSeconds(60)).build(selection, first);
-    var json = io.fabric8.kubernetes.client.utils.Serialization.jsonMapper();
-    JsonNode againJson = json.valueToTree(again);
-    JsonNode firstJson = json.valueToTree(first);
+    Map<String, LayerSetEntry> sets = Map.of("a", layerSetEntry(LayerSetPhase.Ready));
+    List<OverlayMountEntry> mounts = List.of(mountEntry("m", MountPhase.Mounted));
+    NodeLayerState.Status first = builderAt(T0).build(ONE_SET_ONE_MOUNT, sets, mounts, null);
+    NodeLayerState.Status again =
+        builderAt(T0.plusSeconds(60)).build(ONE_SET_ONE_MOUNT, sets, mounts, first);
+    JsonNode firstJson = Serialization.jsonMapper().valueToTree(first);
+    JsonNode againJson = Serialization.jsonMapper().valueToTree(again);
     assertThat(againJson).isEqualTo(firstJson);
+  }
+
+  private static LayerSetEntry layerSetEntry(LayerSetPhase phase) {
+    LayerSetEntry entry = new LayerSetEntry();
+    entry.phase = phase;
+    return entry;
+  }
+
+  private static OverlayMountEntry mountEntry(String name, MountPhase phase) {
+    OverlayMountEntry entry = new OverlayMountEntry();
+    entry.name = name;
+    entry.phase = phase;
+    return entry;
   }
 
   private static NodeStatusBuilder builderAt(Instant now) {

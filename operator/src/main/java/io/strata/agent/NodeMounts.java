@@ -1,0 +1,210 @@
+package io.strata.agent;
+
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
+import io.strata.crd.NodeLayerState.LayerSetPhase;
+import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.NodeLayerState.OverlayMountEntry;
+import io.strata.crd.OverlayMount;
+import io.strata.layout.NodeLayout;
+import io.strata.overlay.MountInfo;
+import io.strata.overlay.MountRefusedException;
+import io.strata.overlay.MountRefusedException.Reason;
+import io.strata.overlay.MountRequest;
+import io.strata.overlay.MountedOverlay;
+import io.strata.overlay.Overlays;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings this node's overlays in line with the OverlayMounts it serves: mounts (or adopts) each
+ * whose LayerSet is Ready here, and unmounts Strata mounts nothing asks for any more. It is only
+ * called with complete, synced caches, so "nothing asks for it" is evidence, not an outage.
+ */
+final class NodeMounts {
+  private static final Logger log = LoggerFactory.getLogger(NodeMounts.class);
+
+  /** Beside each upper: the name and reclaim policy it was mounted with, for teardown. */
+  static final String RECORD = "mount";
+
+  private final Overlays overlays;
+  private final NodeLayout layout;
+
+  NodeMounts(Overlays overlays, NodeLayout layout) {
+    this.overlays = overlays;
+    this.layout = layout;
+  }
+
+  /** Entries for the served mounts, plus Unmounting entries for teardowns still blocked. */
+  List<OverlayMountEntry> reconcile(List<OverlayMount> served, Map<String, LayerSetEntry> layerSets)
+      throws IOException {
+    List<OverlayMountEntry> entries = new ArrayList<>();
+    Set<String> wanted = new HashSet<>();
+    for (OverlayMount mount : served) {
+      wanted.add(mount.getMetadata().getUid());
+      entries.add(mountOne(mount, layerSets.get(mount.getSpec().layerSetRef.name)));
+    }
+    for (Map.Entry<String, MountInfo> mounted : overlays.mounted().entrySet()) {
+      if (!wanted.contains(mounted.getKey())) {
+        OverlayMountEntry blocked = tearDown(mounted.getKey());
+        if (blocked != null) {
+          entries.add(blocked);
+        }
+      }
+    }
+    return entries;
+  }
+
+  private OverlayMountEntry mountOne(OverlayMount mount, LayerSetEntry layerSet)
+      throws IOException {
+    String name = mount.getMetadata().getName();
+    if (layerSet == null || layerSet.phase != LayerSetPhase.Ready) {
+      return entry(
+          name,
+          MountPhase.Pending,
+          null,
+          "waiting for LayerSet " + mount.getSpec().layerSetRef.name + " to be Ready on this node");
+    }
+    String uid = mount.getMetadata().getUid();
+    try {
+      MountRequest request = request(mount, Path.of(layerSet.root));
+      MountInfo current = overlays.mounted().get(uid);
+      if (current != null && !current.mountPoint().equals(targetOf(mount))) {
+        overlays.unmount(uid, false); // the target moved: the upper goes along
+      }
+      record(uid, mount);
+      MountedOverlay mounted = overlays.mount(request);
+      if (mounted.adopted() && mounted.previousLower() != null) {
+        mounted = remountOnNewLower(uid, request, mounted);
+        if (mounted.adopted()) {
+          return mounted(
+              name,
+              mounted,
+              "Outdated",
+              "still on "
+                  + mounted.previousLower()
+                  + ": moves to the new root once it is not busy");
+        }
+      }
+      return mounted(name, mounted, null, null);
+    } catch (MountRefusedException e) {
+      return entry(name, MountPhase.Failed, e.reason().name(), e.getMessage());
+    } catch (IllegalArgumentException e) {
+      return entry(name, MountPhase.Failed, "InvalidSpec", e.getMessage());
+    }
+  }
+
+  /** A mount never leaves its users: it moves only when it can be unmounted without EBUSY. */
+  private MountedOverlay remountOnNewLower(String uid, MountRequest request, MountedOverlay old)
+      throws IOException, MountRefusedException {
+    try {
+      overlays.unmount(uid, false);
+    } catch (MountRefusedException e) {
+      if (e.reason() == Reason.Busy) {
+        return old;
+      }
+      throw e;
+    }
+    return overlays.mount(request);
+  }
+
+  private OverlayMountEntry tearDown(String uid) throws IOException {
+    String[] recorded = readRecord(uid);
+    String name = recorded[0];
+    boolean retain = "Retain".equals(recorded[1]);
+    try {
+      overlays.unmount(uid, !retain);
+      log.info("unmounted {} ({}), upper {}", name, uid, retain ? "retained" : "deleted");
+      return null;
+    } catch (MountRefusedException e) {
+      return entry(name, MountPhase.Unmounting, e.reason().name(), e.getMessage());
+    }
+  }
+
+  private MountRequest request(OverlayMount mount, Path lower) {
+    OverlayMount.Spec spec = mount.getSpec();
+    long memory = 0;
+    if (spec.upper != null && spec.upper.medium == OverlayMount.Medium.Memory) {
+      memory = Quantity.getAmountInBytes(spec.upper.sizeLimit).longValueExact();
+    }
+    MountRequest request =
+        new MountRequest(
+            mount.getMetadata().getUid(),
+            mount.getMetadata().getName(),
+            spec.target,
+            lower,
+            Boolean.TRUE.equals(spec.readOnly),
+            memory,
+            spec.options != null && Boolean.TRUE.equals(spec.options.volatileUpper),
+            spec.options == null ? null : spec.options.seLinuxContext);
+    return request;
+  }
+
+  private Path targetOf(OverlayMount mount) {
+    return mount.getSpec().target != null
+        ? Path.of(mount.getSpec().target)
+        : layout.defaultTarget(mount.getMetadata().getName());
+  }
+
+  private void record(String uid, OverlayMount mount) throws IOException {
+    OverlayMount.Upper upper = mount.getSpec().upper;
+    String policy =
+        upper != null && upper.reclaimPolicy == OverlayMount.ReclaimPolicy.Retain
+            ? "Retain"
+            : "Delete";
+    Path file = layout.upperHome(uid).resolve(RECORD);
+    Files.createDirectories(file.getParent());
+    Files.writeString(
+        file, mount.getMetadata().getName() + "\n" + policy + "\n", StandardCharsets.UTF_8);
+  }
+
+  private String[] readRecord(String uid) throws IOException {
+    Path file = layout.upperHome(uid).resolve(RECORD);
+    if (!Files.isRegularFile(file)) {
+      return new String[] {uid, "Delete"};
+    }
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    return new String[] {
+      lines.isEmpty() ? uid : lines.get(0), lines.size() < 2 ? "Delete" : lines.get(1)
+    };
+  }
+
+  private static OverlayMountEntry mounted(
+      String name, MountedOverlay mounted, String reason, String message) {
+    OverlayMountEntry entry = entry(name, MountPhase.Mounted, reason, message);
+    entry.target = mounted.target().toString();
+    entry.lowerdir = lowerdirOf(mounted.spec().data());
+    entry.upperdir = mounted.upperDir() == null ? null : mounted.upperDir().toString();
+    entry.workdir = mounted.workDir() == null ? null : mounted.workDir().toString();
+    entry.options = mounted.spec().data();
+    return entry;
+  }
+
+  private static String lowerdirOf(String data) {
+    for (String option : data.split(",")) {
+      if (option.startsWith("lowerdir=")) {
+        return option.substring("lowerdir=".length());
+      }
+    }
+    return null;
+  }
+
+  private static OverlayMountEntry entry(
+      String name, MountPhase phase, String reason, String message) {
+    OverlayMountEntry entry = new OverlayMountEntry();
+    entry.name = name;
+    entry.phase = phase;
+    entry.reason = reason;
+    entry.message = message;
+    return entry;
+  }
+}
