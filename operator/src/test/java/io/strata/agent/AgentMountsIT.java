@@ -1,0 +1,258 @@
+package io.strata.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
+import io.strata.crd.NodeLayerState.LayerSetPhase;
+import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.NodeLayerState.OverlayMountEntry;
+import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
+import io.strata.overlay.MountTable;
+import io.strata.testing.ControlPlane;
+import io.strata.testing.Eventually;
+import io.strata.testing.ProjectFiles;
+import io.strata.testing.RootMounts;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two agents, each for its own Node with its own state dir and shared mount base, a real API server
+ * and real mounts: the example layers served over http on loopback are fetched, materialized and
+ * mounted on exactly the selected node, and unmounted when the mount goes.
+ */
+class AgentMountsIT {
+  private static final Duration CONVERGE = Duration.ofSeconds(60);
+  private static final Map<String, String> SUITE = Map.of("strata-test", "agent-mounts");
+
+  @TempDir Path tmp;
+  private final List<AutoCloseable> running = new ArrayList<>();
+  private final List<RootMounts> nodes = new ArrayList<>();
+  private KubernetesClient client;
+  private HttpServer layers;
+  private RootMounts nodeA;
+  private RootMounts nodeB;
+
+  @BeforeEach
+  void start() throws Exception {
+    nodeA = RootMounts.prepare(Files.createDirectories(tmp.resolve("a")));
+    nodeB = RootMounts.prepare(Files.createDirectories(tmp.resolve("b")));
+    nodes.addAll(List.of(nodeA, nodeB));
+    client = ControlPlane.shared().adminClient();
+    layers = serveExampleLayers();
+    createNode("it-mnt-a", "a");
+    createNode("it-mnt-b", "b");
+    startAgent("it-mnt-a", nodeA);
+    startAgent("it-mnt-b", nodeB);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (client != null) {
+      client.resources(OverlayMount.class).withLabels(SUITE).delete();
+      client.resources(LayerSet.class).withLabels(SUITE).delete();
+    }
+    for (AutoCloseable c : running.reversed()) {
+      c.close();
+    }
+    if (layers != null) {
+      layers.stop(0);
+    }
+    for (RootMounts node : nodes) {
+      node.cleanUp();
+    }
+    if (client != null) {
+      client.nodes().withLabels(SUITE).delete();
+      client.resources(NodeLayerState.class).withName("it-mnt-a").delete();
+      client.resources(NodeLayerState.class).withName("it-mnt-b").delete();
+      client.close();
+    }
+  }
+
+  @Test
+  void theExampleIsMountedOnExactlyTheSelectedNodeAndUnmountedWhenDeleted() throws Exception {
+    client.resource(exampleLayerSet("it-example")).create();
+    OverlayMount om = client.resource(mount("it-example-om", "it-example", "a")).create();
+    String uid = om.getMetadata().getUid();
+    Path target = nodeA.mountBase.resolve("it-example-om");
+
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          LayerSetEntry a = layerSet("it-mnt-a", "it-example");
+          LayerSetEntry b = layerSet("it-mnt-b", "it-example");
+          assertThat(a.phase).as(a.message).isEqualTo(LayerSetPhase.Ready);
+          assertThat(b.phase).as(b.message).isEqualTo(LayerSetPhase.Ready);
+          assertThat(a.chainId).matches("sha256:[a-f0-9]{64}").isEqualTo(b.chainId);
+          assertThat(a.files).isEqualTo(3L);
+          OverlayMountEntry mounted = mount("it-mnt-a", "it-example-om").orElseThrow();
+          assertThat(mounted.phase).as(mounted.message).isEqualTo(MountPhase.Mounted);
+          assertThat(mounted.target).isEqualTo(target.toString());
+          assertThat(mounted.lowerdir).isEqualTo(a.root);
+          assertThat(mount("it-mnt-b", "it-example-om")).isEmpty();
+        });
+
+    assertThat(MountTable.read().at(target))
+        .get()
+        .satisfies(
+            m -> {
+              assertThat(m.source()).isEqualTo("strata:" + uid);
+              assertThat(m.mountOptions()).contains("nosuid", "nodev");
+            });
+    assertThat(Files.readString(target.resolve("usr/share/greeting/app.txt")))
+        .isEqualTo("hello from the app layer\n");
+    assertThat(target.resolve("usr/share/greeting/base.txt"))
+        .as("whited out by the app layer")
+        .doesNotExist();
+    assertThat(target.resolve("opt/app/run")).isExecutable();
+    Files.writeString(target.resolve("written-by-a-pod"), "mine");
+    assertThat(nodeA.stateDir.resolve("uppers").resolve(uid).resolve("upper/written-by-a-pod"))
+        .exists();
+    assertThat(nodeB.mountsBeneath())
+        .as("node b mounts nothing but its base")
+        .allSatisfy(m -> assertThat(m.mountPoint()).isEqualTo(nodeB.mountBase));
+
+    client.resource(om).delete();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(mount("it-mnt-a", "it-example-om")).isEmpty();
+          assertThat(MountTable.read().at(target)).isEmpty();
+        });
+    assertThat(target).as("the empty target directory goes too").doesNotExist();
+    assertThat(nodeA.stateDir.resolve("uppers").resolve(uid))
+        .as("reclaimPolicy Delete")
+        .doesNotExist();
+  }
+
+  @Test
+  void aDigestMismatchFailsOnlyThatLayerSetWithAClearReason() throws Exception {
+    client.resource(exampleLayerSet("it-good")).create();
+    LayerSet bad = exampleLayerSet("it-bad");
+    bad.getSpec().layers.get(1).digest = "sha256:" + "0".repeat(64);
+    client.resource(bad).create();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          for (String node : List.of("it-mnt-a", "it-mnt-b")) {
+            LayerSetEntry failed = layerSet(node, "it-bad");
+            assertThat(failed.phase).isEqualTo(LayerSetPhase.Failed);
+            assertThat(failed.reason).isEqualTo("DigestMismatch");
+            assertThat(failed.message).contains("expected sha256:" + "0".repeat(64));
+            assertThat(layerSet(node, "it-good").phase).isEqualTo(LayerSetPhase.Ready);
+          }
+        });
+  }
+
+  private LayerSetEntry layerSet(String node, String name) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
+    assertThat(state).as("NodeLayerState " + node).isNotNull();
+    return state.getStatus().layerSets.stream()
+        .filter(e -> e.name.equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(node + " does not list LayerSet " + name));
+  }
+
+  private Optional<OverlayMountEntry> mount(String node, String name) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
+    return state == null
+        ? Optional.empty()
+        : state.getStatus().overlayMounts.stream().filter(e -> e.name.equals(name)).findFirst();
+  }
+
+  /** examples/layerset.yaml, renamed, its URLs pointed at this test's loopback server. */
+  private LayerSet exampleLayerSet(String name) throws Exception {
+    LayerSet example =
+        Serialization.unmarshal(
+            Files.readString(ProjectFiles.examples().resolve("layerset.yaml")), LayerSet.class);
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.getMetadata().setLabels(SUITE);
+    layerSet.setSpec(example.getSpec());
+    layerSet.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(SUITE).build();
+    for (LayerSet.Layer layer : layerSet.getSpec().layers) {
+      String file = layer.url.substring(layer.url.lastIndexOf('/') + 1);
+      layer.url = "http://127.0.0.1:" + layers.getAddress().getPort() + "/" + file;
+    }
+    return layerSet;
+  }
+
+  private static OverlayMount mount(String name, String layerSet, String pool) {
+    OverlayMount mount = new OverlayMount();
+    mount.getMetadata().setName(name);
+    mount.getMetadata().setLabels(SUITE);
+    mount.setSpec(new OverlayMount.Spec());
+    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference(layerSet);
+    mount.getSpec().nodeSelector =
+        new LabelSelectorBuilder().addToMatchLabels("pool", pool).build();
+    return mount;
+  }
+
+  private HttpServer serveExampleLayers() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    Path dir = ProjectFiles.examples().resolve("layers");
+    server.createContext(
+        "/",
+        exchange -> {
+          Path file =
+              dir.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName().toString());
+          if (!Files.isRegularFile(file)) {
+            exchange.sendResponseHeaders(404, -1);
+            exchange.close();
+            return;
+          }
+          byte[] body = Files.readAllBytes(file);
+          exchange.sendResponseHeaders(200, body.length);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+          }
+        });
+    server.start();
+    return server;
+  }
+
+  private void createNode(String name, String pool) {
+    client
+        .nodes()
+        .resource(
+            new NodeBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels(SUITE)
+                .addToLabels("pool", pool)
+                .endMetadata()
+                .build())
+        .create();
+  }
+
+  private void startAgent(String node, RootMounts paths) throws Exception {
+    KubernetesClient agentClient = ControlPlane.shared().adminClient();
+    Agent agent =
+        new Agent(
+            agentClient,
+            AgentConfig.of(node, paths.stateDir, paths.mountBase, StrataApi.DEFAULT_NAMESPACE, 0),
+            Clock.systemUTC());
+    agent.start();
+    running.add(agentClient);
+    running.add(agent);
+  }
+}
