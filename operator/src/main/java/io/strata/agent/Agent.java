@@ -125,6 +125,7 @@ public final class Agent implements AutoCloseable {
     ownState =
         client.resources(NodeLayerState.class).withName(config.nodeName()).inform(cast(kick), 0);
     loop.scheduleWithFixedDelay(this::queue, resync, resync, TimeUnit.MILLISECONDS);
+    queue(); // objects listed while the informers started found a pass that could not run yet
     log.info(
         "agent for node {} started (state dir {}, mount base {}, namespace {})",
         config.nodeName(),
@@ -156,7 +157,8 @@ public final class Agent implements AutoCloseable {
   /** One pass: compute what this node serves and report it. */
   void reconcile() {
     if (!informersSynced()) {
-      return; // never act on a cache that has not listed yet
+      loop.schedule(this::queue, 1, TimeUnit.SECONDS); // never act on a cache not yet listed
+      return;
     }
     Node self = node.getStore().getByKey(config.nodeName());
     if (self == null) {
