@@ -25,6 +25,14 @@ public final class Trees {
     if (MountTable.read().mounts().stream().anyMatch(m -> m.mountPoint().startsWith(root))) {
       throw new IOException("refusing to delete " + root + ": something beneath it is mounted");
     }
+    deleteUnmounted(root);
+  }
+
+  /**
+   * Deletes a tree known to hold no mountpoint (a private staging build), without following
+   * symlinks and without reading the mount table.
+   */
+  public static void deleteUnmounted(Path root) throws IOException {
     Files.walkFileTree(
         root,
         new SimpleFileVisitor<>() {

@@ -181,16 +181,7 @@ public final class LayerReader {
 
     @Override
     public long skip(long n) throws IOException {
-      long skipped = 0;
-      byte[] scratch = new byte[8192];
-      while (skipped < n) {
-        int got = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
-        if (got < 0) {
-          break;
-        }
-        skipped += got;
-      }
-      return skipped;
+      return Streams.skipByReading(this, n);
     }
 
     @Override

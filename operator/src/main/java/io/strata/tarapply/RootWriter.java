@@ -1,5 +1,6 @@
 package io.strata.tarapply;
 
+import io.strata.layout.Trees;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.EntryAction.MakeDirectory;
 import io.strata.tarapply.EntryAction.MakeHardlink;
@@ -15,12 +16,10 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -425,34 +424,12 @@ public final class RootWriter {
 
   private void remove(String rel, Path path, BasicFileAttributes attrs) throws IOException {
     if (attrs.isDirectory()) {
-      deleteTree(path);
+      Trees.deleteUnmounted(path); // staging is private: nothing can be mounted in it
     } else {
       Files.delete(path);
     }
     realDirs.remove(rel);
     realDirs.subSet(rel + "/", rel + "0").clear(); // '0' follows '/': every path beneath rel
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    Files.walkFileTree(
-        dir,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            Files.delete(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.delete(d);
-            return FileVisitResult.CONTINUE;
-          }
-        });
   }
 
   private void touched(String rel) {

@@ -100,16 +100,7 @@ final class TarGuard extends FilterInputStream {
 
   @Override
   public long skip(long n) throws IOException {
-    byte[] scratch = new byte[(int) Math.min(n, 8192)];
-    long skipped = 0;
-    while (skipped < n) {
-      int got = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
-      if (got < 0) {
-        break;
-      }
-      skipped += got;
-    }
-    return skipped;
+    return Streams.skipByReading(this, n);
   }
 
   @Override
