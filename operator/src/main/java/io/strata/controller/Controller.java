@@ -11,6 +11,7 @@ import io.strata.crd.StrataApi;
 import io.strata.kube.CustomResources;
 import io.strata.kube.HealthServer;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
@@ -61,8 +62,8 @@ public final class Controller implements AutoCloseable {
                 o.withKubernetesClient(client)
                     .withCloseClientOnStop(false)
                     .withLeaderElectionConfiguration(leaderElection()));
-    operator.register(new LayerSetReconciler());
-    operator.register(new OverlayMountReconciler());
+    operator.register(new LayerSetReconciler(Clock.systemUTC()));
+    operator.register(new OverlayMountReconciler(Clock.systemUTC()));
     operator.start();
     log.info(
         "controller {} started; leading while it holds Lease {}/{}",

@@ -1,6 +1,5 @@
 package io.strata.controller;
 
-import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -11,9 +10,14 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.strata.controller.StatusAggregator.NodeReport;
+import io.strata.controller.StatusAggregator.Summary;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
+import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
 
@@ -24,6 +28,12 @@ import java.util.stream.Collectors;
 @ControllerConfiguration(name = OverlayMountReconciler.NAME)
 public class OverlayMountReconciler implements Reconciler<OverlayMount> {
   static final String NAME = "strata-overlaymount";
+
+  private final StatusAggregator aggregator;
+
+  public OverlayMountReconciler(Clock clock) {
+    this.aggregator = new StatusAggregator(clock);
+  }
 
   @Override
   public List<EventSource<?, OverlayMount>> prepareEventSources(
@@ -48,26 +58,62 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount> {
                         .map(ResourceID::fromResource)
                         .collect(Collectors.toSet()))
             .build();
+    var states =
+        InformerEventSourceConfiguration.from(NodeLayerState.class, OverlayMount.class)
+            .withSecondaryToPrimaryMapper(
+                state ->
+                    context
+                        .getPrimaryCache()
+                        .list()
+                        .map(ResourceID::fromResource)
+                        .collect(Collectors.toSet()))
+            .build();
     return List.of(
-        new InformerEventSource<>(nodes, context), new InformerEventSource<>(layerSets, context));
+        new InformerEventSource<>(nodes, context),
+        new InformerEventSource<>(layerSets, context),
+        new InformerEventSource<>(states, context));
   }
 
   @Override
   public UpdateControl<OverlayMount> reconcile(OverlayMount mount, Context<OverlayMount> context) {
-    String layerSetName = mount.getSpec().layerSetRef.name;
-    LayerSet layerSet = Secondaries.layerSet(context, layerSetName).orElse(null);
-
+    String name = mount.getMetadata().getName();
+    long generation = mount.getMetadata().getGeneration();
+    LayerSet layerSet =
+        Secondaries.layerSet(context, mount.getSpec().layerSetRef.name).orElse(null);
+    List<String> desired =
+        layerSet == null
+            ? List.of() // no LayerSet, no lower: no node can mount it
+            : NodeCounts.matching(
+                Secondaries.nodes(context),
+                layerSet.getSpec().nodeSelector,
+                mount.getSpec().nodeSelector);
+    Map<String, NodeReport> reports =
+        Summaries.reports(
+            Secondaries.nodeLayerStates(context),
+            status ->
+                status.overlayMounts.stream()
+                    .filter(e -> name.equals(e.name))
+                    .findFirst()
+                    .map(
+                        e ->
+                            new NodeReport(
+                                e.phase == null ? null : e.phase.name(),
+                                e.reason,
+                                e.message,
+                                e.observedGeneration,
+                                null))
+                    .orElse(null));
+    OverlayMount.Status previous = mount.getStatus();
+    Summary summary =
+        aggregator.fold(
+            desired, reports, "Mounted", generation, previous == null ? null : previous.conditions);
     OverlayMount.Status status = new OverlayMount.Status();
-    status.observedGeneration = mount.getMetadata().getGeneration();
-    if (layerSet == null) {
-      status.desiredNodes = 0; // no LayerSet, no lower: no node can mount it
-    } else {
-      LabelSelector lower = layerSet.getSpec().nodeSelector;
-      status.desiredNodes =
-          NodeCounts.matching(Secondaries.nodes(context), lower, mount.getSpec().nodeSelector);
+    Summaries.fill(status, summary, generation);
+    if (Summaries.same(previous, status)) {
+      return UpdateControl.noUpdate();
     }
     OverlayMount patch = new OverlayMount();
-    patch.getMetadata().setName(mount.getMetadata().getName());
+    patch.getMetadata().setName(name);
     patch.setStatus(status);
     return UpdateControl.patchStatus(patch);
   }

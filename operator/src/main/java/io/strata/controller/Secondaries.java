@@ -6,6 +6,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,6 +20,10 @@ final class Secondaries {
 
   static <P extends HasMetadata> List<Node> nodes(Context<P> context) {
     return informer(context, Node.class).list(node -> true).toList();
+  }
+
+  static <P extends HasMetadata> List<NodeLayerState> nodeLayerStates(Context<P> context) {
+    return informer(context, NodeLayerState.class).list(state -> true).toList();
   }
 
   static <P extends HasMetadata> Optional<LayerSet> layerSet(Context<P> context, String name) {

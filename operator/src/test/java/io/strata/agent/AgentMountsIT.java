@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.controller.Controller;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
@@ -63,6 +64,13 @@ class AgentMountsIT {
     createNode("it-mnt-b", "b");
     startAgent("it-mnt-a", nodeA);
     startAgent("it-mnt-b", nodeB);
+    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
+    Controller controller =
+        new Controller(
+            controllerClient, StrataApi.DEFAULT_NAMESPACE, "it-mounts-controller", 0, () -> {});
+    controller.start();
+    running.add(controllerClient);
+    running.add(controller);
   }
 
   @AfterEach
@@ -160,6 +168,20 @@ class AgentMountsIT {
             assertThat(failed.message).contains("expected sha256:" + "0".repeat(64));
             assertThat(layerSet(node, "it-good").phase).isEqualTo(LayerSetPhase.Ready);
           }
+          LayerSet.Status status =
+              client.resources(LayerSet.class).withName("it-bad").get().getStatus();
+          assertThat(status.failedNodes)
+              .extracting(f -> f.nodeName)
+              .containsExactly("it-mnt-a", "it-mnt-b");
+          assertThat(status.failedNodes)
+              .allSatisfy(f -> assertThat(f.reason).isEqualTo("DigestMismatch"));
+          assertThat(status.conditions)
+              .anySatisfy(
+                  c -> {
+                    assertThat(c.getType()).isEqualTo("Degraded");
+                    assertThat(c.getStatus()).isEqualTo("True");
+                    assertThat(c.getReason()).isEqualTo("NodesFailed");
+                  });
         });
   }
 
