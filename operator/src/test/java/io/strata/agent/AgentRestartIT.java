@@ -1,0 +1,206 @@
+package io.strata.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
+import io.strata.overlay.MountInfo;
+import io.strata.overlay.MountTable;
+import io.strata.testing.ControlPlane;
+import io.strata.testing.Eventually;
+import io.strata.testing.ProjectFiles;
+import io.strata.testing.RootMounts;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent keeps no state that matters: a restarted agent adopts what is mounted without mounting
+ * again and does what was asked while it was down; an API server that stops answering changes
+ * nothing on the node.
+ */
+class AgentRestartIT {
+  private static final Duration CONVERGE = Duration.ofSeconds(60);
+  private static final String NODE = "it-restart";
+  private static final Map<String, String> SUITE = Map.of("strata-test", "agent-restart");
+
+  @TempDir Path tmp;
+  private RootMounts node;
+  private KubernetesClient client;
+  private KubernetesClient agentClient;
+  private Agent agent;
+
+  @BeforeEach
+  void start() throws Exception {
+    node = RootMounts.prepare(tmp);
+    client = ControlPlane.shared().adminClient();
+    client
+        .nodes()
+        .resource(
+            new NodeBuilder()
+                .withNewMetadata()
+                .withName(NODE)
+                .addToLabels(SUITE)
+                .endMetadata()
+                .build())
+        .create();
+    client.resource(exampleLayerSet()).create();
+    startAgent();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (client != null) {
+      client.resources(OverlayMount.class).withLabels(SUITE).delete();
+      client.resources(LayerSet.class).withLabels(SUITE).delete();
+    }
+    stopAgent();
+    if (node != null) {
+      node.cleanUp();
+    }
+    if (client != null) {
+      client.nodes().withName(NODE).delete();
+      client.resources(NodeLayerState.class).withName(NODE).delete();
+      client.close();
+    }
+  }
+
+  @Test
+  void aRestartedAgentAdoptsItsMountsAndDoesWhatWasAskedMeanwhile() throws Exception {
+    client.resource(mount("it-first")).create();
+    Path first = node.mountBase.resolve("it-first");
+    Eventually.within(CONVERGE, () -> assertThat(phase("it-first")).isEqualTo(MountPhase.Mounted));
+    int mountId = MountTable.read().at(first).orElseThrow().mountId();
+
+    stopAgent(); // as after a crash: mounts and cache stay, nothing in memory survives
+    client.resource(mount("it-second")).create();
+    startAgent();
+
+    Path second = node.mountBase.resolve("it-second");
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(phase("it-second")).isEqualTo(MountPhase.Mounted);
+          assertThat(phase("it-first")).isEqualTo(MountPhase.Mounted);
+        });
+    assertThat(MountTable.read().at(first).orElseThrow().mountId())
+        .as("adopted, not mounted again")
+        .isEqualTo(mountId);
+    assertThat(MountTable.read().mounts().stream().filter(m -> m.mountPoint().equals(first)))
+        .hasSize(1);
+    assertThat(second.resolve("opt/app/run")).exists();
+    try (var staging = Files.list(node.stateDir.resolve("staging"))) {
+      assertThat(staging.filter(p -> !p.toString().endsWith(".lock"))).isEmpty();
+    }
+  }
+
+  @Test
+  void aFrozenApiServerChangesNothingOnTheNode() throws Exception {
+    client.resource(mount("it-kept")).create();
+    Path kept = node.mountBase.resolve("it-kept");
+    Eventually.within(CONVERGE, () -> assertThat(phase("it-kept")).isEqualTo(MountPhase.Mounted));
+    MountInfo before = MountTable.read().at(kept).orElseThrow();
+
+    List<ProcessHandle> apiServer =
+        ProcessHandle.current()
+            .descendants()
+            .filter(p -> p.info().command().orElse("").endsWith("kube-apiserver"))
+            .toList();
+    assertThat(apiServer).as("the test's own kube-apiserver").hasSize(1);
+    long pid = apiServer.getFirst().pid();
+    signal("STOP", pid);
+    try {
+      for (int i = 0; i < 20; i++) { // 20 s of silence: list and watch calls hang and fail
+        Thread.sleep(1000);
+        assertThat(MountTable.read().at(kept)).as("still mounted after %d s", i + 1).isPresent();
+      }
+    } finally {
+      signal("CONT", pid);
+    }
+    Eventually.within(CONVERGE, () -> assertThat(phase("it-kept")).isEqualTo(MountPhase.Mounted));
+    assertThat(MountTable.read().at(kept).orElseThrow().mountId()).isEqualTo(before.mountId());
+  }
+
+  private MountPhase phase(String name) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
+    assertThat(state).isNotNull();
+    return state.getStatus().overlayMounts.stream()
+        .filter(e -> e.name.equals(name))
+        .findFirst()
+        .map(e -> e.phase)
+        .orElse(null);
+  }
+
+  private void startAgent() throws Exception {
+    agentClient = ControlPlane.shared().adminClient();
+    // a full pass every 2 s, so passes really run while the API server is frozen
+    AgentConfig config =
+        new AgentConfig(
+            NODE,
+            node.stateDir,
+            node.mountBase,
+            StrataApi.DEFAULT_NAMESPACE,
+            0,
+            Duration.ofSeconds(15),
+            Duration.ofSeconds(2),
+            2,
+            Duration.ofSeconds(30));
+    agent = new Agent(agentClient, config, Clock.systemUTC());
+    agent.start();
+  }
+
+  private void stopAgent() throws Exception {
+    if (agent != null) {
+      agent.close();
+      agent = null;
+    }
+    if (agentClient != null) {
+      agentClient.close();
+      agentClient = null;
+    }
+  }
+
+  private static void signal(String signal, long pid) throws Exception {
+    assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor())
+        .isZero();
+  }
+
+  private LayerSet exampleLayerSet() throws Exception {
+    LayerSet example =
+        Serialization.unmarshal(
+            Files.readString(ProjectFiles.examples().resolve("layerset.yaml")), LayerSet.class);
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName("it-restart-set");
+    layerSet.getMetadata().setLabels(SUITE);
+    layerSet.setSpec(example.getSpec());
+    layerSet.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(SUITE).build();
+    for (LayerSet.Layer layer : layerSet.getSpec().layers) {
+      String file = layer.url.substring(layer.url.lastIndexOf('/') + 1);
+      layer.url = ProjectFiles.examples().resolve("layers").resolve(file).toUri().toString();
+    }
+    return layerSet;
+  }
+
+  private static OverlayMount mount(String name) {
+    OverlayMount mount = new OverlayMount();
+    mount.getMetadata().setName(name);
+    mount.getMetadata().setLabels(SUITE);
+    mount.setSpec(new OverlayMount.Spec());
+    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference("it-restart-set");
+    return mount;
+  }
+}
