@@ -4,14 +4,25 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.strata.controller.Controller;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 @Command(name = "controller", description = "Run the leader-elected cluster controller.")
 final class ControllerCommand implements Callable<Integer> {
   @Mixin ClusterOptions cluster;
+
+  @Option(
+      names = "--node-grace",
+      paramLabel = "DURATION",
+      defaultValue = "${env:STRATA_NODE_GRACE:-PT5M}",
+      description =
+          "A node whose agent Lease expired this long ago no longer blocks deletions"
+              + " (ISO-8601; default ${DEFAULT-VALUE}).")
+  Duration nodeGrace;
 
   @Override
   public Integer call() throws Exception {
@@ -21,7 +32,8 @@ final class ControllerCommand implements Callable<Integer> {
             + UUID.randomUUID().toString().substring(0, 8);
     KubernetesClient client = new KubernetesClientBuilder().build();
     Controller controller =
-        new Controller(client, cluster.namespace, identity, cluster.httpPort, () -> System.exit(1));
+        new Controller(
+            client, cluster.namespace, identity, cluster.httpPort, nodeGrace, () -> System.exit(1));
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

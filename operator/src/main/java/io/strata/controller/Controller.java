@@ -29,11 +29,13 @@ public final class Controller implements AutoCloseable {
   private final String identity;
   private final int httpPort;
   private final Runnable onLostLeadership;
+  private final Duration nodeGrace;
   private volatile boolean closing;
   private Operator operator;
   private HealthServer health;
 
   /**
+   * @param nodeGrace how long after its agent's Lease expired a node stops blocking deletions
    * @param onLostLeadership run when this process loses the Lease while not shutting down; the
    *     command exits so that the pod restarts as a clean standby
    */
@@ -42,12 +44,14 @@ public final class Controller implements AutoCloseable {
       String namespace,
       String identity,
       int httpPort,
+      Duration nodeGrace,
       Runnable onLostLeadership) {
     this.client = client;
     this.namespace = namespace;
     this.identity = identity;
     this.httpPort = httpPort;
     this.onLostLeadership = onLostLeadership;
+    this.nodeGrace = nodeGrace;
   }
 
   public void start() throws IOException, InterruptedException {
@@ -62,8 +66,9 @@ public final class Controller implements AutoCloseable {
                 o.withKubernetesClient(client)
                     .withCloseClientOnStop(false)
                     .withLeaderElectionConfiguration(leaderElection()));
-    operator.register(new LayerSetReconciler(Clock.systemUTC()));
-    operator.register(new OverlayMountReconciler(Clock.systemUTC()));
+    Teardown teardown = new Teardown(namespace, nodeGrace, Clock.systemUTC());
+    operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown));
+    operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown));
     operator.start();
     log.info(
         "controller {} started; leading while it holds Lease {}/{}",

@@ -2,8 +2,10 @@ package io.strata.controller;
 
 import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -12,22 +14,69 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
+import io.strata.crd.DeletionPolicy;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
+import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /** Writes each LayerSet's status summary; any Node change revisits every LayerSet. */
-@ControllerConfiguration(name = LayerSetReconciler.NAME)
-public class LayerSetReconciler implements Reconciler<LayerSet> {
+@ControllerConfiguration(
+    name = LayerSetReconciler.NAME,
+    finalizerName = StrataApi.TEARDOWN_FINALIZER)
+public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSet> {
   static final String NAME = "strata-layerset";
 
   private final StatusAggregator aggregator;
+  private final Teardown teardown;
 
-  public LayerSetReconciler(Clock clock) {
+  public LayerSetReconciler(Clock clock, Teardown teardown) {
     this.aggregator = new StatusAggregator(clock);
+    this.teardown = teardown;
+  }
+
+  /**
+   * Deleted: waits while an OverlayMount still uses the LayerSet, then until no live selected node
+   * lists it (unless {@code deletionPolicy: Orphan}); its node label goes with it.
+   */
+  @Override
+  public DeleteControl cleanup(LayerSet layerSet, Context<LayerSet> context) {
+    String name = layerSet.getMetadata().getName();
+    boolean inUse =
+        context.getClient().resources(OverlayMount.class).list().getItems().stream()
+            .anyMatch(
+                om ->
+                    om.getSpec() != null
+                        && om.getSpec().layerSetRef != null
+                        && name.equals(om.getSpec().layerSetRef.name));
+    if (inUse) {
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
+    }
+    if (layerSet.getSpec().deletionPolicy != DeletionPolicy.Orphan) {
+      List<String> waiting =
+          teardown.nodesStillListing(
+              context.getClient(),
+              Secondaries.nodes(context),
+              Secondaries.nodeLayerStates(context),
+              status -> status.layerSets.stream().map(e -> e.name).collect(Collectors.toSet()),
+              name);
+      if (!waiting.isEmpty()) {
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
+      }
+    }
+    NodeLabels.sync(
+        context.getClient(),
+        Secondaries.nodes(context),
+        StrataApi.LAYERSET_LABEL_PREFIX + name,
+        "ready",
+        Set.of());
+    return DeleteControl.defaultDelete();
   }
 
   @Override
@@ -82,6 +131,12 @@ public class LayerSetReconciler implements Reconciler<LayerSet> {
     Summary summary =
         aggregator.fold(
             desired, reports, "Ready", generation, previous == null ? null : previous.conditions);
+    NodeLabels.sync(
+        context.getClient(),
+        Secondaries.nodes(context),
+        StrataApi.LAYERSET_LABEL_PREFIX + name,
+        "ready",
+        Set.copyOf(summary.readyNodes()));
     LayerSet.Status status = new LayerSet.Status();
     Summaries.fill(status, summary, generation);
     status.chainId = summary.chainId();

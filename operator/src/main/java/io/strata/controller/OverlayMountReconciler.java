@@ -2,8 +2,10 @@ package io.strata.controller;
 
 import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -12,27 +14,63 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
+import io.strata.crd.DeletionPolicy;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
  * Writes each OverlayMount's status summary. Its nodes are its LayerSet's nodes narrowed by its own
  * selector, so both Node and LayerSet changes revisit it.
  */
-@ControllerConfiguration(name = OverlayMountReconciler.NAME)
-public class OverlayMountReconciler implements Reconciler<OverlayMount> {
+@ControllerConfiguration(
+    name = OverlayMountReconciler.NAME,
+    finalizerName = StrataApi.TEARDOWN_FINALIZER)
+public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner<OverlayMount> {
   static final String NAME = "strata-overlaymount";
 
   private final StatusAggregator aggregator;
+  private final Teardown teardown;
 
-  public OverlayMountReconciler(Clock clock) {
+  public OverlayMountReconciler(Clock clock, Teardown teardown) {
     this.aggregator = new StatusAggregator(clock);
+    this.teardown = teardown;
+  }
+
+  /**
+   * Deleted: the finalizer stays until no live selected node lists the mount (agents drop their
+   * entry once unmounted), unless {@code deletionPolicy: Orphan}; its node label goes with it.
+   */
+  @Override
+  public DeleteControl cleanup(OverlayMount mount, Context<OverlayMount> context) {
+    String name = mount.getMetadata().getName();
+    if (mount.getSpec().deletionPolicy != DeletionPolicy.Orphan) {
+      List<String> waiting =
+          teardown.nodesStillListing(
+              context.getClient(),
+              Secondaries.nodes(context),
+              Secondaries.nodeLayerStates(context),
+              status -> status.overlayMounts.stream().map(e -> e.name).collect(Collectors.toSet()),
+              name);
+      if (!waiting.isEmpty()) {
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
+      }
+    }
+    NodeLabels.sync(
+        context.getClient(),
+        Secondaries.nodes(context),
+        StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
+        "mounted",
+        Set.of());
+    return DeleteControl.defaultDelete();
   }
 
   @Override
@@ -107,6 +145,12 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount> {
     Summary summary =
         aggregator.fold(
             desired, reports, "Mounted", generation, previous == null ? null : previous.conditions);
+    NodeLabels.sync(
+        context.getClient(),
+        Secondaries.nodes(context),
+        StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
+        "mounted",
+        Set.copyOf(summary.readyNodes()));
     OverlayMount.Status status = new OverlayMount.Status();
     Summaries.fill(status, summary, generation);
     if (Summaries.same(previous, status)) {

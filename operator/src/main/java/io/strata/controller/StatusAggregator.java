@@ -38,6 +38,7 @@ public final class StatusAggregator {
   public record Summary(
       int desired,
       int ready,
+      List<String> readyNodes,
       List<FailedNode> failed,
       int moreFailed,
       String chainId,
@@ -55,6 +56,7 @@ public final class StatusAggregator {
       long generation,
       List<Condition> previous) {
     int ready = 0;
+    List<String> readyNodes = new ArrayList<>();
     List<FailedNode> failed = new ArrayList<>();
     String chainId = null;
     boolean chainAgrees = true;
@@ -64,6 +66,7 @@ public final class StatusAggregator {
       boolean current = report != null && Objects.equals(report.observedGeneration(), generation);
       if (current && readyPhase.equals(report.phase())) {
         ready++;
+        readyNodes.add(node);
         if (chainId == null) {
           chainId = report.chainId();
         } else if (!chainId.equals(report.chainId())) {
@@ -112,6 +115,7 @@ public final class StatusAggregator {
     return new Summary(
         desired,
         ready,
+        List.copyOf(readyNodes),
         shown,
         failed.size() - shown.size(),
         chainAgrees ? chainId : null,

@@ -50,7 +50,13 @@ class AgentAndControllerIT {
     startAgent(CPU);
     KubernetesClient controllerClient = ControlPlane.shared().adminClient();
     Controller controller =
-        new Controller(controllerClient, StrataApi.DEFAULT_NAMESPACE, "it-controller", 0, () -> {});
+        new Controller(
+            controllerClient,
+            StrataApi.DEFAULT_NAMESPACE,
+            "it-controller",
+            0,
+            Duration.ofMinutes(5),
+            () -> {});
     controller.start();
     running.add(controller);
     running.add(controllerClient);
@@ -63,12 +69,36 @@ class AgentAndControllerIT {
 
   @AfterEach
   void stopEverything() throws Exception {
+    // Deleted while the controller and agents run: the teardown finalizer needs both.
+    client.resources(OverlayMount.class).withLabels(SUITE).delete();
+    client.resources(LayerSet.class).withLabels(SUITE).delete();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(client.resources(OverlayMount.class).withLabels(SUITE).list().getItems())
+              .isEmpty();
+          assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
+              .isEmpty();
+        });
     for (AutoCloseable c : running.reversed()) {
       c.close();
     }
-    client.resources(OverlayMount.class).withLabels(SUITE).delete();
-    client.resources(LayerSet.class).withLabels(SUITE).delete();
     client.nodes().withLabels(SUITE).delete();
+    client
+        .leases()
+        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+        .withName("strata-agent-it-sim-live")
+        .delete();
+    client
+        .leases()
+        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+        .withName("strata-agent-it-sim-dead")
+        .delete();
+    client
+        .leases()
+        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+        .withName("strata-agent-it-sim-busy")
+        .delete();
     client.resources(NodeLayerState.class).withName(GPU).delete();
     client.resources(NodeLayerState.class).withName(CPU).delete();
     client.close();
@@ -148,6 +178,144 @@ class AgentAndControllerIT {
           assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(GPU);
           assertThat(lease.getSpec().getRenewTime()).isAfter(ZonedDateTime.now().minusSeconds(30));
         });
+  }
+
+  @Test
+  void deletionWaitsForTheNodesAndTheLastUserOfALayerSet() {
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName("it-gpu")
+                        .get()
+                        .getMetadata()
+                        .getFinalizers())
+                .containsExactly("strata.io/teardown"));
+    client.resources(LayerSet.class).withName("it-gpu").delete();
+    // it-om-on-gpu-set still uses it: the LayerSet stays, being deleted
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName("it-gpu")
+                        .get()
+                        .getMetadata()
+                        .getDeletionTimestamp())
+                .isNotNull());
+    assertThat(client.resources(LayerSet.class).withName("it-gpu").get()).isNotNull();
+
+    client.resources(OverlayMount.class).withName("it-om-on-gpu-set").delete();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(client.resources(OverlayMount.class).withName("it-om-on-gpu-set").get())
+              .isNull();
+          assertThat(client.resources(LayerSet.class).withName("it-gpu").get()).isNull();
+          assertReports(GPU, List.of("it-all"), List.of("it-om-gpu-nodes"));
+        });
+  }
+
+  @Test
+  void aLiveNodeStillListingBlocksDeletionAndADeadOneDoesNot() {
+    createNode("it-sim-live", "sim");
+    createNode("it-sim-dead", "sim");
+    simulatedNode("it-sim-live", ZonedDateTime.now(), "it-all");
+    simulatedNode("it-sim-dead", ZonedDateTime.now().minusHours(1), "it-all");
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName("it-all")
+                        .get()
+                        .getMetadata()
+                        .getFinalizers())
+                .isNotEmpty());
+    client.resources(OverlayMount.class).withName("it-om-gpu-nodes").delete();
+    client.resources(LayerSet.class).withName("it-all").delete();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(client.resources(OverlayMount.class).withName("it-om-gpu-nodes").get())
+                .isNull());
+    // the real agents drop it; the simulated live node has not: the LayerSet must wait
+    Eventually.within(
+        CONVERGE, () -> assertReports(GPU, List.of("it-gpu"), List.of("it-om-on-gpu-set")));
+    assertThat(client.resources(LayerSet.class).withName("it-all").get())
+        .as("waits for it-sim-live")
+        .isNotNull();
+
+    simulatedNode("it-sim-live", ZonedDateTime.now()); // that node tore it down
+    Eventually.within(
+        CONVERGE,
+        () -> assertThat(client.resources(LayerSet.class).withName("it-all").get()).isNull());
+    client.resources(NodeLayerState.class).withName("it-sim-live").delete();
+    client.resources(NodeLayerState.class).withName("it-sim-dead").delete();
+  }
+
+  @Test
+  void orphanDeletesAtOnce() {
+    LayerSet orphan = layerSet("it-orphan", Map.of());
+    orphan.getSpec().deletionPolicy = io.strata.crd.DeletionPolicy.Orphan;
+    client.resource(orphan).create();
+    createNode("it-sim-busy", "sim");
+    simulatedNode("it-sim-busy", ZonedDateTime.now(), "it-orphan");
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName("it-orphan")
+                        .get()
+                        .getMetadata()
+                        .getFinalizers())
+                .isNotEmpty());
+    client.resources(LayerSet.class).withName("it-orphan").delete();
+    Eventually.within(
+        CONVERGE,
+        () -> assertThat(client.resources(LayerSet.class).withName("it-orphan").get()).isNull());
+    client.resources(NodeLayerState.class).withName("it-sim-busy").delete();
+  }
+
+  /** What an agent on {@code node} would write: its Lease and a NodeLayerState listing sets. */
+  private void simulatedNode(String node, ZonedDateTime renewed, String... layerSets) {
+    client
+        .leases()
+        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+        .resource(
+            new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder()
+                .withNewMetadata()
+                .withName("strata-agent-" + node)
+                .withNamespace(StrataApi.DEFAULT_NAMESPACE)
+                .endMetadata()
+                .withNewSpec()
+                .withHolderIdentity(node)
+                .withLeaseDurationSeconds(40)
+                .withRenewTime(renewed)
+                .endSpec()
+                .build())
+        .fieldManager("test")
+        .forceConflicts()
+        .serverSideApply();
+    NodeLayerState state = new NodeLayerState();
+    state.getMetadata().setName(node);
+    client.resource(state).fieldManager("test").forceConflicts().serverSideApply();
+    NodeLayerState.Status status = new NodeLayerState.Status();
+    for (String name : layerSets) {
+      NodeLayerState.LayerSetEntry entry = new NodeLayerState.LayerSetEntry();
+      entry.name = name;
+      entry.phase = NodeLayerState.LayerSetPhase.Ready;
+      entry.observedGeneration = 1L;
+      status.layerSets.add(entry);
+    }
+    state.setStatus(status);
+    io.strata.kube.Apply.status(client, "test", state);
   }
 
   @Test

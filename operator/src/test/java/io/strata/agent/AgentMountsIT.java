@@ -67,7 +67,12 @@ class AgentMountsIT {
     KubernetesClient controllerClient = ControlPlane.shared().adminClient();
     Controller controller =
         new Controller(
-            controllerClient, StrataApi.DEFAULT_NAMESPACE, "it-mounts-controller", 0, () -> {});
+            controllerClient,
+            StrataApi.DEFAULT_NAMESPACE,
+            "it-mounts-controller",
+            0,
+            Duration.ofMinutes(5),
+            () -> {});
     controller.start();
     running.add(controllerClient);
     running.add(controller);
@@ -147,6 +152,12 @@ class AgentMountsIT {
           assertThat(MountTable.read().at(target)).isEmpty();
         });
     assertThat(target).as("the empty target directory goes too").doesNotExist();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(client.nodes().withName("it-mnt-a").get().getMetadata().getLabels())
+                .as("the label goes when the mount does")
+                .doesNotContainKey("overlaymount.strata.io/it-example-om"));
     assertThat(nodeA.stateDir.resolve("uppers").resolve(uid))
         .as("reclaimPolicy Delete")
         .doesNotExist();
