@@ -3,6 +3,7 @@ package io.strata.cli;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.strata.controller.Controller;
+import io.strata.controller.Uninstall;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.UUID;
@@ -24,6 +25,12 @@ final class ControllerCommand implements Callable<Integer> {
               + " (ISO-8601; default ${DEFAULT-VALUE}).")
   Duration nodeGrace;
 
+  @Option(
+      names = "--remove-finalizers",
+      description =
+          "Uninstall step: take strata.io/teardown off every LayerSet and OverlayMount, then exit.")
+  boolean removeFinalizers;
+
   @Override
   public Integer call() throws Exception {
     String identity =
@@ -31,6 +38,13 @@ final class ControllerCommand implements Callable<Integer> {
             + "-"
             + UUID.randomUUID().toString().substring(0, 8);
     KubernetesClient client = new KubernetesClientBuilder().build();
+    if (removeFinalizers) {
+      try (client) {
+        System.out.println(
+            "removed the finalizer from " + Uninstall.removeFinalizers(client) + " objects");
+      }
+      return 0;
+    }
     Controller controller =
         new Controller(
             client, cluster.namespace, identity, cluster.httpPort, nodeGrace, () -> System.exit(1));

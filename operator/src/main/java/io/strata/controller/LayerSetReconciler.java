@@ -1,5 +1,7 @@
 package io.strata.controller;
 
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -21,6 +23,7 @@ import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,6 +59,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
                         && om.getSpec().layerSetRef != null
                         && name.equals(om.getSpec().layerSetRef.name));
     if (inUse) {
+      markInUse(context, layerSet);
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
     if (layerSet.getSpec().deletionPolicy != DeletionPolicy.Orphan) {
@@ -77,6 +81,37 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
         "ready",
         Set.of());
     return DeleteControl.defaultDelete();
+  }
+
+  /** Says on the LayerSet why its deletion waits: condition {@code Deleting=False, InUse}. */
+  private static void markInUse(Context<LayerSet> context, LayerSet layerSet) {
+    LayerSet.Status status =
+        layerSet.getStatus() == null ? new LayerSet.Status() : layerSet.getStatus();
+    boolean already =
+        status.conditions.stream()
+            .anyMatch(c -> "Deleting".equals(c.getType()) && "InUse".equals(c.getReason()));
+    if (already) {
+      return;
+    }
+    List<Condition> conditions = new ArrayList<>(status.conditions);
+    conditions.removeIf(c -> "Deleting".equals(c.getType()));
+    conditions.add(
+        new ConditionBuilder()
+            .withType("Deleting")
+            .withStatus("False")
+            .withReason("InUse")
+            .withMessage("an OverlayMount still uses this LayerSet; delete it first")
+            .withObservedGeneration(layerSet.getMetadata().getGeneration())
+            .withLastTransitionTime(
+                java.time.Instant.now()
+                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    .toString())
+            .build());
+    status.conditions = conditions;
+    LayerSet patch = new LayerSet();
+    patch.getMetadata().setName(layerSet.getMetadata().getName());
+    patch.setStatus(status);
+    io.strata.kube.Apply.status(context.getClient(), NAME, patch);
   }
 
   @Override

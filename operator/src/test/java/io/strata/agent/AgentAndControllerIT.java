@@ -38,6 +38,7 @@ class AgentAndControllerIT {
 
   private final List<AutoCloseable> running = new ArrayList<>();
   private KubernetesClient client;
+  private Controller controller;
 
   @TempDir Path tmp;
 
@@ -49,7 +50,7 @@ class AgentAndControllerIT {
     startAgent(GPU);
     startAgent(CPU);
     KubernetesClient controllerClient = ControlPlane.shared().adminClient();
-    Controller controller =
+    controller =
         new Controller(
             controllerClient,
             StrataApi.DEFAULT_NAMESPACE,
@@ -316,6 +317,79 @@ class AgentAndControllerIT {
     }
     state.setStatus(status);
     io.strata.kube.Apply.status(client, "test", state);
+  }
+
+  @Test
+  void aStandbyControllerTakesOverWhenTheLeaderStops() throws Exception {
+    KubernetesClient standbyClient = ControlPlane.shared().adminClient();
+    Controller standby =
+        new Controller(
+            standbyClient,
+            StrataApi.DEFAULT_NAMESPACE,
+            "it-standby",
+            0,
+            Duration.ofMinutes(5),
+            () -> {});
+    standby.start();
+    running.add(standby);
+    running.add(standbyClient);
+    Eventually.within(CONVERGE, () -> assertThat(leader()).isEqualTo("it-controller"));
+
+    running.remove(controller);
+    controller.close(); // the leader steps down
+    Eventually.within(Duration.ofSeconds(60), () -> assertThat(leader()).isEqualTo("it-standby"));
+    client.resource(layerSet("it-after-takeover", Map.of())).create();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName("it-after-takeover")
+                        .get()
+                        .getStatus())
+                .isNotNull());
+  }
+
+  @Test
+  void uninstallLeavesNothingStuckOnTheFinalizer() {
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName("it-all")
+                        .get()
+                        .getMetadata()
+                        .getFinalizers())
+                .isNotEmpty());
+    for (AutoCloseable c : running.reversed()) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    running.clear();
+    assertThat(io.strata.controller.Uninstall.removeFinalizers(client)).isGreaterThanOrEqualTo(4);
+    client.resources(OverlayMount.class).withLabels(SUITE).delete();
+    client.resources(LayerSet.class).withLabels(SUITE).delete();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
+                .isEmpty());
+  }
+
+  private String leader() {
+    return client
+        .leases()
+        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+        .withName(StrataApi.CONTROLLER_LEASE)
+        .get()
+        .getSpec()
+        .getHolderIdentity();
   }
 
   @Test
