@@ -18,6 +18,7 @@ import io.strata.crd.OverlayMount;
 import io.strata.fetch.BlobFetcher;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
+import io.strata.kube.EventRecorder;
 import io.strata.kube.HealthServer;
 import io.strata.layerstore.LayerStore;
 import io.strata.layout.NodeLayout;
@@ -55,6 +56,7 @@ public final class Agent implements AutoCloseable {
   private final AgentConfig config;
   private final Clock clock;
   private final NodeStatusBuilder statusBuilder;
+  private final EventRecorder events;
   private final ScheduledExecutorService loop;
   private final AtomicBoolean queued = new AtomicBoolean();
 
@@ -73,6 +75,7 @@ public final class Agent implements AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.statusBuilder = new NodeStatusBuilder(clock);
+    this.events = new EventRecorder(client, FIELD_MANAGER, config.nodeName(), clock);
     this.loop =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("agent-" + config.nodeName()).daemon().unstarted(r));
@@ -190,6 +193,7 @@ public final class Agent implements AutoCloseable {
     }
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
+    recordNewFailures(selection, previous, next);
     if (!sameJson(previous, next)) {
       NodeLayerState desired = stateObject(self);
       desired.setStatus(next);
@@ -201,6 +205,50 @@ public final class Agent implements AutoCloseable {
           next.overlayMounts.size());
     }
     lastPassSucceeded = true;
+  }
+
+  /** An Event on the LayerSet or OverlayMount for each failure this pass newly reports. */
+  private void recordNewFailures(
+      Selection selection, NodeLayerState.Status previous, NodeLayerState.Status next) {
+    for (LayerSetEntry entry : next.layerSets) {
+      LayerSetEntry old =
+          previous == null ? null : find(previous.layerSets, entry.name, e -> e.name);
+      if (entry.phase == NodeLayerState.LayerSetPhase.Failed
+          && (old == null
+              || old.phase != entry.phase
+              || !Objects.equals(old.reason, entry.reason))) {
+        selection.layerSets().stream()
+            .filter(ls -> ls.getMetadata().getName().equals(entry.name))
+            .findFirst()
+            .ifPresent(
+                ls ->
+                    events.warning(
+                        ls, entry.reason, "node " + config.nodeName() + ": " + entry.message));
+      }
+    }
+    for (OverlayMountEntry entry : next.overlayMounts) {
+      OverlayMountEntry old =
+          previous == null ? null : find(previous.overlayMounts, entry.name, e -> e.name);
+      if (entry.phase == NodeLayerState.MountPhase.Failed
+          && (old == null
+              || old.phase != entry.phase
+              || !Objects.equals(old.reason, entry.reason))) {
+        selection.overlayMounts().stream()
+            .filter(om -> om.getMetadata().getName().equals(entry.name))
+            .findFirst()
+            .ifPresent(
+                om ->
+                    events.warning(
+                        om, entry.reason, "node " + config.nodeName() + ": " + entry.message));
+      }
+    }
+  }
+
+  private static <E> E find(
+      List<E> entries, String name, java.util.function.Function<E, String> nameOf) {
+    return entries == null
+        ? null
+        : entries.stream().filter(e -> name.equals(nameOf.apply(e))).findFirst().orElse(null);
   }
 
   private NodeLayerState stateObject(Node self) {
