@@ -57,6 +57,7 @@ public final class Agent implements AutoCloseable {
   private final Clock clock;
   private final NodeStatusBuilder statusBuilder;
   private final EventRecorder events;
+  private final AgentMetrics metrics = new AgentMetrics();
   private final ScheduledExecutorService loop;
   private final AtomicBoolean queued = new AtomicBoolean();
 
@@ -83,7 +84,8 @@ public final class Agent implements AutoCloseable {
 
   /** Takes the node lock, waits for the CRDs, then starts watching and reporting. */
   public void start() throws IOException, InterruptedException {
-    health = HealthServer.start(config.httpPort(), () -> lock != null, this::isReady);
+    health =
+        HealthServer.start(config.httpPort(), () -> lock != null, this::isReady, metrics::scrape);
     lock = NodeLock.acquire(config.stateDir(), Duration.ofSeconds(1));
     NodeLayout layout = new NodeLayout(config.stateDir(), config.mountBase());
     Files.createDirectories(config.mountBase());
@@ -94,6 +96,7 @@ public final class Agent implements AutoCloseable {
             new BlobFetcher(layout, config.concurrentFetches(), config.fetchTimeout()),
             store,
             config.concurrentFetches(),
+            metrics,
             this::queue);
     Overlays overlays = new Overlays(layout, Syscalls.get());
     overlays
@@ -194,6 +197,7 @@ public final class Agent implements AutoCloseable {
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
     recordNewFailures(selection, previous, next);
+    metrics.observe(next);
     if (!sameJson(previous, next)) {
       NodeLayerState desired = stateObject(self);
       desired.setStatus(next);
@@ -291,6 +295,7 @@ public final class Agent implements AutoCloseable {
       reconcile();
     } catch (RuntimeException e) {
       lastPassSucceeded = false;
+      metrics.failedPasses.increment();
       log.warn("pass for node {} failed (retrying in 5s): {}", config.nodeName(), e.getMessage());
       loop.schedule(this::queue, 5, TimeUnit.SECONDS);
     }

@@ -34,13 +34,16 @@ final class LayerSetWork implements AutoCloseable {
   /** Where one LayerSet stands on this node, for the spec it was asked with. */
   record State(String spec, LayerSetEntry entry) {}
 
+  private final AgentMetrics metrics;
   private final BlobFetcher fetcher;
   private final LayerStore store;
   private final Runnable onChange;
   private final ExecutorService pool;
   private final Map<String, State> states = new ConcurrentHashMap<>();
 
-  LayerSetWork(BlobFetcher fetcher, LayerStore store, int workers, Runnable onChange) {
+  LayerSetWork(
+      BlobFetcher fetcher, LayerStore store, int workers, AgentMetrics metrics, Runnable onChange) {
+    this.metrics = metrics;
     this.fetcher = fetcher;
     this.store = store;
     this.onChange = onChange;
@@ -83,21 +86,34 @@ final class LayerSetWork implements AutoCloseable {
       long fetched = 0;
       for (LayerSet.Layer layer : wanted.layers) {
         long before = fetched;
+        long started = System.nanoTime();
+        long[] downloaded = {0};
         Path file =
             fetcher.fetch(
                 layer.url,
                 Digest.parse(layer.digest),
                 (done, total) -> {
+                  metrics.fetchedBytes.increment(
+                      done - downloaded[0]); // only real downloads report
+                  downloaded[0] = done;
                   LayerSetEntry progress = entry(LayerSetPhase.Fetching, null, null);
                   progress.fetchedBytes = before + done;
                   progress.totalBytes = total < 0 ? null : before + total;
                   update(name, spec, progress);
                 });
         fetched = before + Files.size(file);
+        metrics.fetch.record(
+            System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+        if (!layer.url.startsWith("file:")) {
+          metrics.fetchedBytes.increment(Files.size(file));
+        }
         sources.add(new LayerSource(file, Digest.parse(layer.digest), layer.mediaType));
       }
       update(name, spec, entry(LayerSetPhase.Materializing, null, null));
+      long started = System.nanoTime();
       Materialized made = store.materialize(sources);
+      metrics.materialize.record(
+          System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
       LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
       ready.chainId = made.chainId().toString();
       ready.root = made.root().toString();

@@ -29,6 +29,19 @@ class HealthServerTest {
     }
   }
 
+  @Test
+  void metricsAreServedWhenGiven() throws Exception {
+    try (HealthServer server =
+        HealthServer.start(freePort(), () -> true, () -> true, () -> "up 1\n")) {
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+              .build();
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("up 1\n");
+    }
+  }
+
   private int status(HealthServer server, String path) throws Exception {
     HttpRequest request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).build();
