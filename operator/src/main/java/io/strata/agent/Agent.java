@@ -20,6 +20,7 @@ import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
 import io.strata.kube.EventRecorder;
 import io.strata.kube.HealthServer;
+import io.strata.layerstore.CacheCollector;
 import io.strata.layerstore.LayerStore;
 import io.strata.layout.NodeLayout;
 import io.strata.overlay.Overlays;
@@ -34,10 +35,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,6 +67,8 @@ public final class Agent implements AutoCloseable {
   private NodeLock lock;
   private LayerSetWork layerSetWork;
   private NodeMounts nodeMounts;
+  private CacheCollector collector;
+  private long lastCollection;
   private HealthServer health;
   private SharedIndexInformer<LayerSet> layerSets;
   private SharedIndexInformer<OverlayMount> overlayMounts;
@@ -105,6 +110,7 @@ public final class Agent implements AutoCloseable {
     log.info(
         "adopting {} Strata mounts found under {}", overlays.mounted().size(), config.mountBase());
     nodeMounts = new NodeMounts(overlays, layout);
+    collector = new CacheCollector(layout, Syscalls.get());
     CustomResources.awaitEstablished(
         client,
         List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),
@@ -196,6 +202,7 @@ public final class Agent implements AutoCloseable {
     }
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
+    collectGarbage(next);
     recordNewFailures(selection, previous, next);
     metrics.observe(next);
     if (!sameJson(previous, next)) {
@@ -209,6 +216,35 @@ public final class Agent implements AutoCloseable {
           next.overlayMounts.size());
     }
     lastPassSucceeded = true;
+  }
+
+  /**
+   * Keeps the cache within budget, at most once a minute and only while every served LayerSet has
+   * settled (Ready or Failed): new work starts only on this thread, so nothing is being built on a
+   * root the collector could remove.
+   */
+  private void collectGarbage(NodeLayerState.Status next) {
+    boolean settled =
+        next.layerSets.stream()
+            .allMatch(
+                e ->
+                    e.phase == NodeLayerState.LayerSetPhase.Ready
+                        || e.phase == NodeLayerState.LayerSetPhase.Failed);
+    long now = System.nanoTime();
+    if (!settled || now - lastCollection < TimeUnit.MINUTES.toNanos(1) && lastCollection != 0) {
+      return;
+    }
+    lastCollection = now;
+    Set<String> needed =
+        next.layerSets.stream()
+            .filter(e -> e.chainId != null)
+            .map(e -> e.chainId.substring("sha256:".length()))
+            .collect(Collectors.toSet());
+    try {
+      collector.collect(needed, config.cacheBudget());
+    } catch (IOException e) {
+      log.warn("cache collection failed (retried later): {}", e.getMessage());
+    }
   }
 
   /** An Event on the LayerSet or OverlayMount for each failure this pass newly reports. */

@@ -1,5 +1,6 @@
 package io.strata.agent;
 
+import io.strata.layerstore.CacheCollector;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -14,7 +15,8 @@ public record AgentConfig(
     Duration leaseDuration,
     Duration resyncPeriod,
     int concurrentFetches,
-    Duration fetchTimeout) {
+    Duration fetchTimeout,
+    CacheCollector.Budget cacheBudget) {
 
   public AgentConfig {
     Objects.requireNonNull(nodeName, "nodeName");
@@ -24,6 +26,10 @@ public record AgentConfig(
     stateDir = stateDir.toAbsolutePath().normalize();
     mountBase = mountBase.toAbsolutePath().normalize();
   }
+
+  /** No byte limit; keep 1 GiB and 10,000 inodes free on the cache's filesystem. */
+  public static final CacheCollector.Budget DEFAULT_BUDGET =
+      new CacheCollector.Budget(0, 1L << 30, 10_000);
 
   /** The defaults of everything but the node and its paths. */
   public static AgentConfig of(
@@ -37,7 +43,8 @@ public record AgentConfig(
         Duration.ofSeconds(40),
         Duration.ofMinutes(5),
         3,
-        Duration.ofMinutes(2));
+        Duration.ofMinutes(2),
+        DEFAULT_BUDGET);
   }
 
   public String leaseName() {

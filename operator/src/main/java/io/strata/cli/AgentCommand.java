@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.strata.agent.Agent;
 import io.strata.agent.AgentConfig;
+import io.strata.layerstore.CacheCollector;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -58,6 +59,29 @@ final class AgentCommand implements Callable<Integer> {
           "Connect and per-request timeout of layer downloads (default ${DEFAULT-VALUE}).")
   Duration fetchTimeout;
 
+  @Option(
+      names = "--cache-max-bytes",
+      paramLabel = "N",
+      defaultValue = "${env:STRATA_CACHE_MAX_BYTES:-0}",
+      description =
+          "Evict unused roots past this many bytes; 0: no byte limit (default ${DEFAULT-VALUE}).")
+  long cacheMaxBytes;
+
+  @Option(
+      names = "--cache-min-free-bytes",
+      paramLabel = "N",
+      defaultValue = "${env:STRATA_CACHE_MIN_FREE_BYTES:-1073741824}",
+      description =
+          "Evict unused roots while less is free on the cache's filesystem (default ${DEFAULT-VALUE}).")
+  long cacheMinFreeBytes;
+
+  @Option(
+      names = "--cache-min-free-inodes",
+      paramLabel = "N",
+      defaultValue = "${env:STRATA_CACHE_MIN_FREE_INODES:-10000}",
+      description = "Evict unused roots while fewer inodes are free (default ${DEFAULT-VALUE}).")
+  long cacheMinFreeInodes;
+
   @Override
   public Integer call() throws Exception {
     if (nodeName == null || nodeName.isBlank()) {
@@ -73,7 +97,8 @@ final class AgentCommand implements Callable<Integer> {
             leaseDuration,
             resync,
             concurrentFetches,
-            fetchTimeout);
+            fetchTimeout,
+            new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes));
     KubernetesClient client = new KubernetesClientBuilder().build();
     Agent agent = new Agent(client, config, Clock.systemUTC());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> close(agent, client)));

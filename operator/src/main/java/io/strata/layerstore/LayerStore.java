@@ -220,6 +220,7 @@ public final class LayerStore {
 
   private Materialized committed(Digest chain, List<Digest> diffIds, boolean reused)
       throws IOException {
+    touch(chain);
     LayerRecord record =
         json.readValue(
             layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON).toFile(), LayerRecord.class);
@@ -230,6 +231,13 @@ public final class LayerStore {
         record.bytes(),
         List.copyOf(diffIds),
         reused);
+  }
+
+  /** Marks a root used now: the cache collector removes the least recently used first. */
+  private void touch(Digest chain) throws IOException {
+    Files.setLastModifiedTime(
+        layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON),
+        java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
   }
 
   private boolean isCommitted(Digest chain) {

@@ -449,7 +449,8 @@ class AgentAndControllerIT {
             Duration.ofSeconds(15),
             Duration.ofSeconds(30),
             2,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            AgentConfig.DEFAULT_BUDGET);
     Agent agent = new Agent(agentClient, config, Clock.systemUTC());
     agent.start();
     running.add(agentClient);

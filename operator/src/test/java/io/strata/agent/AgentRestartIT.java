@@ -158,7 +158,8 @@ class AgentRestartIT {
             Duration.ofSeconds(15),
             Duration.ofSeconds(2),
             2,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            AgentConfig.DEFAULT_BUDGET);
     agent = new Agent(agentClient, config, Clock.systemUTC());
     agent.start();
   }

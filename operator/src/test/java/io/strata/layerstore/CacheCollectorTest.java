@@ -1,0 +1,99 @@
+package io.strata.layerstore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.strata.layerstore.CacheCollector.Budget;
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layerstore.LayerStore.Materialized;
+import io.strata.layout.NodeLayout;
+import io.strata.overlay.MountRequest;
+import io.strata.overlay.Overlays;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.Limits;
+import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The cache budget evicts only unused roots, least recently used first. */
+class CacheCollectorTest {
+  @TempDir Path tmp;
+  private RootMounts node;
+  private NodeLayout layout;
+  private LayerStore store;
+
+  @BeforeEach
+  void prepare() throws Exception {
+    node = RootMounts.prepare(tmp);
+    layout = new NodeLayout(node.stateDir, node.mountBase);
+    store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
+  }
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    if (node != null) {
+      node.cleanUp();
+    }
+  }
+
+  private Materialized root(String name, int kib) throws Exception {
+    Path layer =
+        new TarBuilder()
+            .file(name, new byte[kib << 10], e -> e.setMode(0644))
+            .write(tmp.resolve(name + ".tar"));
+    Materialized made = store.materialize(List.of(new LayerSource(layer, null, null)));
+    Thread.sleep(20); // distinct last-used times
+    return made;
+  }
+
+  @Test
+  void overBudgetTheLeastRecentlyUsedUnusedRootsGoFirstAndNothingNeededOrMounted()
+      throws Exception {
+    Materialized oldest = root("oldest", 100);
+    Materialized mounted = root("mounted", 100);
+    Materialized older = root("older", 100);
+    Materialized needed = root("needed", 100);
+    Materialized newest = root("newest", 100);
+    new Overlays(layout, Syscalls.get()).mount(MountRequest.disk("m1", "m1", mounted.root()));
+
+    CacheCollector collector = new CacheCollector(layout, Syscalls.get());
+    List<String> removed =
+        collector.collect(Set.of(needed.chainId().hex()), new Budget(250 << 10, 0, 0));
+
+    assertThat(removed)
+        .containsExactly(oldest.chainId().hex(), older.chainId().hex(), newest.chainId().hex());
+    assertThat(oldest.root()).doesNotExist();
+    assertThat(older.root()).doesNotExist();
+    assertThat(mounted.root()).as("mounted: never removed").exists();
+    assertThat(needed.root()).as("needed: never removed").exists();
+    try (var trash = Files.list(layout.trash())) {
+      assertThat(trash).isEmpty();
+    }
+  }
+
+  @Test
+  void withinBudgetNothingIsRemoved() throws Exception {
+    root("a", 10);
+    root("b", 10);
+    assertThat(
+            new CacheCollector(layout, Syscalls.get()).collect(Set.of(), new Budget(1 << 30, 0, 0)))
+        .isEmpty();
+  }
+
+  @Test
+  void usingARootAgainMakesItTheMostRecent() throws Exception {
+    Materialized first = root("first", 100);
+    root("second", 100);
+    Path layer = tmp.resolve("first.tar");
+    store.materialize(List.of(new LayerSource(layer, null, null))); // reused: now the newest
+    List<String> removed =
+        new CacheCollector(layout, Syscalls.get()).collect(Set.of(), new Budget(150 << 10, 0, 0));
+    assertThat(removed).doesNotContain(first.chainId().hex()).hasSize(1);
+  }
+}
