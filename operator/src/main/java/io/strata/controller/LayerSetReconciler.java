@@ -3,7 +3,6 @@ package io.strata.controller;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -11,9 +10,7 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
 import io.strata.crd.DeletionPolicy;
@@ -116,28 +113,9 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
 
   @Override
   public List<EventSource<?, LayerSet>> prepareEventSources(EventSourceContext<LayerSet> context) {
-    var nodes =
-        InformerEventSourceConfiguration.from(Node.class, LayerSet.class)
-            .withSecondaryToPrimaryMapper(
-                node ->
-                    context
-                        .getPrimaryCache()
-                        .list()
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
-            .build();
-    var states =
-        InformerEventSourceConfiguration.from(NodeLayerState.class, LayerSet.class)
-            .withSecondaryToPrimaryMapper(
-                state ->
-                    context
-                        .getPrimaryCache()
-                        .list()
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
-            .build();
     return List.of(
-        new InformerEventSource<>(nodes, context), new InformerEventSource<>(states, context));
+        Secondaries.revisitingAll(Node.class, LayerSet.class, context),
+        Secondaries.revisitingAll(NodeLayerState.class, LayerSet.class, context));
   }
 
   @Override

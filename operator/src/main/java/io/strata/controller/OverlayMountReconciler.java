@@ -76,16 +76,6 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
   @Override
   public List<EventSource<?, OverlayMount>> prepareEventSources(
       EventSourceContext<OverlayMount> context) {
-    var nodes =
-        InformerEventSourceConfiguration.from(Node.class, OverlayMount.class)
-            .withSecondaryToPrimaryMapper(
-                node ->
-                    context
-                        .getPrimaryCache()
-                        .list()
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
-            .build();
     var layerSets =
         InformerEventSourceConfiguration.from(LayerSet.class, OverlayMount.class)
             .withSecondaryToPrimaryMapper(
@@ -96,20 +86,10 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
                         .map(ResourceID::fromResource)
                         .collect(Collectors.toSet()))
             .build();
-    var states =
-        InformerEventSourceConfiguration.from(NodeLayerState.class, OverlayMount.class)
-            .withSecondaryToPrimaryMapper(
-                state ->
-                    context
-                        .getPrimaryCache()
-                        .list()
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
-            .build();
     return List.of(
-        new InformerEventSource<>(nodes, context),
+        Secondaries.revisitingAll(Node.class, OverlayMount.class, context),
         new InformerEventSource<>(layerSets, context),
-        new InformerEventSource<>(states, context));
+        Secondaries.revisitingAll(NodeLayerState.class, OverlayMount.class, context));
   }
 
   @Override

@@ -2,13 +2,16 @@ package io.strata.controller;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * Reads the reconcilers' secondary caches directly. JOSDK's {@code getSecondaryResources} answers
@@ -17,6 +20,22 @@ import java.util.Optional;
  */
 final class Secondaries {
   private Secondaries() {}
+
+  /** An informer of {@code type} any change of which revisits every primary. */
+  static <R extends HasMetadata, P extends HasMetadata> InformerEventSource<R, P> revisitingAll(
+      Class<R> type, Class<P> primary, EventSourceContext<P> context) {
+    return new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(type, primary)
+            .withSecondaryToPrimaryMapper(
+                changed ->
+                    context
+                        .getPrimaryCache()
+                        .list()
+                        .map(ResourceID::fromResource)
+                        .collect(Collectors.toSet()))
+            .build(),
+        context);
+  }
 
   static <P extends HasMetadata> List<Node> nodes(Context<P> context) {
     return informer(context, Node.class).list(node -> true).toList();
