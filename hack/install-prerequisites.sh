@@ -11,6 +11,9 @@ packages=(
   libcap2-bin    # setcap: security.capability in test images
   umoci          # builds and unpacks OCI images: the reference for layer semantics
   skopeo         # copies images into registries (registry tests)
+  docker-registry  # the CNCF distribution registry, started on loopback by the registry tests
+  apache2-utils  # htpasswd -B: bcrypt credentials for the registry basic-auth tests
+  openssl        # certificates for the registry TLS and token-auth tests
   debootstrap    # a real root filesystem to layer
 )
 

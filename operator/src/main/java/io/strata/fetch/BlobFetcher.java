@@ -1,5 +1,6 @@
 package io.strata.fetch;
 
+import io.strata.fetch.HttpClients.Network;
 import io.strata.layerstore.Digest;
 import io.strata.layout.NodeLayout;
 import io.strata.tarapply.LayerException;
@@ -18,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -35,13 +37,14 @@ public final class BlobFetcher {
   private final Semaphore slots;
   private final Duration timeout;
 
-  public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout) {
+  public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout)
+      throws IOException {
+    this(layout, concurrentFetches, timeout, HttpClients.create(Network.system(), timeout));
+  }
+
+  public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout, HttpClient http) {
     this.layout = layout;
-    this.http =
-        HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NORMAL)
-            .connectTimeout(timeout)
-            .build();
+    this.http = http;
     this.slots = new Semaphore(concurrentFetches);
     this.timeout = timeout;
   }
@@ -49,6 +52,22 @@ public final class BlobFetcher {
   /** What a fetch reports while it runs: bytes so far of the total (-1 when unknown). */
   public interface Progress {
     void update(long done, long total);
+  }
+
+  /**
+   * One place a blob can be fetched from, and how to ask it: a registry origin adds its credentials
+   * and answers an authentication challenge; a plain URL just sends.
+   */
+  public interface Origin {
+    URI uri();
+
+    HttpResponse<InputStream> send(HttpRequest.Builder request)
+        throws IOException, InterruptedException;
+  }
+
+  /** The HTTP client blobs are fetched with: the node's trust store and proxies. */
+  public HttpClient http() {
+    return http;
   }
 
   /** The local file holding blob {@code digest} from {@code url}, fetched if need be. */
@@ -68,49 +87,100 @@ public final class BlobFetcher {
         if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
           return blob;
         }
-        slots.acquire();
-        try {
-          return download(uri, digest, blob, progress);
-        } finally {
-          slots.release();
-        }
+        return fetch(List.of(plain(uri)), digest, progress);
       }
       default -> throw new LayerException(Reason.IOError, url + ": only http, https and file URLs");
     }
+  }
+
+  /**
+   * The local file holding blob {@code digest}, fetched if need be from the first of {@code
+   * origins} that serves it (a registry's mirrors, then the registry itself).
+   */
+  public Path fetch(List<Origin> origins, Digest digest, Progress progress)
+      throws LayerException, IOException, InterruptedException {
+    Path blob = blobPath(digest);
+    if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
+      return blob;
+    }
+    slots.acquire();
+    try {
+      if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
+        return blob; // another LayerSet brought it while this one waited
+      }
+      return download(origins, digest, blob, progress);
+    } finally {
+      slots.release();
+    }
+  }
+
+  private Origin plain(URI uri) {
+    return new Origin() {
+      @Override
+      public URI uri() {
+        return uri;
+      }
+
+      @Override
+      public HttpResponse<InputStream> send(HttpRequest.Builder request)
+          throws IOException, InterruptedException {
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+      }
+    };
   }
 
   public Path blobPath(Digest digest) {
     return layout.stateDir().resolve("blobs/sha256").resolve(digest.hex());
   }
 
-  private Path download(URI uri, Digest digest, Path blob, Progress progress)
+  /**
+   * Tries the origins in order, a few rounds with backoff; a transfer that breaks off resumes from
+   * where it stopped, from whichever origin answers next. An origin that refuses for good (4xx) is
+   * not asked again.
+   */
+  private Path download(List<Origin> origins, Digest digest, Path blob, Progress progress)
       throws LayerException, IOException, InterruptedException {
     Path partial = layout.stateDir().resolve("ingest").resolve(digest.hex() + ".partial");
     Files.createDirectories(partial.getParent());
-    IOException last = null;
-    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+    List<Origin> remaining = new java.util.ArrayList<>(origins);
+    Exception last = null;
+    Origin served = null;
+    for (int attempt = 0; attempt < ATTEMPTS && served == null && !remaining.isEmpty(); attempt++) {
       if (attempt > 0) {
         Thread.sleep(250L << attempt); // 0.5 s, 1 s, 2 s
       }
-      try {
-        transfer(uri, partial, progress);
-        last = null;
-        break;
-      } catch (IOException e) {
-        last = e; // resumed from where it stopped on the next attempt
+      for (java.util.Iterator<Origin> it = remaining.iterator(); it.hasNext(); ) {
+        Origin origin = it.next();
+        try {
+          transfer(origin, partial, progress);
+          served = origin;
+          break;
+        } catch (RefusedException e) {
+          last = e; // this origin will not serve it: do not ask again
+          it.remove();
+        } catch (IOException e) {
+          last = e; // resumed from where it stopped on the next attempt
+        }
       }
     }
-    if (last != null) {
-      throw new LayerException(
-          Reason.IOError,
-          "fetching " + uri + " failed: " + (last.getMessage() != null ? last.getMessage() : last),
-          last);
+    if (served == null) {
+      String where =
+          origins.size() == 1
+              ? origins.getFirst().uri().toString()
+              : origins.size() + " origins (last " + origins.getLast().uri() + ")";
+      String why =
+          last == null
+              ? "no origin"
+              : last.getMessage() != null ? last.getMessage() : last.toString();
+      Reason reason =
+          last instanceof RefusedException refused ? refused.reason() : Reason.Unreachable;
+      throw new LayerException(reason, "fetching " + where + " failed: " + why, last);
     }
     Digest actual = digestOf(partial);
     if (!actual.equals(digest)) {
       Files.deleteIfExists(partial);
       throw new LayerException(
-          Reason.DigestMismatch, uri + " has digest " + actual + ", expected " + digest);
+          Reason.DigestMismatch, served.uri() + " has digest " + actual + ", expected " + digest);
     }
     Files.createDirectories(blob.getParent());
     Files.move(partial, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -118,15 +188,14 @@ public final class BlobFetcher {
   }
 
   /** Appends to {@code partial} from where it ends (Range), or starts over when refused. */
-  private void transfer(URI uri, Path partial, Progress progress)
+  private void transfer(Origin origin, Path partial, Progress progress)
       throws IOException, InterruptedException {
     long have = Files.exists(partial) ? Files.size(partial) : 0;
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).GET();
+    HttpRequest.Builder request = HttpRequest.newBuilder(origin.uri()).timeout(timeout).GET();
     if (have > 0) {
       request.header("Range", "bytes=" + have + "-");
     }
-    HttpResponse<InputStream> response =
-        http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    HttpResponse<InputStream> response = origin.send(request);
     int status = response.statusCode();
     boolean resumed = status == 206;
     if (status == 416 && have > 0) {
@@ -135,7 +204,17 @@ public final class BlobFetcher {
     }
     if (status != 200 && !resumed) {
       response.body().close();
-      throw new IOException("HTTP " + status);
+      String message = origin.uri() + " answered HTTP " + status;
+      switch (status) {
+        case 401, 403 -> throw new RefusedException(Reason.Unauthorized, message);
+        case 404, 410 -> throw new RefusedException(Reason.NotFound, message);
+        default -> {
+          if (status >= 400 && status < 500 && status != 408 && status != 429) {
+            throw new RefusedException(Reason.IOError, message);
+          }
+          throw new IOException(message); // 5xx, 408, 429: worth another try
+        }
+      }
     }
     long length = response.headers().firstValueAsLong("Content-Length").orElse(-1);
     long total = length < 0 ? -1 : (resumed ? have + length : length);

@@ -35,6 +35,16 @@ public class LayerException extends Exception {
     Truncated,
     /** Bytes after the end of the archive or of the compressed stream. */
     TrailingGarbage,
+    /** The server refused the credentials, or asked for some and none were given. */
+    Unauthorized,
+    /** The server has no such blob, manifest, tag or repository. */
+    NotFound,
+    /** No origin could be reached, or none answered in time, after retries. */
+    Unreachable,
+    /**
+     * An image Strata will not use: foreign layers, no manifest for this platform, not an image.
+     */
+    UnsupportedImage,
     /** A media type that is not a tar layer, or that the bytes contradict. */
     UnsupportedMediaType,
     /** The filesystem is out of space or inodes. */

@@ -1,0 +1,183 @@
+package io.strata.testing;
+
+import static io.strata.testing.Tools.run;
+import static io.strata.testing.Tools.sh;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.strata.layerstore.Digest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Small real OCI images built by {@code umoci} in an OCI layout, and pushed to a registry by {@code
+ * skopeo}. Tags: {@code v1} (two layers: files, a symlink, a hardlink, then a change and a
+ * whiteout), {@code v2} (v1 plus a layer), {@code v1-arm64} and {@code v2-arm64} (the same layers,
+ * an arm64 config) and {@code multi}, an image index of v1 for linux/amd64 and v2-arm64 for
+ * linux/arm64.
+ */
+public final class TestImages {
+  private final Path layout;
+
+  private TestImages(Path layout) {
+    this.layout = layout;
+  }
+
+  public static TestImages build(Path dir) throws IOException, InterruptedException {
+    Tools.requireCommand("umoci");
+    Files.createDirectories(dir);
+    Path layout = dir.resolve("layout");
+    Path bundle = dir.resolve("bundle");
+    run(dir, "umoci", "init", "--layout", layout.toString());
+    run(dir, "umoci", "new", "--image", layout + ":empty");
+    run(dir, "umoci", "unpack", "--rootless", "--image", layout + ":empty", bundle.toString());
+    Path rootfs = bundle.resolve("rootfs");
+    sh(
+        rootfs,
+        """
+        mkdir -p etc usr/bin var/lib/app
+        echo 'strata test image' > etc/issue
+        echo one > etc/removed-later
+        printf '#!/bin/sh\\necho tool\\n' > usr/bin/tool && chmod 0755 usr/bin/tool
+        ln -s /usr/bin/tool usr/bin/tool-link
+        ln usr/bin/tool usr/bin/tool-hardlink
+        head -c 300000 /dev/urandom > var/lib/app/data.bin
+        touch -d @1600000000 etc/issue
+        """);
+    run(dir, "umoci", "repack", "--refresh-bundle", "--image", layout + ":base", bundle.toString());
+    sh(
+        rootfs,
+        """
+        rm etc/removed-later
+        echo 'strata test image, v1' > etc/issue
+        chmod 0600 var/lib/app/data.bin
+        """);
+    run(dir, "umoci", "repack", "--refresh-bundle", "--image", layout + ":v1", bundle.toString());
+    sh(rootfs, "echo v2 > etc/version");
+    run(dir, "umoci", "repack", "--refresh-bundle", "--image", layout + ":v2", bundle.toString());
+    run(
+        dir,
+        "umoci",
+        "config",
+        "--image",
+        layout + ":v1",
+        "--architecture",
+        "arm64",
+        "--tag",
+        "v1-arm64");
+    run(
+        dir,
+        "umoci",
+        "config",
+        "--image",
+        layout + ":v2",
+        "--architecture",
+        "arm64",
+        "--tag",
+        "v2-arm64");
+    TestImages images = new TestImages(layout);
+    images.addIndex("multi", List.of("v1", "v2-arm64"), List.of("amd64", "arm64"));
+    return images;
+  }
+
+  public Path layout() {
+    return layout;
+  }
+
+  /** The digest of the manifest (or index) tagged {@code tag} in the layout. */
+  public Digest digest(String tag) throws IOException {
+    return Digest.parse(descriptor(tag).path("digest").asText());
+  }
+
+  /** The layer digests of single-platform {@code tag}, base first. */
+  public List<Digest> layers(String tag) throws IOException {
+    JsonNode manifest = readBlob(digest(tag));
+    List<Digest> layers = new ArrayList<>();
+    for (JsonNode layer : manifest.path("layers")) {
+      layers.add(Digest.parse(layer.path("digest").asText()));
+    }
+    return layers;
+  }
+
+  /** The blob file of {@code digest} in the layout. */
+  public Path blob(Digest digest) {
+    return layout.resolve("blobs/sha256").resolve(digest.hex());
+  }
+
+  /** Unpacks {@code tag} with {@code umoci unpack} (as root): the reference root filesystem. */
+  public Path unpack(String tag, Path into) throws IOException, InterruptedException {
+    run(layout.getParent(), "umoci", "unpack", "--image", layout + ":" + tag, into.toString());
+    return into.resolve("rootfs");
+  }
+
+  /**
+   * Copies {@code tag} to {@code registry/repository:as} with skopeo ({@code --all} keeps an index
+   * whole); {@code login} is {@code user:password} or null.
+   */
+  public void push(String tag, String registry, String repository, String as, String login)
+      throws IOException, InterruptedException {
+    Tools.requireCommand("skopeo");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "skopeo",
+                "--insecure-policy",
+                "copy",
+                "--all",
+                "--quiet",
+                "--dest-tls-verify=false"));
+    if (login != null) {
+      command.add("--dest-creds=" + login);
+    }
+    command.add("oci:" + layout + ":" + tag);
+    command.add("docker://" + registry + "/" + repository + ":" + as);
+    run(layout.getParent(), command.toArray(String[]::new));
+  }
+
+  private JsonNode descriptor(String tag) throws IOException {
+    JsonNode index = new ObjectMapper().readTree(layout.resolve("index.json").toFile());
+    for (JsonNode m : index.path("manifests")) {
+      if (tag.equals(m.path("annotations").path("org.opencontainers.image.ref.name").asText())) {
+        return m;
+      }
+    }
+    throw new IllegalArgumentException("no tag " + tag + " in " + layout);
+  }
+
+  private JsonNode readBlob(Digest digest) throws IOException {
+    return new ObjectMapper().readTree(blob(digest).toFile());
+  }
+
+  /** Writes an OCI image index of {@code tags} (one per architecture) and tags it {@code name}. */
+  private void addIndex(String name, List<String> tags, List<String> architectures)
+      throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode index = json.createObjectNode();
+    index.put("schemaVersion", 2);
+    index.put("mediaType", "application/vnd.oci.image.index.v1+json");
+    ArrayNode manifests = index.putArray("manifests");
+    for (int i = 0; i < tags.size(); i++) {
+      JsonNode d = descriptor(tags.get(i));
+      ObjectNode entry = manifests.addObject();
+      entry.put("mediaType", d.path("mediaType").asText());
+      entry.put("digest", d.path("digest").asText());
+      entry.put("size", d.path("size").asLong());
+      entry.putObject("platform").put("architecture", architectures.get(i)).put("os", "linux");
+    }
+    byte[] bytes = json.writeValueAsBytes(index);
+    Digest digest = Digest.of(bytes);
+    Files.write(blob(digest), bytes);
+    ObjectNode top = (ObjectNode) json.readTree(layout.resolve("index.json").toFile());
+    ObjectNode entry = ((ArrayNode) top.path("manifests")).addObject();
+    entry.put("mediaType", "application/vnd.oci.image.index.v1+json");
+    entry.put("digest", digest.toString());
+    entry.put("size", bytes.length);
+    entry.putObject("annotations").put("org.opencontainers.image.ref.name", name);
+    json.writeValue(layout.resolve("index.json").toFile(), top);
+  }
+}
