@@ -24,6 +24,9 @@ import io.strata.layerstore.CacheCollector;
 import io.strata.layerstore.LayerStore;
 import io.strata.layout.NodeLayout;
 import io.strata.overlay.Overlays;
+import io.strata.registry.Platform;
+import io.strata.registry.PullSecrets;
+import io.strata.registry.RegistryClient;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import java.io.IOException;
@@ -96,9 +99,12 @@ public final class Agent implements AutoCloseable {
     Files.createDirectories(config.mountBase());
     LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
     store.recover(); // a crash mid-build left staging behind: it is never used
+    java.net.http.HttpClient http = config.registries().httpClient(config.fetchTimeout());
     layerSetWork =
         new LayerSetWork(
-            new BlobFetcher(layout, config.concurrentFetches(), config.fetchTimeout()),
+            new BlobFetcher(layout, config.concurrentFetches(), config.fetchTimeout(), http),
+            new RegistryClient(http, config.registries().hosts(), config.fetchTimeout()),
+            new PullSecrets(client, config.namespace()),
             store,
             config.concurrentFetches(),
             metrics,
@@ -191,7 +197,9 @@ public final class Agent implements AutoCloseable {
     NodeLayerState.Status previous = current.getStatus();
     Map<String, LayerSetEntry> layerSets = new HashMap<>();
     for (LayerSet layerSet : selection.layerSets()) {
-      layerSets.put(layerSet.getMetadata().getName(), layerSetWork.ensure(layerSet));
+      layerSets.put(
+          layerSet.getMetadata().getName(),
+          layerSetWork.ensure(layerSet, Platform.ofNode(self.getMetadata().getLabels())));
     }
     layerSetWork.retainOnly(layerSets.keySet());
     List<OverlayMountEntry> mounts;

@@ -1,6 +1,7 @@
 package io.strata.agent;
 
 import io.strata.layerstore.CacheCollector;
+import io.strata.registry.RegistrySettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -16,7 +17,8 @@ public record AgentConfig(
     Duration resyncPeriod,
     int concurrentFetches,
     Duration fetchTimeout,
-    CacheCollector.Budget cacheBudget) {
+    CacheCollector.Budget cacheBudget,
+    RegistrySettings registries) {
 
   public AgentConfig {
     Objects.requireNonNull(nodeName, "nodeName");
@@ -25,6 +27,7 @@ public record AgentConfig(
     }
     stateDir = stateDir.toAbsolutePath().normalize();
     mountBase = mountBase.toAbsolutePath().normalize();
+    Objects.requireNonNull(registries, "registries");
   }
 
   /** No byte limit; keep 1 GiB and 10,000 inodes free on the cache's filesystem. */
@@ -44,7 +47,24 @@ public record AgentConfig(
         Duration.ofMinutes(5),
         3,
         Duration.ofMinutes(2),
-        DEFAULT_BUDGET);
+        DEFAULT_BUDGET,
+        RegistrySettings.DEFAULT);
+  }
+
+  /** The same with {@code registries} instead. */
+  public AgentConfig withRegistries(RegistrySettings registries) {
+    return new AgentConfig(
+        nodeName,
+        stateDir,
+        mountBase,
+        namespace,
+        httpPort,
+        leaseDuration,
+        resyncPeriod,
+        concurrentFetches,
+        fetchTimeout,
+        cacheBudget,
+        registries);
   }
 
   public String leaseName() {

@@ -10,6 +10,11 @@ import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
+import io.strata.registry.Credentials;
+import io.strata.registry.ImageReference;
+import io.strata.registry.Platform;
+import io.strata.registry.PullSecrets;
+import io.strata.registry.RegistryClient;
 import io.strata.tarapply.LayerException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,15 +41,25 @@ final class LayerSetWork implements AutoCloseable {
 
   private final AgentMetrics metrics;
   private final BlobFetcher fetcher;
+  private final RegistryClient registry;
+  private final PullSecrets pullSecrets;
   private final LayerStore store;
   private final Runnable onChange;
   private final ExecutorService pool;
   private final Map<String, State> states = new ConcurrentHashMap<>();
 
   LayerSetWork(
-      BlobFetcher fetcher, LayerStore store, int workers, AgentMetrics metrics, Runnable onChange) {
+      BlobFetcher fetcher,
+      RegistryClient registry,
+      PullSecrets pullSecrets,
+      LayerStore store,
+      int workers,
+      AgentMetrics metrics,
+      Runnable onChange) {
     this.metrics = metrics;
     this.fetcher = fetcher;
+    this.registry = registry;
+    this.pullSecrets = pullSecrets;
     this.store = store;
     this.onChange = onChange;
     this.pool =
@@ -52,17 +67,36 @@ final class LayerSetWork implements AutoCloseable {
             workers, r -> Thread.ofPlatform().name("layerset-work").daemon().unstarted(r));
   }
 
-  /** Where {@code layerSet} stands; starts the work when its spec is new to this node. */
-  LayerSetEntry ensure(LayerSet layerSet) {
+  /**
+   * Where {@code layerSet} stands; starts the work when what it asks for is new to this node.
+   * {@code platform} picks the manifest from an image index.
+   */
+  LayerSetEntry ensure(LayerSet layerSet, Platform platform) {
     String name = layerSet.getMetadata().getName();
-    String spec = specKey(layerSet);
+    LayerSet.Spec wanted = layerSet.getSpec();
+    ImagePin pin = wanted.image == null ? null : ImagePin.of(layerSet);
+    String spec = specKey(wanted, pin, platform);
     State state = states.get(name);
-    if (state == null || !state.spec().equals(spec)) {
-      state = new State(spec, entry(LayerSetPhase.Pending, null, null));
-      states.put(name, state);
-      pool.execute(() -> run(name, spec, layerSet.getSpec()));
+    if (state != null && state.spec().equals(spec)) {
+      return state.entry();
     }
-    return state.entry();
+    LayerSetEntry first =
+        switch (pin) {
+          case ImagePin.Waiting waiting ->
+              entry(LayerSetPhase.Pending, "WaitingForResolvedImage", waiting.message());
+          case ImagePin.Refused refused ->
+              entry(LayerSetPhase.Failed, refused.reason(), refused.message());
+          case null, default -> entry(LayerSetPhase.Pending, null, null);
+        };
+    states.put(name, new State(spec, first));
+    if (pin instanceof ImagePin.Pinned pinned) {
+      // the worker lists the layers: that asks the registry
+      pool.execute(() -> run(name, spec, () -> imageBlobs(pinned.image(), wanted, platform)));
+    } else if (pin == null) {
+      List<Blob> blobs = urlBlobs(wanted.layers);
+      pool.execute(() -> run(name, spec, () -> blobs));
+    }
+    return first;
   }
 
   /** Drops what is known about LayerSets this node no longer serves. */
@@ -70,44 +104,70 @@ final class LayerSetWork implements AutoCloseable {
     states.keySet().retainAll(names);
   }
 
-  private void run(String name, String spec, LayerSet.Spec wanted) {
+  /** One layer blob to bring onto the node, and how. */
+  private record Blob(Digest digest, String mediaType, Fetch fetch) {}
+
+  private interface Fetch {
+    Path fetch(BlobFetcher.Progress progress) throws Exception;
+  }
+
+  private interface Listing {
+    List<Blob> blobs() throws Exception;
+  }
+
+  private List<Blob> urlBlobs(List<LayerSet.Layer> layers) {
+    List<Blob> blobs = new ArrayList<>();
+    for (LayerSet.Layer layer : layers) {
+      Digest digest = Digest.parse(layer.digest);
+      blobs.add(
+          new Blob(
+              digest, layer.mediaType, progress -> fetcher.fetch(layer.url, digest, progress)));
+    }
+    return blobs;
+  }
+
+  private List<Blob> imageBlobs(ImageReference image, LayerSet.Spec wanted, Platform platform)
+      throws LayerException, InterruptedException {
+    Credentials credentials = pullSecrets.credentials(wanted.pullSecretRef);
+    List<Blob> blobs = new ArrayList<>();
+    for (RegistryClient.Layer layer : registry.layers(image, platform, credentials)) {
+      blobs.add(
+          new Blob(
+              layer.digest(),
+              layer.mediaType(),
+              progress ->
+                  fetcher.fetch(
+                      registry.origins(image, layer.digest(), credentials),
+                      layer.digest(),
+                      progress)));
+    }
+    return blobs;
+  }
+
+  private void run(String name, String spec, Listing listing) {
     try {
-      if (wanted.image != null) {
-        update(
-            name,
-            spec,
-            entry(
-                LayerSetPhase.Failed,
-                "Unsupported",
-                "spec.image is not supported by this agent version; list the layers instead"));
-        return;
-      }
       List<LayerSource> sources = new ArrayList<>();
       long fetched = 0;
-      for (LayerSet.Layer layer : wanted.layers) {
+      for (Blob layer : listing.blobs()) {
         long before = fetched;
         long started = System.nanoTime();
         long[] downloaded = {0};
         Path file =
-            fetcher.fetch(
-                layer.url,
-                Digest.parse(layer.digest),
-                (done, total) -> {
-                  metrics.fetchedBytes.increment(
-                      done - downloaded[0]); // only real downloads report
-                  downloaded[0] = done;
-                  LayerSetEntry progress = entry(LayerSetPhase.Fetching, null, null);
-                  progress.fetchedBytes = before + done;
-                  progress.totalBytes = total < 0 ? null : before + total;
-                  update(name, spec, progress);
-                });
+            layer
+                .fetch()
+                .fetch(
+                    (done, total) -> {
+                      metrics.fetchedBytes.increment(done - downloaded[0]); // real downloads only
+                      downloaded[0] = done;
+                      LayerSetEntry progress = entry(LayerSetPhase.Fetching, null, null);
+                      progress.fetchedBytes = before + done;
+                      progress.totalBytes = total < 0 ? null : before + total;
+                      update(name, spec, progress);
+                    });
         fetched = before + Files.size(file);
         metrics.fetch.record(
             System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
-        if (!layer.url.startsWith("file:")) {
-          metrics.fetchedBytes.increment(Files.size(file));
-        }
-        sources.add(new LayerSource(file, Digest.parse(layer.digest), layer.mediaType));
+        sources.add(new LayerSource(file, layer.digest(), layer.mediaType()));
       }
       update(name, spec, entry(LayerSetPhase.Materializing, null, null));
       long started = System.nanoTime();
@@ -159,10 +219,18 @@ final class LayerSetWork implements AutoCloseable {
     return message.length() <= 1000 ? message : message.substring(0, 1000) + "...";
   }
 
-  private static String specKey(LayerSet layerSet) {
+  /** What the work depends on: the layers, or the image as pinned, its secret and platform. */
+  private static String specKey(LayerSet.Spec spec, ImagePin pin, Platform platform) {
     try {
-      LayerSet.Spec spec = layerSet.getSpec();
-      return Serialization.jsonMapper().writeValueAsString(new Object[] {spec.layers, spec.image});
+      return Serialization.jsonMapper()
+          .writeValueAsString(
+              new Object[] {
+                spec.layers,
+                spec.image,
+                String.valueOf(pin),
+                spec.pullSecretRef == null ? null : spec.pullSecretRef.name,
+                spec.image == null ? null : platform.toString()
+              });
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }

@@ -20,6 +20,7 @@ final class AgentCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodePaths paths;
   @Mixin ClusterOptions cluster;
+  @Mixin RegistryOptions registries;
 
   @Option(
       names = "--node-name",
@@ -98,7 +99,8 @@ final class AgentCommand implements Callable<Integer> {
             resync,
             concurrentFetches,
             fetchTimeout,
-            new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes));
+            new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes),
+            registries.settings());
     KubernetesClient client = new KubernetesClientBuilder().build();
     Agent agent = new Agent(client, config, Clock.systemUTC());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> close(agent, client)));

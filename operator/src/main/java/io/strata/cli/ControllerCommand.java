@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "controller", description = "Run the leader-elected cluster controller.")
 final class ControllerCommand implements Callable<Integer> {
   @Mixin ClusterOptions cluster;
+  @Mixin RegistryOptions registries;
 
   @Option(
       names = "--node-grace",
@@ -47,7 +48,13 @@ final class ControllerCommand implements Callable<Integer> {
     }
     Controller controller =
         new Controller(
-            client, cluster.namespace, identity, cluster.httpPort, nodeGrace, () -> System.exit(1));
+                client,
+                cluster.namespace,
+                identity,
+                cluster.httpPort,
+                nodeGrace,
+                () -> System.exit(1))
+            .registries(registries.settings());
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

@@ -9,7 +9,11 @@ import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.CustomResources;
+import io.strata.kube.EventRecorder;
 import io.strata.kube.HealthServer;
+import io.strata.registry.PullSecrets;
+import io.strata.registry.RegistryClient;
+import io.strata.registry.RegistrySettings;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -30,6 +34,7 @@ public final class Controller implements AutoCloseable {
   private final int httpPort;
   private final Runnable onLostLeadership;
   private final Duration nodeGrace;
+  private RegistrySettings registries = RegistrySettings.DEFAULT;
   private volatile boolean closing;
   private Operator operator;
   private HealthServer health;
@@ -54,6 +59,12 @@ public final class Controller implements AutoCloseable {
     this.nodeGrace = nodeGrace;
   }
 
+  /** How tags are resolved: CA bundle, mirrors, insecure registries. Before {@link #start()}. */
+  public Controller registries(RegistrySettings registries) {
+    this.registries = registries;
+    return this;
+  }
+
   public void start() throws IOException, InterruptedException {
     health = HealthServer.start(httpPort, () -> true, this::isReady);
     CustomResources.awaitEstablished(
@@ -67,7 +78,14 @@ public final class Controller implements AutoCloseable {
                     .withCloseClientOnStop(false)
                     .withLeaderElectionConfiguration(leaderElection()));
     Teardown teardown = new Teardown(namespace, nodeGrace, Clock.systemUTC());
-    operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown));
+    Duration timeout = Duration.ofSeconds(30);
+    ImageResolver images =
+        new ImageResolver(
+            new RegistryClient(registries.httpClient(timeout), registries.hosts(), timeout),
+            new PullSecrets(client, namespace));
+    EventRecorder events =
+        new EventRecorder(client, "strata-controller", identity, Clock.systemUTC());
+    operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown, images, events));
     operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown));
     operator.start();
     log.info(

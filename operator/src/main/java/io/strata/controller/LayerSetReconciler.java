@@ -18,6 +18,8 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
+import io.strata.kube.EventRecorder;
+import io.strata.tarapply.LayerException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,12 +35,19 @@ import java.util.stream.Collectors;
 public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSet> {
   static final String NAME = "strata-layerset";
 
+  /** How soon a tag that could not be resolved is tried again. */
+  static final Duration RESOLVE_RETRY = Duration.ofSeconds(30);
+
   private final StatusAggregator aggregator;
   private final Teardown teardown;
+  private final ImageResolver images;
+  private final EventRecorder events;
 
-  public LayerSetReconciler(Clock clock, Teardown teardown) {
+  LayerSetReconciler(Clock clock, Teardown teardown, ImageResolver images, EventRecorder events) {
     this.aggregator = new StatusAggregator(clock);
     this.teardown = teardown;
+    this.images = images;
+    this.events = events;
   }
 
   /**
@@ -153,14 +162,71 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     LayerSet.Status status = new LayerSet.Status();
     Summaries.fill(status, summary, generation);
     status.chainId = summary.chainId();
-    status.resolvedImage = previous == null ? null : previous.resolvedImage;
+    boolean retry = false;
+    if (layerSet.getSpec().image != null) {
+      retry = !resolveImage(layerSet, previous, status);
+    }
     if (Summaries.same(previous, status)) {
-      return UpdateControl.noUpdate();
+      return retry
+          ? UpdateControl.<LayerSet>noUpdate().rescheduleAfter(RESOLVE_RETRY)
+          : UpdateControl.noUpdate();
     }
     LayerSet patch = new LayerSet();
     patch.getMetadata().setName(name);
     patch.setStatus(status);
-    return UpdateControl.patchStatus(patch);
+    UpdateControl<LayerSet> update = UpdateControl.patchStatus(patch);
+    return retry ? update.rescheduleAfter(RESOLVE_RETRY) : update;
+  }
+
+  /**
+   * Sets {@code status.resolvedImage} and the {@code Resolved} condition: kept as they are once
+   * this generation is resolved, so a tag that moves later changes nothing until the spec does;
+   * otherwise asked of the registry. False when it could not be resolved (and is tried again).
+   */
+  private boolean resolveImage(
+      LayerSet layerSet, LayerSet.Status previous, LayerSet.Status status) {
+    long generation = layerSet.getMetadata().getGeneration();
+    List<Condition> before = previous == null ? List.of() : previous.conditions;
+    status.conditions = new ArrayList<>(status.conditions);
+    if (previous != null
+        && previous.resolvedImage != null
+        && Long.valueOf(generation).equals(previous.observedGeneration)) {
+      status.resolvedImage = previous.resolvedImage;
+      before.stream()
+          .filter(c -> StrataApi.RESOLVED_CONDITION.equals(c.getType()))
+          .findFirst()
+          .ifPresent(status.conditions::add);
+      return true;
+    }
+    String image = layerSet.getSpec().image;
+    try {
+      status.resolvedImage = images.resolve(layerSet.getSpec()).toString();
+      status.conditions.add(
+          aggregator.condition(
+              before,
+              StrataApi.RESOLVED_CONDITION,
+              true,
+              "Resolved",
+              image + " is " + status.resolvedImage,
+              generation));
+      events.normal(layerSet, "Resolved", image + " resolved to " + status.resolvedImage);
+      return true;
+    } catch (LayerException e) {
+      status.resolvedImage = null;
+      status.conditions.add(
+          aggregator.condition(
+              before,
+              StrataApi.RESOLVED_CONDITION,
+              false,
+              e.reason().name(),
+              e.getMessage(),
+              generation));
+      events.warning(layerSet, e.reason().name(), "resolving " + image + ": " + e.getMessage());
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while resolving " + image, e);
+    }
   }
 
   private static String phase(Enum<?> phase) {

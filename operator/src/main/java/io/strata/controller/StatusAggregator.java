@@ -122,7 +122,11 @@ public final class StatusAggregator {
         conditions);
   }
 
-  private Condition condition(
+  /**
+   * Condition {@code type}, keeping its previous {@code lastTransitionTime} while its status stays
+   * the same.
+   */
+  Condition condition(
       List<Condition> previous,
       String type,
       boolean status,

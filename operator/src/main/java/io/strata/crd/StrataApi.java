@@ -8,6 +8,12 @@ public final class StrataApi {
   /** The one finalizer, owned by the controller. */
   public static final String TEARDOWN_FINALIZER = "strata.io/teardown";
 
+  /**
+   * LayerSet condition of a {@code spec.image} by tag: True once the controller pinned it to a
+   * digest for this generation, False with the registry's reason when it could not.
+   */
+  public static final String RESOLVED_CONDITION = "Resolved";
+
   /** Node label prefixes the controller sets: {@code <prefix><name>=ready|mounted}. */
   public static final String LAYERSET_LABEL_PREFIX = "layerset.strata.io/";
 

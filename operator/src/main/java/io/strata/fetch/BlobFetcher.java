@@ -35,6 +35,8 @@ public final class BlobFetcher {
   private final NodeLayout layout;
   private final HttpClient http;
   private final Semaphore slots;
+  private final java.util.Map<Digest, java.util.concurrent.locks.ReentrantLock> downloading =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final Duration timeout;
 
   public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout)
@@ -103,14 +105,23 @@ public final class BlobFetcher {
     if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
       return blob;
     }
-    slots.acquire();
+    // One download per blob: LayerSets sharing a layer wait for the first instead of writing
+    // the same ingest file at once.
+    java.util.concurrent.locks.ReentrantLock lock =
+        downloading.computeIfAbsent(digest, d -> new java.util.concurrent.locks.ReentrantLock());
+    lock.lockInterruptibly();
     try {
       if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
         return blob; // another LayerSet brought it while this one waited
       }
-      return download(origins, digest, blob, progress);
+      slots.acquire();
+      try {
+        return download(origins, digest, blob, progress);
+      } finally {
+        slots.release();
+      }
     } finally {
-      slots.release();
+      lock.unlock();
     }
   }
 

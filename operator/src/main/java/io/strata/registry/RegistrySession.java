@@ -136,10 +136,16 @@ final class RegistrySession {
     if (response.statusCode() == 401 || response.statusCode() == 403) {
       throw new RefusedException(
           Reason.Unauthorized,
-          "the token service "
-              + uri.getAuthority()
-              + " refused the pull secret's login for "
-              + repository);
+          login == null
+              ? "the token service "
+                  + uri.getAuthority()
+                  + " refused anonymous access to "
+                  + repository
+                  + ": there is no pull secret with a login for it"
+              : "the token service "
+                  + uri.getAuthority()
+                  + " refused the pull secret's login for "
+                  + repository);
     }
     if (response.statusCode() != 200) {
       throw new IOException(

@@ -39,6 +39,10 @@ public class LayerException extends Exception {
     Unauthorized,
     /** The server has no such blob, manifest, tag or repository. */
     NotFound,
+    /** The pull secret is missing, of the wrong type, or unreadable. */
+    InvalidPullSecret,
+    /** An image reference Strata cannot use as written. */
+    InvalidImage,
     /** No origin could be reached, or none answered in time, after retries. */
     Unreachable,
     /**

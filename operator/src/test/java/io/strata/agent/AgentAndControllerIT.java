@@ -450,7 +450,8 @@ class AgentAndControllerIT {
             Duration.ofSeconds(30),
             2,
             Duration.ofSeconds(30),
-            AgentConfig.DEFAULT_BUDGET);
+            AgentConfig.DEFAULT_BUDGET,
+            io.strata.registry.RegistrySettings.DEFAULT);
     Agent agent = new Agent(agentClient, config, Clock.systemUTC());
     agent.start();
     running.add(agentClient);

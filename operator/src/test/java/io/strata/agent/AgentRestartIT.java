@@ -159,7 +159,8 @@ class AgentRestartIT {
             Duration.ofSeconds(2),
             2,
             Duration.ofSeconds(30),
-            AgentConfig.DEFAULT_BUDGET);
+            AgentConfig.DEFAULT_BUDGET,
+            io.strata.registry.RegistrySettings.DEFAULT);
     agent = new Agent(agentClient, config, Clock.systemUTC());
     agent.start();
   }

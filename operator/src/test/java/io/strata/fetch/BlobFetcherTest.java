@@ -87,6 +87,21 @@ class BlobFetcherTest {
   }
 
   @Test
+  void layerSetsSharingABlobFetchItOnceAtATime() throws Exception {
+    Digest digest = Digest.of(blob);
+    List<java.util.concurrent.Future<Path>> fetches = new java.util.ArrayList<>();
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+      for (int i = 0; i < 4; i++) {
+        fetches.add(pool.submit(() -> fetcher.fetch(url(), digest, (done, total) -> {})));
+      }
+      for (var fetch : fetches) {
+        assertThat(fetch.get()).hasBinaryContent(blob);
+      }
+    }
+    assertThat(requests).hasValue(1);
+  }
+
+  @Test
   void aBlobWithTheWrongDigestNeverLands() {
     Digest wrong = new Digest("1".repeat(64));
     assertThatThrownBy(() -> fetcher.fetch(url(), wrong, (done, total) -> {}))

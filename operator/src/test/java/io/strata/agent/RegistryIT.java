@@ -1,0 +1,316 @@
+package io.strata.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.strata.controller.Controller;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NameReference;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
+import io.strata.crd.NodeLayerState.LayerSetPhase;
+import io.strata.crd.StrataApi;
+import io.strata.layerstore.Digest;
+import io.strata.registry.RegistrySettings;
+import io.strata.testing.ControlPlane;
+import io.strata.testing.Eventually;
+import io.strata.testing.LocalRegistry;
+import io.strata.testing.RootMounts;
+import io.strata.testing.TestImages;
+import io.strata.testing.TokenIssuer;
+import io.strata.testing.TreeSnapshot;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * LayerSets naming images in a real registry (docker-registry on loopback), with the agent and the
+ * controller against a real API server: tags are pinned by the controller once per generation, an
+ * index yields the Node's architecture, roots equal {@code umoci unpack}, and every way a pull
+ * fails ends in a clear reason on the node.
+ */
+class RegistryIT {
+  private static final Duration CONVERGE = Duration.ofSeconds(60);
+  private static final String NODE = "it-registry-node";
+  private static final String REPO = "strata/e2e";
+  private static final Map<String, String> SUITE = Map.of("strata-test", "registry");
+
+  @TempDir static Path shared;
+  static TestImages images;
+
+  @TempDir Path tmp;
+  private final List<AutoCloseable> running = new ArrayList<>();
+  private KubernetesClient client;
+
+  @BeforeAll
+  static void buildImages() throws Exception {
+    assumeTrue(RootMounts.isRoot(), "materializing and umoci unpack need root (CI runs as root)");
+    images = TestImages.build(shared.resolve("images"));
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    client = ControlPlane.shared().adminClient();
+    client
+        .nodes()
+        .resource(
+            new NodeBuilder()
+                .withNewMetadata()
+                .withName(NODE)
+                .addToLabels(SUITE)
+                .addToLabels("kubernetes.io/os", "linux")
+                .addToLabels("kubernetes.io/arch", "arm64") // picks the arm64 manifest of an index
+                .endMetadata()
+                .build())
+        .create();
+    KubernetesClient agentClient = ControlPlane.shared().adminClient();
+    Agent agent =
+        new Agent(
+            agentClient,
+            AgentConfig.of(
+                    NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
+                .withRegistries(RegistrySettings.DEFAULT),
+            Clock.systemUTC());
+    agent.start();
+    running.add(agentClient);
+    running.add(agent);
+    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
+    Controller controller =
+        new Controller(
+            controllerClient,
+            StrataApi.DEFAULT_NAMESPACE,
+            "it-registry-controller",
+            0,
+            Duration.ofMinutes(5),
+            () -> {});
+    controller.start();
+    running.add(controllerClient);
+    running.add(controller);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (client == null) {
+      return;
+    }
+    client.resources(LayerSet.class).withLabels(SUITE).delete();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
+                .isEmpty());
+    for (AutoCloseable c : running.reversed()) {
+      c.close();
+    }
+    client.nodes().withName(NODE).delete();
+    client.resources(NodeLayerState.class).withName(NODE).delete();
+    client.secrets().inNamespace(StrataApi.DEFAULT_NAMESPACE).withLabels(SUITE).delete();
+    client.close();
+  }
+
+  @Test
+  void imagesByTagAndByDigestMaterializeWhatUmociUnpacks() throws Exception {
+    try (LocalRegistry registry = LocalRegistry.plain(tmp.resolve("registry"))) {
+      images.push("multi", registry.host(), REPO, "multi", null);
+      images.push("v1", registry.host(), REPO, "1.0", null);
+      String repo = registry.host() + "/" + REPO;
+      create(layerSet("reg-multi", repo + ":multi", null));
+      create(layerSet("reg-tag", repo + ":1.0", null));
+      create(layerSet("reg-digest", repo + "@" + images.digest("v1"), null));
+
+      Eventually.within(
+          CONVERGE,
+          () -> {
+            for (String name : List.of("reg-multi", "reg-tag", "reg-digest")) {
+              assertThat(entry(name).phase).as(name).isEqualTo(LayerSetPhase.Ready);
+            }
+          });
+      assertThat(status("reg-multi").resolvedImage).isEqualTo(repo + "@" + images.digest("multi"));
+      assertThat(status("reg-tag").resolvedImage).isEqualTo(repo + "@" + images.digest("v1"));
+      assertThat(status("reg-digest").resolvedImage).isEqualTo(repo + "@" + images.digest("v1"));
+      // By tag and by digest: one root. From the index: the arm64 manifest, as the Node says.
+      assertThat(entry("reg-tag").chainId).isEqualTo(entry("reg-digest").chainId);
+      assertSameTree(entry("reg-tag").root, images.unpack("v1", tmp.resolve("unpacked-v1")));
+      assertSameTree(entry("reg-multi").root, images.unpack("v2", tmp.resolve("unpacked-v2")));
+
+      // The tag moves. Nothing changes on the node until the LayerSet itself does.
+      String v1Chain = entry("reg-tag").chainId;
+      images.push("v2", registry.host(), REPO, "1.0", null);
+      client
+          .resources(LayerSet.class)
+          .withName("reg-tag")
+          .edit(
+              l -> {
+                l.getMetadata()
+                    .getAnnotations()
+                    .put("touched", "to make the controller look again");
+                return l;
+              });
+      Thread.sleep(3_000);
+      assertThat(status("reg-tag").resolvedImage).isEqualTo(repo + "@" + images.digest("v1"));
+      assertThat(entry("reg-tag").chainId).isEqualTo(v1Chain);
+
+      client
+          .resources(LayerSet.class)
+          .withName("reg-tag")
+          .edit(
+              l -> {
+                l.getSpec().nodeSelector =
+                    new LabelSelectorBuilder().withMatchLabels(SUITE).build();
+                return l;
+              });
+      Eventually.within(
+          CONVERGE,
+          () -> {
+            assertThat(status("reg-tag").resolvedImage).isEqualTo(repo + "@" + images.digest("v2"));
+            assertThat(entry("reg-tag").phase).isEqualTo(LayerSetPhase.Ready);
+            assertThat(entry("reg-tag").chainId).isEqualTo(entry("reg-multi").chainId);
+          });
+    }
+  }
+
+  @Test
+  void everyFailedPullEndsInAClearReasonOnTheNode() throws Exception {
+    try (TokenIssuer issuer = new TokenIssuer(tmp.resolve("issuer"), Duration.ofMinutes(5));
+        LocalRegistry guarded = LocalRegistry.withTokenAuth(tmp.resolve("guarded"), issuer);
+        LocalRegistry open = LocalRegistry.plain(tmp.resolve("open"))) {
+      String login = LocalRegistry.USER + ":" + LocalRegistry.PASSWORD;
+      images.push("v1", guarded.host(), REPO, "1.0", login);
+      images.push("v2", open.host(), REPO, "2.0", null);
+      createPullSecret("reg-right", guarded.host(), LocalRegistry.PASSWORD);
+      createPullSecret("reg-wrong", guarded.host(), "not-the-password");
+      Digest v1 = images.digest("v1");
+      // A layer only v2 has, corrupted in the registry's storage.
+      Digest onlyInV2 = images.layers("v2").getLast();
+      Path stored =
+          tmp.resolve("open/storage/docker/registry/v2/blobs/sha256")
+              .resolve(onlyInV2.hex().substring(0, 2))
+              .resolve(onlyInV2.hex())
+              .resolve("data");
+      byte[] bytes = Files.readAllBytes(stored);
+      bytes[bytes.length - 100] ^= 0x20;
+      Files.write(stored, bytes);
+      int closedPort;
+      try (ServerSocket socket = new ServerSocket(0)) {
+        closedPort = socket.getLocalPort();
+      }
+
+      create(layerSet("reg-login", guarded.host() + "/" + REPO + ":1.0", "reg-right"));
+      create(layerSet("reg-no-login", guarded.host() + "/" + REPO + "@" + v1, null));
+      create(layerSet("reg-wrong-login", guarded.host() + "/" + REPO + "@" + v1, "reg-wrong"));
+      create(layerSet("reg-no-secret", guarded.host() + "/" + REPO + "@" + v1, "reg-absent"));
+      create(layerSet("reg-no-tag", open.host() + "/" + REPO + ":nope", null));
+      create(layerSet("reg-corrupt", open.host() + "/" + REPO + ":2.0", null));
+      create(layerSet("reg-down", "127.0.0.1:" + closedPort + "/" + REPO + "@" + v1, null));
+
+      Eventually.within(
+          CONVERGE,
+          () -> {
+            assertThat(entry("reg-login").phase).isEqualTo(LayerSetPhase.Ready);
+            assertFailed("reg-no-login", "Unauthorized", "no pull secret");
+            assertFailed("reg-wrong-login", "Unauthorized", "refused the pull secret");
+            assertFailed("reg-no-secret", "InvalidPullSecret", "reg-absent does not exist");
+            assertFailed("reg-no-tag", "NotFound", REPO + ":nope");
+            assertFailed("reg-corrupt", "DigestMismatch", "expected " + onlyInV2);
+            assertFailed("reg-down", "Unreachable", "127.0.0.1:" + closedPort);
+          });
+      assertThat(status("reg-no-tag").conditions)
+          .anySatisfy(
+              c -> {
+                assertThat(c.getType()).isEqualTo(StrataApi.RESOLVED_CONDITION);
+                assertThat(c.getStatus()).isEqualTo("False");
+                assertThat(c.getReason()).isEqualTo("NotFound");
+              });
+      assertThat(status("reg-login").resolvedImage)
+          .isEqualTo(guarded.host() + "/" + REPO + "@" + v1);
+      assertThat(issuer.scopes()).contains("repository:" + REPO + ":pull");
+      // Nothing half-fetched was kept as if it were the blob.
+      assertThat(tmp.resolve("state/blobs/sha256").resolve(onlyInV2.hex())).doesNotExist();
+    }
+  }
+
+  private void assertFailed(String name, String reason, String inMessage) {
+    LayerSetEntry entry = entry(name);
+    assertThat(entry.phase).as(name + ": " + entry.message).isEqualTo(LayerSetPhase.Failed);
+    assertThat(entry.reason).as(name + ": " + entry.message).isEqualTo(reason);
+    assertThat(entry.message).as(name).contains(inMessage);
+  }
+
+  private void assertSameTree(String root, Path reference) throws Exception {
+    TreeSnapshot expected = TreeSnapshot.of(reference);
+    TreeSnapshot actual = TreeSnapshot.of(Path.of(root));
+    assertThat(actual.entries()).containsExactlyEntriesOf(expected.entries());
+    assertThat(actual.hardlinkGroups()).isEqualTo(expected.hardlinkGroups());
+    assertThat(expected.entries()).containsKey("usr/bin/tool-link");
+  }
+
+  private LayerSetEntry entry(String name) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
+    assertThat(state).isNotNull();
+    assertThat(state.getStatus()).isNotNull();
+    return state.getStatus().layerSets.stream()
+        .filter(e -> name.equals(e.name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(NODE + " does not list " + name));
+  }
+
+  private LayerSet.Status status(String name) {
+    LayerSet.Status status = client.resources(LayerSet.class).withName(name).get().getStatus();
+    assertThat(status).as(name + " status").isNotNull();
+    return status;
+  }
+
+  private void create(LayerSet layerSet) {
+    client.resource(layerSet).create();
+  }
+
+  private static LayerSet layerSet(String name, String image, String pullSecret) {
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.getMetadata().setLabels(SUITE);
+    layerSet.getMetadata().setAnnotations(new java.util.HashMap<>(Map.of("purpose", "test")));
+    LayerSet.Spec spec = new LayerSet.Spec();
+    spec.image = image;
+    spec.pullSecretRef = pullSecret == null ? null : new NameReference(pullSecret);
+    layerSet.setSpec(spec);
+    return layerSet;
+  }
+
+  private void createPullSecret(String name, String host, String password) {
+    String auth =
+        Base64.getEncoder()
+            .encodeToString((LocalRegistry.USER + ":" + password).getBytes(StandardCharsets.UTF_8));
+    String json = "{\"auths\":{\"" + host + "\":{\"auth\":\"" + auth + "\"}}}";
+    client
+        .secrets()
+        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withLabels(SUITE)
+                .endMetadata()
+                .withType("kubernetes.io/dockerconfigjson")
+                .addToData(
+                    ".dockerconfigjson",
+                    Base64.getEncoder().encodeToString(json.getBytes(StandardCharsets.UTF_8)))
+                .build())
+        .create();
+  }
+}
