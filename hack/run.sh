@@ -59,7 +59,16 @@ metadata:
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
 YAML
-kubectl apply --server-side -f deploy/namespace.yaml >/dev/null
+# Strata's namespace (deploy/strata.yaml has the whole installation; here the processes run
+# on this machine instead of as pods, so only the namespace for their Leases is needed).
+kubectl apply --server-side -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: strata-system
+  labels:
+    pod-security.kubernetes.io/enforce: privileged
+YAML
 
 # The example layers, served on loopback where examples/layerset.yaml points.
 python3 -m http.server --bind 127.0.0.1 --directory examples/layers 18080 >"$run_dir/layers-http.log" 2>&1 &

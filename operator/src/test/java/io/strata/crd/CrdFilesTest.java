@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The CRDs users apply ({@code crds/}) are exactly what the Java model generates. Run with {@code
- * -Dstrata.updateCrds=true} to rewrite them after changing the model.
+ * The CRDs users apply ({@code crds/}, and the chart's copy) are exactly what the Java model
+ * generates. Run with {@code -Dstrata.updateCrds=true} to rewrite them after changing the model.
  */
 class CrdFilesTest {
   static final String HEADER =
@@ -36,14 +36,20 @@ class CrdFilesTest {
     for (Class<? extends HasMetadata> resource : resources) {
       String name = HasMetadata.getFullResourceName(resource);
       Path fresh = generated.resolve(name + "-v1.yml");
-      Path committed = ProjectFiles.crds().resolve(name + ".yaml");
-      if (Boolean.getBoolean("strata.updateCrds")) {
-        Files.writeString(committed, HEADER + Files.readString(fresh));
+      // The same CRD twice: crds/ for kubectl users, and inside the chart, which Helm cannot
+      // read outside its own directory.
+      for (Path committed :
+          List.of(
+              ProjectFiles.crds().resolve(name + ".yaml"),
+              ProjectFiles.root().resolve("charts/strata/files/crds").resolve(name + ".yaml"))) {
+        if (Boolean.getBoolean("strata.updateCrds")) {
+          Files.writeString(committed, HEADER + Files.readString(fresh));
+        }
+        assertThat(committed).as("the CRD users apply for %s", name).exists();
+        assertThat(parse(committed))
+            .as("%s agrees with the Java model (rerun with -Dstrata.updateCrds=true)", committed)
+            .isEqualTo(parse(fresh));
       }
-      assertThat(committed).as("the CRD users apply for %s", name).exists();
-      assertThat(parse(committed))
-          .as("%s agrees with the Java model (rerun with -Dstrata.updateCrds=true)", committed)
-          .isEqualTo(parse(fresh));
     }
   }
 

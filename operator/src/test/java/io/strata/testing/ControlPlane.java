@@ -73,6 +73,21 @@ public final class ControlPlane {
     Assumptions.assumeTrue(present, reason);
   }
 
+  /** helm, built by the same script into {@code ${KUBE_API_TEST_DIR:-~/.kubeapitest}/bin}. */
+  public static Path helm() {
+    String base = System.getenv("KUBE_API_TEST_DIR");
+    Path root =
+        base != null ? Path.of(base) : Path.of(System.getProperty("user.home"), ".kubeapitest");
+    Path helm = root.resolve("bin/helm");
+    Tools.require(Files.isExecutable(helm), "helm at " + helm + " (hack/build-control-plane.sh)");
+    return helm;
+  }
+
+  /** kubectl of the control plane's version. */
+  public static Path kubectl() {
+    return binaryDir().resolve("kubectl");
+  }
+
   public static Path binaryDir() {
     String base = System.getenv("KUBE_API_TEST_DIR");
     Path root =

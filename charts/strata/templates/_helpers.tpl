@@ -1,0 +1,40 @@
+{{/* The image of both processes. */}}
+{{- define "strata.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* Labels every object carries. */}}
+{{- define "strata.labels" -}}
+app.kubernetes.io/name: strata
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+{{- end }}
+
+{{/* The selector of one component's pods. */}}
+{{- define "strata.selector" -}}
+app.kubernetes.io/name: strata
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Environment both processes share: their namespace and how they reach registries. */}}
+{{- define "strata.registryEnv" -}}
+- name: STRATA_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- if .Values.registries.caBundleConfigMap }}
+- name: STRATA_CA_BUNDLE
+  value: /etc/strata/ca/ca.crt
+{{- end }}
+{{- if .Values.registries.mirrors }}
+- name: STRATA_REGISTRY_MIRRORS
+  value: {{ join "," .Values.registries.mirrors | quote }}
+{{- end }}
+{{- if .Values.registries.insecure }}
+- name: STRATA_INSECURE_REGISTRIES
+  value: {{ join "," .Values.registries.insecure | quote }}
+{{- end }}
+{{- end }}
