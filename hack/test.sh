@@ -9,7 +9,9 @@ source hack/env.sh
 hack/install-prerequisites.sh
 hack/build-control-plane.sh
 hack/build-test-rootfs.sh
+hack/build-image-base.sh >/dev/null   # the base of the container image (profile image)
 # kube-api-test's certificates last a year: make fresh ones for every full run.
 rm -f "$KUBE_API_TEST_DIR"/{apiserver,client}.{crt,key}
 
-./mvnw -B -ntp verify "$@"
+# -Pimage: Jib builds the container image in the package phase and ImageIT runs it.
+./mvnw -B -ntp verify -Pimage "$@"

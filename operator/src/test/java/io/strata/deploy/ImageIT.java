@@ -1,0 +1,78 @@
+package io.strata.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.testing.RootMounts;
+import io.strata.testing.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The container image Jib built in the package phase (profile {@code image}): unpacked by {@code
+ * umoci} the way a runtime would, its entrypoint runs {@code strata version} under {@code chroot}
+ * (in a PID namespace with its own /proc), on the trimmed Java runtime it ships and with the JVM
+ * flags a DaemonSet wants.
+ */
+class ImageIT {
+  @TempDir Path tmp;
+
+  @Test
+  void theImageRunsStrataVersion() throws Exception {
+    assumeTrue(RootMounts.isRoot(), "umoci unpack and chroot need root (CI runs as root)");
+    Path image = Path.of(System.getProperty("strata.imageTar", "operator/target/strata-image.tar"));
+    Tools.require(Files.isRegularFile(image), "the image " + image + " (./mvnw package -Pimage)");
+    Tools.requireCommand("skopeo");
+    Tools.requireCommand("umoci");
+
+    Path layout = tmp.resolve("layout");
+    Tools.run(
+        tmp,
+        "skopeo",
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        "docker-archive:" + image,
+        "oci:" + layout + ":strata");
+    Path bundle = tmp.resolve("bundle");
+    Tools.run(tmp, "umoci", "unpack", "--image", layout + ":strata", bundle.toString());
+
+    JsonNode process =
+        new ObjectMapper().readTree(bundle.resolve("config.json").toFile()).path("process");
+    List<String> entrypoint = new ArrayList<>();
+    process.path("args").forEach(a -> entrypoint.add(a.asText()));
+    assertThat(entrypoint)
+        .contains("io.strata.cli.Main", "-XX:MaxRAMPercentage=75", "-Xshare:auto")
+        .contains("-XX:+ExitOnOutOfMemoryError");
+
+    Path rootfs = bundle.resolve("rootfs");
+    assertThat(rootfs.resolve("opt/java/bin/java")).isExecutable();
+    assertThat(rootfs.resolve("opt/java/bin/javac")).as("a runtime, not a JDK").doesNotExist();
+    assertThat(rootfs.resolve("opt/java/lib/server/classes.jsa")).as("class-data sharing").exists();
+
+    // As a runtime would: its own PID namespace with /proc mounted (the dynamic loader finds the
+    // runtime's libraries through /proc/self/exe), a clean environment from the image config.
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "unshare",
+                "--fork",
+                "--pid",
+                "--mount-proc=" + rootfs.resolve("proc"),
+                "chroot",
+                rootfs.toString(),
+                "env",
+                "-i"));
+    process.path("env").forEach(e -> command.add(e.asText()));
+    command.addAll(entrypoint);
+    command.add("version");
+    String output = Tools.run(tmp, command.toArray(String[]::new));
+    assertThat(output).startsWith("strata ").contains("0.1.0");
+  }
+}
