@@ -1,0 +1,98 @@
+package io.strata.deploy;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.strata.agent.Agent;
+import io.strata.agent.AgentConfig;
+import io.strata.controller.Controller;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.StrataApi;
+import io.strata.testing.ControlPlane;
+import io.strata.testing.ExampleScenario;
+import io.strata.testing.ProjectFiles;
+import io.strata.testing.RootMounts;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The end-to-end scenario K3sChartIT runs against the installed chart, run here against the real
+ * API server with the agent and the controller as processes of this machine, so its logic is
+ * exercised where no Docker engine runs.
+ */
+class ExampleE2EIT {
+  private static final String NODE = "it-e2e-node";
+
+  @TempDir Path tmp;
+  private final List<AutoCloseable> running = new ArrayList<>();
+  private KubernetesClient client;
+  private RootMounts node;
+
+  @AfterEach
+  void stop() throws Exception {
+    for (AutoCloseable c : running.reversed()) {
+      c.close();
+    }
+    if (node != null) {
+      node.cleanUp();
+    }
+    if (client != null) {
+      client.nodes().withName(NODE).delete();
+      client.resources(NodeLayerState.class).withName(NODE).delete();
+      client.close();
+    }
+  }
+
+  @Test
+  void theExamplesMountOnTheNodeAndGoAwayWhenDeleted() throws Exception {
+    node = RootMounts.prepare(tmp);
+    client = ControlPlane.shared().adminClient();
+    client
+        .nodes()
+        .resource(new NodeBuilder().withNewMetadata().withName(NODE).endMetadata().build())
+        .create();
+    KubernetesClient agentClient = ControlPlane.shared().adminClient();
+    Agent agent =
+        new Agent(
+            agentClient,
+            AgentConfig.of(NODE, node.stateDir, node.mountBase, StrataApi.DEFAULT_NAMESPACE, 0),
+            Clock.systemUTC());
+    agent.start();
+    running.add(agentClient);
+    running.add(agent);
+    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
+    Controller controller =
+        new Controller(
+            controllerClient,
+            StrataApi.DEFAULT_NAMESPACE,
+            "it-e2e-controller",
+            0,
+            Duration.ofMinutes(5),
+            () -> {});
+    controller.start();
+    running.add(controllerClient);
+    running.add(controller);
+
+    new ExampleScenario(
+            client,
+            List.of(NODE),
+            url ->
+                ProjectFiles.examples()
+                    .resolve("layers")
+                    .resolve(url.substring(url.lastIndexOf('/') + 1))
+                    .toUri()
+                    .toString(),
+            (n, target, path) -> {
+              Path file = Path.of(target).resolve(path);
+              return Files.exists(file) ? Files.readString(file) : null;
+            },
+            Duration.ofSeconds(60))
+        .run();
+  }
+}
