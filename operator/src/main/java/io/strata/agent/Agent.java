@@ -208,6 +208,11 @@ public final class Agent implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    if (mounts.stream().anyMatch(Agent::waitsForUsers)) {
+      // A mount on an old root, or one to tear down, waits for its users: look again soon
+      // instead of at the next resync, so it moves as soon as it is free.
+      loop.schedule(this::queue, BUSY_RETRY_SECONDS, TimeUnit.SECONDS);
+    }
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
     collectGarbage(next);
@@ -224,6 +229,14 @@ public final class Agent implements AutoCloseable {
           next.overlayMounts.size());
     }
     lastPassSucceeded = true;
+  }
+
+  private static final int BUSY_RETRY_SECONDS = 2;
+
+  private static boolean waitsForUsers(OverlayMountEntry entry) {
+    return "Outdated".equals(entry.reason)
+        || "Busy".equals(entry.reason)
+        || entry.phase == NodeLayerState.MountPhase.Unmounting;
   }
 
   /**

@@ -86,7 +86,7 @@ public final class Controller implements AutoCloseable {
     EventRecorder events =
         new EventRecorder(client, "strata-controller", identity, Clock.systemUTC());
     operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown, images, events));
-    operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown));
+    operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown, events));
     operator.start();
     log.info(
         "controller {} started; leading while it holds Lease {}/{}",

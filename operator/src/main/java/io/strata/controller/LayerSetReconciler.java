@@ -65,7 +65,10 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
                         && om.getSpec().layerSetRef != null
                         && name.equals(om.getSpec().layerSetRef.name));
     if (inUse) {
-      markInUse(context, layerSet);
+      if (markInUse(context, layerSet)) {
+        events.warning(
+            layerSet, "InUse", "deletion waits: an OverlayMount still uses this LayerSet");
+      }
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
     if (layerSet.getSpec().deletionPolicy != DeletionPolicy.Orphan) {
@@ -86,18 +89,22 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
         StrataApi.LAYERSET_LABEL_PREFIX + name,
         "ready",
         Set.of());
+    events.normal(layerSet, "TornDown", tornDown(layerSet.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
 
-  /** Says on the LayerSet why its deletion waits: condition {@code Deleting=False, InUse}. */
-  private static void markInUse(Context<LayerSet> context, LayerSet layerSet) {
+  /**
+   * Says on the LayerSet why its deletion waits: condition {@code Deleting=False, InUse}; true when
+   * it was not said yet.
+   */
+  private static boolean markInUse(Context<LayerSet> context, LayerSet layerSet) {
     LayerSet.Status status =
         layerSet.getStatus() == null ? new LayerSet.Status() : layerSet.getStatus();
     boolean already =
         status.conditions.stream()
             .anyMatch(c -> "Deleting".equals(c.getType()) && "InUse".equals(c.getReason()));
     if (already) {
-      return;
+      return false;
     }
     List<Condition> conditions = new ArrayList<>(status.conditions);
     conditions.removeIf(c -> "Deleting".equals(c.getType()));
@@ -118,6 +125,13 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     patch.getMetadata().setName(layerSet.getMetadata().getName());
     patch.setStatus(status);
     io.strata.kube.Apply.status(context.getClient(), NAME, patch);
+    return true;
+  }
+
+  static String tornDown(DeletionPolicy policy) {
+    return policy == DeletionPolicy.Orphan
+        ? "deletionPolicy Orphan: finalizer removed without waiting for nodes"
+        : "every live selected node tore it down; finalizer removed";
   }
 
   @Override
@@ -166,6 +180,8 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     if (layerSet.getSpec().image != null) {
       retry = !resolveImage(layerSet, previous, status);
     }
+    ConditionEvents.record(
+        events, layerSet, previous == null ? null : previous.conditions, status.conditions);
     if (Summaries.same(previous, status)) {
       return retry
           ? UpdateControl.<LayerSet>noUpdate().rescheduleAfter(RESOLVE_RETRY)

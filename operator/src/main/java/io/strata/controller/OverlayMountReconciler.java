@@ -19,6 +19,7 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
+import io.strata.kube.EventRecorder;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -39,10 +40,12 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
 
   private final StatusAggregator aggregator;
   private final Teardown teardown;
+  private final EventRecorder events;
 
-  public OverlayMountReconciler(Clock clock, Teardown teardown) {
+  OverlayMountReconciler(Clock clock, Teardown teardown, EventRecorder events) {
     this.aggregator = new StatusAggregator(clock);
     this.teardown = teardown;
+    this.events = events;
   }
 
   /**
@@ -70,6 +73,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",
         Set.of());
+    events.normal(mount, "TornDown", LayerSetReconciler.tornDown(mount.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
 
@@ -133,6 +137,8 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
         Set.copyOf(summary.readyNodes()));
     OverlayMount.Status status = new OverlayMount.Status();
     Summaries.fill(status, summary, generation);
+    ConditionEvents.record(
+        events, mount, previous == null ? null : previous.conditions, status.conditions);
     if (Summaries.same(previous, status)) {
       return UpdateControl.noUpdate();
     }

@@ -163,6 +163,9 @@ class AgentAndControllerIT {
                   });
           assertThat(state.getStatus().summary.ready).isEqualTo("0/4");
         });
+    String uid = client.resources(LayerSet.class).withName("it-all").get().getMetadata().getUid();
+    Eventually.within(
+        CONVERGE, () -> assertThat(controllerEvents(uid)).contains("Warning/NodesFailed"));
   }
 
   @Test
@@ -183,6 +186,15 @@ class AgentAndControllerIT {
 
   @Test
   void deletionWaitsForTheNodesAndTheLastUserOfALayerSet() {
+    String layerSetUid =
+        client.resources(LayerSet.class).withName("it-gpu").get().getMetadata().getUid();
+    String mountUid =
+        client
+            .resources(OverlayMount.class)
+            .withName("it-om-on-gpu-set")
+            .get()
+            .getMetadata()
+            .getUid();
     Eventually.within(
         CONVERGE,
         () ->
@@ -218,6 +230,22 @@ class AgentAndControllerIT {
           assertThat(client.resources(LayerSet.class).withName("it-gpu").get()).isNull();
           assertReports(GPU, List.of("it-all"), List.of("it-om-gpu-nodes"));
         });
+    // What happened, and why, as Events (in default: the objects are cluster-scoped).
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(controllerEvents(layerSetUid)).contains("Warning/InUse", "Normal/TornDown");
+          assertThat(controllerEvents(mountUid)).contains("Normal/TornDown");
+        });
+  }
+
+  /** type/reason of the controller's Events about the object with {@code uid}. */
+  private List<String> controllerEvents(String uid) {
+    return client.v1().events().inNamespace("default").list().getItems().stream()
+        .filter(e -> uid.equals(e.getInvolvedObject().getUid()))
+        .filter(e -> "strata-controller".equals(e.getReportingComponent()))
+        .map(e -> e.getType() + "/" + e.getReason())
+        .toList();
   }
 
   @Test

@@ -164,6 +164,62 @@ class AgentMountsIT {
   }
 
   @Test
+  void aLayerSetChangedUnderABusyMountReportsOutdatedAndMovesOnceFree() throws Exception {
+    client.resource(exampleLayerSet("it-change")).create();
+    client.resource(mount("it-change-om", "it-change", "a")).create();
+    Path target = nodeA.mountBase.resolve("it-change-om");
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(mount("it-mnt-a", "it-change-om").orElseThrow().phase)
+                .isEqualTo(MountPhase.Mounted));
+    String oldRoot = mount("it-mnt-a", "it-change-om").orElseThrow().lowerdir;
+    assertThat(target.resolve("usr/share/greeting/app.txt")).exists();
+
+    // A process working in the mount: unmounting it now would fail with EBUSY.
+    Process user = new ProcessBuilder("sleep", "300").directory(target.toFile()).start();
+    try {
+      client
+          .resources(LayerSet.class)
+          .withName("it-change")
+          .edit(
+              l -> {
+                l.getSpec().layers = new ArrayList<>(l.getSpec().layers.subList(0, 1));
+                return l;
+              });
+      Eventually.within(
+          CONVERGE,
+          () -> {
+            LayerSetEntry changed = layerSet("it-mnt-a", "it-change");
+            assertThat(changed.phase).isEqualTo(LayerSetPhase.Ready);
+            assertThat(changed.root).isNotEqualTo(oldRoot);
+            OverlayMountEntry entry = mount("it-mnt-a", "it-change-om").orElseThrow();
+            assertThat(entry.phase).isEqualTo(MountPhase.Mounted);
+            assertThat(entry.reason).isEqualTo("Outdated");
+            assertThat(entry.lowerdir).isEqualTo(oldRoot);
+          });
+      assertThat(target.resolve("usr/share/greeting/app.txt"))
+          .as("its users still see the old root")
+          .exists();
+      assertThat(Path.of(oldRoot)).as("a root stays while anything mounts it").isDirectory();
+    } finally {
+      user.destroyForcibly().waitFor();
+    }
+
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          OverlayMountEntry entry = mount("it-mnt-a", "it-change-om").orElseThrow();
+          assertThat(entry.reason).isNull();
+          assertThat(entry.lowerdir).isEqualTo(layerSet("it-mnt-a", "it-change").root);
+        });
+    assertThat(target.resolve("usr/share/greeting/app.txt"))
+        .as("the new root has only the base layer")
+        .doesNotExist();
+    assertThat(target.resolve("usr/share/greeting/base.txt")).exists();
+  }
+
+  @Test
   void aDigestMismatchFailsOnlyThatLayerSetWithAClearReason() throws Exception {
     client.resource(exampleLayerSet("it-good")).create();
     LayerSet bad = exampleLayerSet("it-bad");

@@ -13,6 +13,11 @@ public final class Eventually {
   }
 
   public static void within(Duration timeout, Check check) {
+    within(timeout, Duration.ofMillis(200), check);
+  }
+
+  /** The same, checking every {@code interval}: for moments that pass quickly. */
+  public static void within(Duration timeout, Duration interval, Check check) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       try {
@@ -24,7 +29,7 @@ public final class Eventually {
         }
       }
       try {
-        Thread.sleep(200);
+        Thread.sleep(interval.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new AssertionError("interrupted", e);

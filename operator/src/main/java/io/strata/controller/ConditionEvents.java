@@ -1,0 +1,47 @@
+package io.strata.controller;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.strata.kube.EventRecorder;
+import java.util.List;
+
+/**
+ * Records an Event when a LayerSet's or OverlayMount's {@code Ready} or {@code Degraded} condition
+ * changes, so {@code kubectl describe} and event pipelines show what changed and why, not only the
+ * latest state.
+ */
+final class ConditionEvents {
+  private ConditionEvents() {}
+
+  static void record(
+      EventRecorder events, HasMetadata object, List<Condition> before, List<Condition> after) {
+    Condition ready = find(after, StatusAggregator.READY);
+    if (changed(find(before, StatusAggregator.READY), ready)) {
+      if ("True".equals(ready.getStatus())) {
+        events.normal(object, ready.getReason(), ready.getMessage());
+      } else if (find(before, StatusAggregator.READY) != null) {
+        events.warning(object, ready.getReason(), ready.getMessage()); // it was ready before
+      }
+    }
+    Condition degraded = find(after, StatusAggregator.DEGRADED);
+    Condition wasDegraded = find(before, StatusAggregator.DEGRADED);
+    if (changed(wasDegraded, degraded)) {
+      if ("True".equals(degraded.getStatus())) {
+        events.warning(object, degraded.getReason(), degraded.getMessage());
+      } else if (wasDegraded != null && "True".equals(wasDegraded.getStatus())) {
+        events.normal(object, "Recovered", degraded.getMessage());
+      }
+    }
+  }
+
+  private static boolean changed(Condition before, Condition after) {
+    return after != null && (before == null || !before.getStatus().equals(after.getStatus()));
+  }
+
+  private static Condition find(List<Condition> conditions, String type) {
+    if (conditions == null) {
+      return null;
+    }
+    return conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+}

@@ -1,0 +1,263 @@
+package io.strata.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
+import io.strata.crd.NodeLayerState.LayerSetPhase;
+import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.NodeLayerState.OverlayMountEntry;
+import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
+import io.strata.layerstore.Digest;
+import io.strata.overlay.MountInfo;
+import io.strata.overlay.MountTable;
+import io.strata.testing.ControlPlane;
+import io.strata.testing.Eventually;
+import io.strata.testing.RootMounts;
+import io.strata.testing.Tools;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code strata agent} as a real process, killed with SIGKILL in the middle of materializing a real
+ * root filesystem and in the middle of a batch of mounts, then started again: it converges with no
+ * duplicate mount and no leftover staging, keeps the mounts it had made (adopted, not mounted
+ * again), and does the work created while it was down.
+ */
+class AgentKillIT {
+  private static final Duration CONVERGE = Duration.ofSeconds(120);
+  private static final String NODE = "it-kill";
+  private static final Map<String, String> SUITE = Map.of("strata-test", "agent-kill");
+
+  @TempDir Path tmp;
+  private RootMounts node;
+  private KubernetesClient client;
+  private Process agent;
+  private Path kubeconfig;
+
+  @BeforeEach
+  void start() throws Exception {
+    node = RootMounts.prepare(tmp);
+    client = ControlPlane.shared().adminClient();
+    kubeconfig = ControlPlane.shared().writeKubeconfig(tmp.resolve("kubeconfig"));
+    client
+        .nodes()
+        .resource(
+            new NodeBuilder()
+                .withNewMetadata()
+                .withName(NODE)
+                .addToLabels(SUITE)
+                .endMetadata()
+                .build())
+        .create();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (client != null) {
+      client.resources(OverlayMount.class).withLabels(SUITE).delete();
+      client.resources(LayerSet.class).withLabels(SUITE).delete();
+      if (agent != null && agent.isAlive()) {
+        Eventually.within(CONVERGE, () -> assertThat(node.mountsBeneath()).hasSize(1));
+      }
+    }
+    kill();
+    if (node != null) {
+      node.cleanUp();
+    }
+    if (client != null) {
+      client.nodes().withName(NODE).delete();
+      client.resources(NodeLayerState.class).withName(NODE).delete();
+      client.close();
+    }
+  }
+
+  @Test
+  void sigkillMidMaterializeAndMidMountThenRestartConverges() throws Exception {
+    Path rootfs = Tools.testRootfsTar(); // 150 MB of a real root filesystem: seconds to build
+    client.resource(layerSet("kill-big", rootfs.toUri().toString(), sha256(rootfs))).create();
+    startAgent();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(entry("kill-big").map(e -> e.phase)).contains(LayerSetPhase.Materializing));
+    Thread.sleep(500); // well inside the build
+    kill();
+    try (Stream<Path> staging = Files.list(node.stateDir.resolve("staging"))) {
+      assertThat(staging.filter(p -> !p.toString().endsWith(".lock")))
+          .as("killed mid-build: a half-made tree is left in staging")
+          .isNotEmpty();
+    }
+
+    // Work created while the agent is down.
+    List<String> firstMounts = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      firstMounts.add("kill-om-" + i);
+      client.resource(mount("kill-om-" + i)).create();
+    }
+    startAgent();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(entry("kill-big").orElseThrow().phase).isEqualTo(LayerSetPhase.Ready);
+          for (String name : firstMounts) {
+            assertThat(mountEntry(name).map(e -> e.phase)).contains(MountPhase.Mounted);
+          }
+        });
+    assertNoLeftoverStaging();
+    Map<String, Integer> mountIds = new HashMap<>();
+    for (String name : firstMounts) {
+      mountIds.put(name, onlyMountAt(node.mountBase.resolve(name)).mountId());
+    }
+
+    // A batch of mounts, killed as soon as the first of them is made.
+    List<String> batch = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      batch.add("kill-batch-" + i);
+      client.resource(mount("kill-batch-" + i)).create();
+    }
+    Eventually.within(
+        CONVERGE,
+        Duration.ofMillis(20),
+        () -> assertThat(MountTable.read().at(node.mountBase.resolve("kill-batch-0"))).isPresent());
+    kill();
+    long madeBeforeKill =
+        batch.stream().filter(n -> readMount(node.mountBase.resolve(n)).isPresent()).count();
+
+    startAgent();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          for (String name : batch) {
+            assertThat(mountEntry(name).map(e -> e.phase)).as(name).contains(MountPhase.Mounted);
+          }
+        });
+    for (String name : batch) {
+      onlyMountAt(node.mountBase.resolve(name)); // exactly one mount per target
+    }
+    for (String name : firstMounts) {
+      assertThat(onlyMountAt(node.mountBase.resolve(name)).mountId())
+          .as("%s adopted across two kills, never mounted again", name)
+          .isEqualTo(mountIds.get(name));
+    }
+    assertThat(node.mountBase.resolve("kill-batch-19/etc/debian_version")).exists();
+    assertNoLeftoverStaging();
+    System.out.printf(
+        "AgentKillIT: %d of 20 mounts were made before the second kill%n", madeBeforeKill);
+  }
+
+  private void assertNoLeftoverStaging() throws Exception {
+    try (Stream<Path> staging = Files.list(node.stateDir.resolve("staging"))) {
+      assertThat(staging.filter(p -> !p.toString().endsWith(".lock"))).isEmpty();
+    }
+  }
+
+  private static Optional<MountInfo> readMount(Path target) {
+    try {
+      return MountTable.read().at(target);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static MountInfo onlyMountAt(Path target) throws Exception {
+    List<MountInfo> at =
+        MountTable.read().mounts().stream().filter(m -> m.mountPoint().equals(target)).toList();
+    assertThat(at).as("mounts at %s", target).hasSize(1);
+    return at.getFirst();
+  }
+
+  private void startAgent() throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.strata.cli.Main",
+                "agent",
+                "--node-name=" + NODE,
+                "--state-dir=" + node.stateDir,
+                "--mount-base=" + node.mountBase,
+                "--namespace=" + StrataApi.DEFAULT_NAMESPACE,
+                "--http-port=0",
+                "--resync=PT5S")
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("agent.log").toFile()));
+    builder.environment().put("KUBECONFIG", kubeconfig.toString());
+    agent = builder.start();
+  }
+
+  /** SIGKILL: no shutdown hook, no cleanup, as when the node's OOM killer or a crash hits. */
+  private void kill() throws InterruptedException {
+    if (agent != null) {
+      agent.destroyForcibly(); // SIGKILL on Linux
+      agent.waitFor();
+      agent = null;
+    }
+  }
+
+  private Optional<LayerSetEntry> entry(String name) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
+    if (state == null || state.getStatus() == null) {
+      return Optional.empty();
+    }
+    return state.getStatus().layerSets.stream().filter(e -> name.equals(e.name)).findFirst();
+  }
+
+  private Optional<OverlayMountEntry> mountEntry(String name) {
+    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
+    if (state == null || state.getStatus() == null) {
+      return Optional.empty();
+    }
+    return state.getStatus().overlayMounts.stream().filter(e -> name.equals(e.name)).findFirst();
+  }
+
+  private static String sha256(Path file) throws Exception {
+    MessageDigest sha = Digest.sha256();
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buffer = new byte[1 << 20];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        sha.update(buffer, 0, n);
+      }
+    }
+    return Digest.of(sha).toString();
+  }
+
+  private static LayerSet layerSet(String name, String url, String digest) {
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.getMetadata().setLabels(SUITE);
+    LayerSet.Spec spec = new LayerSet.Spec();
+    spec.layers = List.of(new LayerSet.Layer(url, digest));
+    layerSet.setSpec(spec);
+    return layerSet;
+  }
+
+  private static OverlayMount mount(String name) {
+    OverlayMount mount = new OverlayMount();
+    mount.getMetadata().setName(name);
+    mount.getMetadata().setLabels(SUITE);
+    mount.setSpec(new OverlayMount.Spec());
+    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference("kill-big");
+    return mount;
+  }
+}
