@@ -1,6 +1,7 @@
 package io.strata.agent;
 
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
@@ -49,14 +50,28 @@ final class NodeMounts {
       throws IOException {
     List<OverlayMountEntry> entries = new ArrayList<>();
     Set<String> wanted = new HashSet<>();
-    for (OverlayMount mount : served) {
+    Map<String, MountInfo> before = overlays.mounted(); // one read of the mount table per pass
+    List<OverlayMount> byName =
+        served.stream()
+            .sorted(java.util.Comparator.comparing(m -> m.getMetadata().getName()))
+            .toList();
+    for (OverlayMount mount : byName) {
+      // Beyond the limit a mount is still wanted (never torn down) but not made or listed.
       wanted.add(mount.getMetadata().getUid());
-      entries.add(mountOne(mount, layerSets.get(mount.getSpec().layerSetRef.name)));
+      if (entries.size() < NodeLayerState.MAX_ENTRIES) {
+        entries.add(mountOne(mount, layerSets.get(mount.getSpec().layerSetRef.name), before));
+      }
     }
-    for (Map.Entry<String, MountInfo> mounted : overlays.mounted().entrySet()) {
+    if (byName.size() > NodeLayerState.MAX_ENTRIES) {
+      log.warn(
+          "{} OverlayMounts select this node; only the first {} by name are served",
+          byName.size(),
+          NodeLayerState.MAX_ENTRIES);
+    }
+    for (Map.Entry<String, MountInfo> mounted : before.entrySet()) {
       if (!wanted.contains(mounted.getKey())) {
         OverlayMountEntry blocked = tearDown(mounted.getKey());
-        if (blocked != null) {
+        if (blocked != null && entries.size() < NodeLayerState.MAX_ENTRIES) {
           entries.add(blocked);
         }
       }
@@ -64,7 +79,8 @@ final class NodeMounts {
     return entries;
   }
 
-  private OverlayMountEntry mountOne(OverlayMount mount, LayerSetEntry layerSet)
+  private OverlayMountEntry mountOne(
+      OverlayMount mount, LayerSetEntry layerSet, Map<String, MountInfo> before)
       throws IOException {
     String name = mount.getMetadata().getName();
     if (layerSet == null || layerSet.phase != LayerSetPhase.Ready) {
@@ -77,7 +93,7 @@ final class NodeMounts {
     String uid = mount.getMetadata().getUid();
     try {
       MountRequest request = request(mount, Path.of(layerSet.root));
-      MountInfo current = overlays.mounted().get(uid);
+      MountInfo current = before.get(uid);
       if (current != null && !current.mountPoint().equals(targetOf(mount))) {
         overlays.unmount(uid, false); // the target moved: the upper goes along
       }

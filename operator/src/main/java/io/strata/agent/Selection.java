@@ -27,6 +27,7 @@ public record Selection(List<LayerSet> layerSets, List<OverlayMount> overlayMoun
             .filter(ls -> !isDeleting(ls) && ls.getSpec() != null)
             .filter(ls -> LabelSelectors.matches(ls.getSpec().nodeSelector, nodeLabels))
             .sorted(BY_NAME)
+            .limit(io.strata.crd.NodeLayerState.MAX_ENTRIES) // a node holds at most this many
             .toList();
     Set<String> served =
         layerSets.stream().map(ls -> ls.getMetadata().getName()).collect(Collectors.toSet());

@@ -35,6 +35,7 @@ public final class Controller implements AutoCloseable {
   private final Runnable onLostLeadership;
   private final Duration nodeGrace;
   private RegistrySettings registries = RegistrySettings.DEFAULT;
+  private NodeLabels labels;
   private volatile boolean closing;
   private Operator operator;
   private HealthServer health;
@@ -85,8 +86,9 @@ public final class Controller implements AutoCloseable {
             new PullSecrets(client, namespace));
     EventRecorder events =
         new EventRecorder(client, "strata-controller", identity, Clock.systemUTC());
-    operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown, images, events));
-    operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown, events));
+    labels = new NodeLabels(client);
+    operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown, labels, images, events));
+    operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown, labels, events));
     operator.start();
     log.info(
         "controller {} started; leading while it holds Lease {}/{}",
@@ -129,6 +131,9 @@ public final class Controller implements AutoCloseable {
     closing = true;
     if (operator != null) {
       operator.stop();
+    }
+    if (labels != null) {
+      labels.close();
     }
     if (health != null) {
       health.close();

@@ -40,12 +40,19 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
 
   private final StatusAggregator aggregator;
   private final Teardown teardown;
+  private final NodeLabels labels;
   private final ImageResolver images;
   private final EventRecorder events;
 
-  LayerSetReconciler(Clock clock, Teardown teardown, ImageResolver images, EventRecorder events) {
+  LayerSetReconciler(
+      Clock clock,
+      Teardown teardown,
+      NodeLabels labels,
+      ImageResolver images,
+      EventRecorder events) {
     this.aggregator = new StatusAggregator(clock);
     this.teardown = teardown;
+    this.labels = labels;
     this.images = images;
     this.events = events;
   }
@@ -83,12 +90,8 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
       }
     }
-    NodeLabels.sync(
-        context.getClient(),
-        Secondaries.nodes(context),
-        StrataApi.LAYERSET_LABEL_PREFIX + name,
-        "ready",
-        Set.of());
+    labels.want(
+        Secondaries.nodes(context), StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", Set.of());
     events.normal(layerSet, "TornDown", tornDown(layerSet.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
@@ -167,8 +170,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     Summary summary =
         aggregator.fold(
             desired, reports, "Ready", generation, previous == null ? null : previous.conditions);
-    NodeLabels.sync(
-        context.getClient(),
+    labels.want(
         Secondaries.nodes(context),
         StrataApi.LAYERSET_LABEL_PREFIX + name,
         "ready",

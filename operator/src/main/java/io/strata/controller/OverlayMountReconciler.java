@@ -40,11 +40,13 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
 
   private final StatusAggregator aggregator;
   private final Teardown teardown;
+  private final NodeLabels labels;
   private final EventRecorder events;
 
-  OverlayMountReconciler(Clock clock, Teardown teardown, EventRecorder events) {
+  OverlayMountReconciler(Clock clock, Teardown teardown, NodeLabels labels, EventRecorder events) {
     this.aggregator = new StatusAggregator(clock);
     this.teardown = teardown;
+    this.labels = labels;
     this.events = events;
   }
 
@@ -67,8 +69,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
       }
     }
-    NodeLabels.sync(
-        context.getClient(),
+    labels.want(
         Secondaries.nodes(context),
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",
@@ -129,8 +130,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
     Summary summary =
         aggregator.fold(
             desired, reports, "Mounted", generation, previous == null ? null : previous.conditions);
-    NodeLabels.sync(
-        context.getClient(),
+    labels.want(
         Secondaries.nodes(context),
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",

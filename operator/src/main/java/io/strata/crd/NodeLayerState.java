@@ -38,14 +38,20 @@ import java.util.List;
     type = AdditionalPrinterColumn.Type.DATE)
 public class NodeLayerState extends CustomResource<Void, NodeLayerState.Status> {
 
+  /**
+   * At most this many LayerSets and this many OverlayMounts per node: keeps one node's object far
+   * below etcd's object limit. An agent serves the first ones by name and says so in its log.
+   */
+  public static final int MAX_ENTRIES = 256;
+
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Status {
     @JsonPropertyDescription("One entry per LayerSet that selects this node.")
-    @Size(max = 256)
+    @Size(max = MAX_ENTRIES)
     public List<LayerSetEntry> layerSets = new ArrayList<>();
 
     @JsonPropertyDescription("One entry per OverlayMount on this node.")
-    @Size(max = 256)
+    @Size(max = MAX_ENTRIES)
     public List<OverlayMountEntry> overlayMounts = new ArrayList<>();
 
     public Summary summary;

@@ -60,6 +60,14 @@ public final class ControllerScaleBenchmark {
                           .endMetadata()
                           .build())
                   .serverSideApply());
+      parallel(
+          writers,
+          nodes,
+          i -> {
+            NodeLayerState object = new NodeLayerState();
+            object.getMetadata().setName(node(i));
+            Apply.object(client, FIELD_MANAGER, object); // as an agent creates its own at start
+          });
       for (int s = 0; s < sets; s++) {
         LayerSet layerSet = new LayerSet();
         layerSet.getMetadata().setName("scale-" + s);
