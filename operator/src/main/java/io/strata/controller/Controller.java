@@ -4,6 +4,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
@@ -36,6 +39,11 @@ public final class Controller implements AutoCloseable {
   private final Duration nodeGrace;
   private RegistrySettings registries = RegistrySettings.DEFAULT;
   private NodeLabels labels;
+
+  /** JOSDK's reconciler metrics (executions, failures, durations), served at /metrics. */
+  private final PrometheusMeterRegistry metrics =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
   private volatile boolean closing;
   private Operator operator;
   private HealthServer health;
@@ -66,8 +74,13 @@ public final class Controller implements AutoCloseable {
     return this;
   }
 
+  /** The Prometheus text of the controller's metrics (what /metrics serves). */
+  public String scrapeMetrics() {
+    return metrics.scrape();
+  }
+
   public void start() throws IOException, InterruptedException {
-    health = HealthServer.start(httpPort, () -> true, this::isReady);
+    health = HealthServer.start(httpPort, () -> true, this::isReady, metrics::scrape);
     CustomResources.awaitEstablished(
         client,
         List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),
@@ -76,6 +89,7 @@ public final class Controller implements AutoCloseable {
         new Operator(
             o ->
                 o.withKubernetesClient(client)
+                    .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(metrics))
                     .withCloseClientOnStop(false)
                     .withLeaderElectionConfiguration(leaderElection()));
     Teardown teardown = new Teardown(namespace, nodeGrace, Clock.systemUTC());

@@ -445,6 +445,10 @@ class AgentAndControllerIT {
           assertThat(desired(LayerSet.class, "it-gpu")).isEqualTo(2);
           assertThat(desired(OverlayMount.class, "it-om-gpu-nodes")).isEqualTo(2);
         });
+    // JOSDK's own reconciler metrics, as /metrics serves them.
+    assertThat(controller.scrapeMetrics())
+        .contains("operator_sdk_reconciliations_executions")
+        .contains("strata-layerset");
   }
 
   private Integer desired(
