@@ -17,7 +17,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Semaphore;
@@ -35,8 +34,13 @@ public final class BlobFetcher {
   private final NodeLayout layout;
   private final HttpClient http;
   private final Semaphore slots;
-  private final java.util.Map<Digest, java.util.concurrent.locks.ReentrantLock> downloading =
-      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Striped by digest: a bounded set of locks, never two downloads of one blob at once. */
+  private final java.util.concurrent.locks.ReentrantLock[] downloading =
+      java.util.stream.Stream.generate(java.util.concurrent.locks.ReentrantLock::new)
+          .limit(64)
+          .toArray(java.util.concurrent.locks.ReentrantLock[]::new);
+
   private final Duration timeout;
 
   public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout)
@@ -108,7 +112,7 @@ public final class BlobFetcher {
     // One download per blob: LayerSets sharing a layer wait for the first instead of writing
     // the same ingest file at once.
     java.util.concurrent.locks.ReentrantLock lock =
-        downloading.computeIfAbsent(digest, d -> new java.util.concurrent.locks.ReentrantLock());
+        downloading[Math.floorMod(digest.hashCode(), downloading.length)];
     lock.lockInterruptibly();
     try {
       if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
@@ -187,7 +191,7 @@ public final class BlobFetcher {
           last instanceof RefusedException refused ? refused.reason() : Reason.Unreachable;
       throw new LayerException(reason, "fetching " + where + " failed: " + why, last);
     }
-    Digest actual = digestOf(partial);
+    Digest actual = Digest.ofFile(partial);
     if (!actual.equals(digest)) {
       Files.deleteIfExists(partial);
       throw new LayerException(
@@ -251,16 +255,5 @@ public final class BlobFetcher {
     if (total >= 0 && done != total) {
       throw new IOException("the body ended after " + done + " of " + total + " bytes");
     }
-  }
-
-  private static Digest digestOf(Path file) throws IOException {
-    MessageDigest sha = Digest.sha256();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buffer = new byte[64 << 10];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        sha.update(buffer, 0, n);
-      }
-    }
-    return Digest.of(sha);
   }
 }

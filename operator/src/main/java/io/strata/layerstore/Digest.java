@@ -32,6 +32,18 @@ public record Digest(String hex) {
     return of(sha);
   }
 
+  /** The digest of every byte of {@code file}. */
+  public static Digest ofFile(java.nio.file.Path file) throws java.io.IOException {
+    MessageDigest sha = sha256();
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      byte[] buffer = new byte[1 << 16];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        sha.update(buffer, 0, n);
+      }
+    }
+    return of(sha);
+  }
+
   public static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");

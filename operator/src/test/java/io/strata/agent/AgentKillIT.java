@@ -19,10 +19,8 @@ import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.RootMounts;
 import io.strata.testing.Tools;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -92,7 +90,9 @@ class AgentKillIT {
   @Test
   void sigkillMidMaterializeAndMidMountThenRestartConverges() throws Exception {
     Path rootfs = Tools.testRootfsTar(); // 150 MB of a real root filesystem: seconds to build
-    client.resource(layerSet("kill-big", rootfs.toUri().toString(), sha256(rootfs))).create();
+    client
+        .resource(layerSet("kill-big", rootfs.toUri().toString(), Digest.ofFile(rootfs).toString()))
+        .create();
     startAgent();
     Eventually.within(
         CONVERGE,
@@ -229,17 +229,6 @@ class AgentKillIT {
       return Optional.empty();
     }
     return state.getStatus().overlayMounts.stream().filter(e -> name.equals(e.name)).findFirst();
-  }
-
-  private static String sha256(Path file) throws Exception {
-    MessageDigest sha = Digest.sha256();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buffer = new byte[1 << 20];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        sha.update(buffer, 0, n);
-      }
-    }
-    return Digest.of(sha).toString();
   }
 
   private static LayerSet layerSet(String name, String url, String digest) {

@@ -24,8 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Mount latency as a user sees it: from the API server accepting an OverlayMount whose layers are
@@ -36,9 +34,6 @@ import java.util.regex.Pattern;
  */
 public final class AgentLatencyBenchmark {
   private static final String NODE = "bench-agent-node";
-  private static final Pattern NLS_WRITES =
-      Pattern.compile(
-          "apiserver_request_total\\{[^}]*resource=\"nodelayerstates\"[^}]*subresource=\"status\"[^}]*verb=\"(?:PATCH|APPLY|PUT)\"[^}]*\\} (\\d+)");
 
   private AgentLatencyBenchmark() {}
 
@@ -155,7 +150,7 @@ public final class AgentLatencyBenchmark {
         Thread.sleep(100);
       }
       mountedAt.clear();
-      long writesBefore = nlsWrites(client);
+      long writesBefore = Measures.statusWrites(client, "nodelayerstates");
       ExecutorService pool = Executors.newFixedThreadPool(16);
       long start = System.nanoTime();
       List<Future<?>> creates = new ArrayList<>();
@@ -186,12 +181,13 @@ public final class AgentLatencyBenchmark {
       for (int i = 0; i < batch; i++) {
         last = Math.max(last, mountedAt.get("batch-" + i));
       }
-      long writes = nlsWrites(client) - writesBefore;
+      long writes = Measures.statusWrites(client, "nodelayerstates") - writesBefore;
       pool.shutdown();
       System.out.printf(
           "%d OverlayMounts at once: all created in %.2f s, all Mounted %.2f s after the first create; %d NodeLayerState writes (%.2f per mount)%n",
           batch, (created - start) / 1e9, (last - start) / 1e9, writes, writes / (double) batch);
-      System.out.printf("agent peak RSS: %d MiB (%s)%n", peakRssKiB(agent.pid()) / 1024, heap);
+      System.out.printf(
+          "agent peak RSS: %d MiB (%s)%n", Measures.peakRssKiB(agent.pid()) / 1024, heap);
       watch.close();
 
       client.resources(OverlayMount.class).delete();
@@ -233,24 +229,5 @@ public final class AgentLatencyBenchmark {
 
   private static double ms(long nanos) {
     return nanos / 1e6;
-  }
-
-  private static long nlsWrites(KubernetesClient client) {
-    String metrics = client.raw(client.getMasterUrl() + "metrics");
-    long total = 0;
-    Matcher m = NLS_WRITES.matcher(metrics == null ? "" : metrics);
-    while (m.find()) {
-      total += Long.parseLong(m.group(1));
-    }
-    return total;
-  }
-
-  private static long peakRssKiB(long pid) throws Exception {
-    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-      if (line.startsWith("VmHWM:")) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
-      }
-    }
-    return -1;
   }
 }

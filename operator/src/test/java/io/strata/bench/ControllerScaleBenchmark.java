@@ -18,8 +18,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The controller at scale: simulated nodes (Node objects and the NodeLayerStates their agents would
@@ -31,9 +29,6 @@ import java.util.regex.Pattern;
  */
 public final class ControllerScaleBenchmark {
   private static final String FIELD_MANAGER = "strata-agent";
-  private static final Pattern STATUS_PATCHES =
-      Pattern.compile(
-          "apiserver_request_total\\{[^}]*resource=\"(?:layersets|overlaymounts)\"[^}]*subresource=\"status\"[^}]*verb=\"(?:PATCH|APPLY|PUT)\"[^}]*\\} (\\d+)");
 
   private ControllerScaleBenchmark() {}
 
@@ -123,7 +118,8 @@ public final class ControllerScaleBenchmark {
         System.out.printf("largest LayerSet object: %.1f KiB%n", largest / 1024.0);
         System.out.printf(
             "controller peak RSS: %d MiB (-Xmx%s)%n",
-            peakRssKiB(handle.pid()) / 1024, System.getProperty("strata.controllerHeap", "384m"));
+            Measures.peakRssKiB(handle.pid()) / 1024,
+            System.getProperty("strata.controllerHeap", "384m"));
       } finally {
         controller.destroy();
         controller.waitFor();
@@ -143,14 +139,14 @@ public final class ControllerScaleBenchmark {
       String what,
       Process controller)
       throws Exception {
-    long writesBefore = statusWrites(client);
+    long writesBefore = Measures.statusWrites(client, "layersets|overlaymounts");
     long[] peakPerSecond = {0};
     java.util.concurrent.ScheduledExecutorService sampler =
         Executors.newSingleThreadScheduledExecutor();
     long[] previous = {writesBefore};
     sampler.scheduleAtFixedRate(
         () -> {
-          long now = statusWrites(client);
+          long now = Measures.statusWrites(client, "layersets|overlaymounts");
           peakPerSecond[0] = Math.max(peakPerSecond[0], now - previous[0]);
           previous[0] = now;
         },
@@ -171,7 +167,7 @@ public final class ControllerScaleBenchmark {
     }
     long done = System.nanoTime();
     sampler.shutdownNow();
-    long writes = statusWrites(client) - writesBefore;
+    long writes = Measures.statusWrites(client, "layersets|overlaymounts") - writesBefore;
     System.out.printf(
         "%s (%d nodes, %d LayerSets): simulated writes took %.1f s; every status correct %.2f s after the last one; %d status writes, peak %d/s%n",
         what,
@@ -218,26 +214,6 @@ public final class ControllerScaleBenchmark {
     }
     state.setStatus(status);
     return state;
-  }
-
-  /** Status writes the API server has served for LayerSets and OverlayMounts so far. */
-  private static long statusWrites(KubernetesClient client) {
-    String metrics = client.raw(client.getMasterUrl() + "metrics");
-    long total = 0;
-    Matcher m = STATUS_PATCHES.matcher(metrics == null ? "" : metrics);
-    while (m.find()) {
-      total += Long.parseLong(m.group(1));
-    }
-    return total;
-  }
-
-  private static long peakRssKiB(long pid) throws Exception {
-    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-      if (line.startsWith("VmHWM:")) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
-      }
-    }
-    return -1;
   }
 
   private static String node(int i) {
