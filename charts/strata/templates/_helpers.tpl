@@ -38,3 +38,12 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ join "," .Values.registries.insecure | quote }}
 {{- end }}
 {{- end }}
+
+{{/* JVM settings of one process: its options, and glibc kept to two malloc arenas (the default,
+     eight per core, costs tens of MiB of RSS in a JVM with many threads for no gain). */}}
+{{- define "strata.jvmEnv" -}}
+- name: JDK_JAVA_OPTIONS
+  value: {{ .javaOptions | quote }}
+- name: MALLOC_ARENA_MAX
+  value: "2"
+{{- end }}

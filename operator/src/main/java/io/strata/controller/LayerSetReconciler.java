@@ -2,7 +2,6 @@ package io.strata.controller;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -15,7 +14,6 @@ import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
 import io.strata.crd.DeletionPolicy;
 import io.strata.crd.LayerSet;
-import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.EventRecorder;
@@ -140,8 +138,8 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
   @Override
   public List<EventSource<?, LayerSet>> prepareEventSources(EventSourceContext<LayerSet> context) {
     return List.of(
-        Secondaries.revisitingAll(Node.class, LayerSet.class, context),
-        Secondaries.revisitingAll(NodeLayerState.class, LayerSet.class, context));
+        Secondaries.nodeSource(LayerSet.class, context),
+        Secondaries.nodeLayerStateSource(LayerSet.class, context));
   }
 
   @Override
@@ -151,21 +149,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     List<String> desired =
         NodeCounts.matching(Secondaries.nodes(context), layerSet.getSpec().nodeSelector);
     Map<String, NodeReport> reports =
-        Summaries.reports(
-            Secondaries.nodeLayerStates(context),
-            status ->
-                status.layerSets.stream()
-                    .filter(e -> name.equals(e.name))
-                    .findFirst()
-                    .map(
-                        e ->
-                            new NodeReport(
-                                phase(e.phase),
-                                e.reason,
-                                e.message,
-                                e.observedGeneration,
-                                e.chainId))
-                    .orElse(null));
+        Summaries.reports(Secondaries.nodeLayerStates(context), Summaries.layerSetReport(name));
     LayerSet.Status previous = layerSet.getStatus();
     Summary summary =
         aggregator.fold(
@@ -245,9 +229,5 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while resolving " + image, e);
     }
-  }
-
-  private static String phase(Enum<?> phase) {
-    return phase == null ? null : phase.name();
   }
 }

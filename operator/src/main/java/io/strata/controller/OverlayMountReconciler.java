@@ -1,6 +1,5 @@
 package io.strata.controller;
 
-import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -16,7 +15,6 @@ import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
 import io.strata.crd.DeletionPolicy;
 import io.strata.crd.LayerSet;
-import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.EventRecorder;
@@ -92,9 +90,9 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
                         .collect(Collectors.toSet()))
             .build();
     return List.of(
-        Secondaries.revisitingAll(Node.class, OverlayMount.class, context),
+        Secondaries.nodeSource(OverlayMount.class, context),
         new InformerEventSource<>(layerSets, context),
-        Secondaries.revisitingAll(NodeLayerState.class, OverlayMount.class, context));
+        Secondaries.nodeLayerStateSource(OverlayMount.class, context));
   }
 
   @Override
@@ -111,21 +109,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
                 layerSet.getSpec().nodeSelector,
                 mount.getSpec().nodeSelector);
     Map<String, NodeReport> reports =
-        Summaries.reports(
-            Secondaries.nodeLayerStates(context),
-            status ->
-                status.overlayMounts.stream()
-                    .filter(e -> name.equals(e.name))
-                    .findFirst()
-                    .map(
-                        e ->
-                            new NodeReport(
-                                e.phase == null ? null : e.phase.name(),
-                                e.reason,
-                                e.message,
-                                e.observedGeneration,
-                                null))
-                    .orElse(null));
+        Summaries.reports(Secondaries.nodeLayerStates(context), Summaries.overlayMountReport(name));
     OverlayMount.Status previous = mount.getStatus();
     Summary summary =
         aggregator.fold(

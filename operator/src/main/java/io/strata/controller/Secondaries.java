@@ -11,6 +11,7 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
@@ -19,13 +20,32 @@ import java.util.stream.Collectors;
  * LayerSet was created would never be counted for it; the caches themselves are always complete.
  */
 final class Secondaries {
+  /** Objects per page of an informer's list: bounds what one response holds in memory. */
+  static final long LIST_PAGE = 500;
+
   private Secondaries() {}
 
-  /** An informer of {@code type} any change of which revisits every primary. */
-  static <R extends HasMetadata, P extends HasMetadata> InformerEventSource<R, P> revisitingAll(
-      Class<R> type, Class<P> primary, EventSourceContext<P> context) {
+  static <P extends HasMetadata> InformerEventSource<Node, P> nodeSource(
+      Class<P> primary, EventSourceContext<P> context) {
+    return revisitingAll(Node.class, primary, context, CacheViews::node);
+  }
+
+  static <P extends HasMetadata> InformerEventSource<NodeLayerState, P> nodeLayerStateSource(
+      Class<P> primary, EventSourceContext<P> context) {
+    return revisitingAll(NodeLayerState.class, primary, context, CacheViews::nodeLayerState);
+  }
+
+  /**
+   * An informer of {@code type} any change of which revisits every primary, whose cache keeps only
+   * {@code view} of each object, and whose first list is read in pages.
+   */
+  private static <R extends HasMetadata, P extends HasMetadata>
+      InformerEventSource<R, P> revisitingAll(
+          Class<R> type, Class<P> primary, EventSourceContext<P> context, UnaryOperator<R> view) {
     return new InformerEventSource<>(
         InformerEventSourceConfiguration.from(type, primary)
+            .withItemStore(CacheViews.store(view))
+            .withInformerListLimit(LIST_PAGE)
             .withSecondaryToPrimaryMapper(
                 changed ->
                     context

@@ -30,6 +30,35 @@ final class Summaries {
     return reports;
   }
 
+  /** What a node says about LayerSet {@code name}, or null when it does not list it. */
+  static Function<NodeLayerState.Status, NodeReport> layerSetReport(String name) {
+    return status ->
+        status.layerSets.stream()
+            .filter(e -> name.equals(e.name))
+            .findFirst()
+            .map(
+                e ->
+                    new NodeReport(
+                        phase(e.phase), e.reason, e.message, e.observedGeneration, e.chainId))
+            .orElse(null);
+  }
+
+  /** What a node says about OverlayMount {@code name}, or null when it does not list it. */
+  static Function<NodeLayerState.Status, NodeReport> overlayMountReport(String name) {
+    return status ->
+        status.overlayMounts.stream()
+            .filter(e -> name.equals(e.name))
+            .findFirst()
+            .map(
+                e ->
+                    new NodeReport(phase(e.phase), e.reason, e.message, e.observedGeneration, null))
+            .orElse(null);
+  }
+
+  private static String phase(Enum<?> phase) {
+    return phase == null ? null : phase.name();
+  }
+
   static void fill(NodeSummaryStatus status, Summary summary, long generation) {
     status.observedGeneration = generation;
     status.desiredNodes = summary.desired();

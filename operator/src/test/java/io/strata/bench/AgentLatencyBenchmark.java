@@ -65,15 +65,11 @@ public final class AgentLatencyBenchmark {
       client.resource(example).serverSideApply();
 
       String java = ProcessHandle.current().info().command().orElse("java");
-      // The heap a pod would give it: the chart's agent limit is 512 MiB, and the image runs
-      // with -XX:MaxRAMPercentage=75; a smaller heap shows what the agent really needs.
-      String heap = "-Xmx" + System.getProperty("strata.agentHeap", "128m");
       ProcessBuilder run =
           new ProcessBuilder(
                   java,
                   "--enable-native-access=ALL-UNNAMED",
                   "-XX:+UseSerialGC",
-                  heap,
                   "-cp",
                   System.getProperty("java.class.path"),
                   "io.strata.cli.Main",
@@ -86,6 +82,7 @@ public final class AgentLatencyBenchmark {
               .redirectErrorStream(true)
               .redirectOutput(tmp.resolve("agent.log").toFile());
       run.environment().put("KUBECONFIG", kubeconfig.toString());
+      String javaOptions = Measures.asTheChartRuns(run, "agent");
       agent = run.start();
 
       Map<String, Long> mountedAt = new ConcurrentHashMap<>();
@@ -187,7 +184,7 @@ public final class AgentLatencyBenchmark {
           "%d OverlayMounts at once: all created in %.2f s, all Mounted %.2f s after the first create; %d NodeLayerState writes (%.2f per mount)%n",
           batch, (created - start) / 1e9, (last - start) / 1e9, writes, writes / (double) batch);
       System.out.printf(
-          "agent peak RSS: %d MiB (%s)%n", Measures.peakRssKiB(agent.pid()) / 1024, heap);
+          "agent peak RSS: %d MiB (%s)%n", Measures.peakRssKiB(agent.pid()) / 1024, javaOptions);
       watch.close();
 
       client.resources(OverlayMount.class).delete();

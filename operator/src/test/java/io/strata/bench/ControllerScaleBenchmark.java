@@ -82,8 +82,6 @@ public final class ControllerScaleBenchmark {
           new ProcessBuilder(
                   java,
                   "-XX:+UseSerialGC",
-                  // The chart's controller limit is 512 MiB and the image gives the heap 75%.
-                  "-Xmx" + System.getProperty("strata.controllerHeap", "384m"),
                   "-jar",
                   ProjectFiles.root().resolve("operator/target/strata.jar").toString(),
                   "controller",
@@ -92,6 +90,7 @@ public final class ControllerScaleBenchmark {
               .redirectErrorStream(true)
               .redirectOutput(dir.resolve("controller.log").toFile());
       run.environment().put("KUBECONFIG", kubeconfig.toString());
+      String javaOptions = Measures.asTheChartRuns(run, "controller");
       Process controller = run.start();
       ProcessHandle handle = controller.toHandle();
       try {
@@ -117,9 +116,8 @@ public final class ControllerScaleBenchmark {
         }
         System.out.printf("largest LayerSet object: %.1f KiB%n", largest / 1024.0);
         System.out.printf(
-            "controller peak RSS: %d MiB (-Xmx%s)%n",
-            Measures.peakRssKiB(handle.pid()) / 1024,
-            System.getProperty("strata.controllerHeap", "384m"));
+            "controller peak RSS: %d MiB (%s)%n",
+            Measures.peakRssKiB(handle.pid()) / 1024, javaOptions);
       } finally {
         controller.destroy();
         controller.waitFor();
