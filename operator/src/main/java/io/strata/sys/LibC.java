@@ -64,6 +64,16 @@ public interface LibC {
 
   int close(int fd);
 
+  long pwrite(int fd, @In byte[] buf, @size_t long count, long offset);
+
+  int fchown(int fd, int uid, int gid);
+
+  int fchmod(int fd, int mode);
+
+  int futimens(int fd, @In long[] times);
+
+  int fsetxattr(int fd, @In String name, @In byte[] value, @size_t long size, int flags);
+
   int flock(int fd, int operation);
 
   int mkdirat(int dirfd, @In String path, int mode);

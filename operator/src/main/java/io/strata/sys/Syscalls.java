@@ -189,6 +189,22 @@ public final class Syscalls {
     return FileStat.decode(buf);
   }
 
+  /**
+   * lstat of an absolute path, or null when nothing is there: the common answer while a root is
+   * built, so it costs no exception.
+   */
+  public FileStat lstatIfExists(Path path) throws SyscallException {
+    byte[] buf = new byte[FileStat.SIZE];
+    if (libc.fstatat(LibC.AT_FDCWD, path.toString(), buf, LibC.AT_SYMLINK_NOFOLLOW) < 0) {
+      int errno = runtime.getLastError();
+      if (errno == Errno.ENOENT.intValue()) {
+        return null;
+      }
+      throw new SyscallException("fstatat", path.toString(), errno);
+    }
+    return FileStat.decode(buf);
+  }
+
   /** fstat of an open descriptor (including an {@code O_PATH} one). */
   public FileStat fstat(Fd fd) throws SyscallException {
     byte[] buf = new byte[FileStat.SIZE];
@@ -238,6 +254,77 @@ public final class Syscalls {
       Math.floorDiv(mtimeNanos, 1_000_000_000L), Math.floorMod(mtimeNanos, 1_000_000_000L)
     };
     check(libc.utimensat(dir.value(), name, times, LibC.AT_SYMLINK_NOFOLLOW), "utimensat", name);
+  }
+
+  // ---- a file being written: metadata through its descriptor, no path walked again
+
+  /**
+   * Creates {@code path} as a new regular file with {@code mode}, open for writing; null when
+   * something (of any type, a symlink included) is already there. Never follows a symlink.
+   */
+  public Fd createNew(Path path, int mode) throws SyscallException {
+    int fd =
+        libc.open(
+            path.toString(),
+            LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC,
+            mode);
+    if (fd < 0) {
+      int errno = runtime.getLastError();
+      if (errno == Errno.EEXIST.intValue()) {
+        return null;
+      }
+      throw new SyscallException("open", path.toString(), errno);
+    }
+    return new Fd(this, fd);
+  }
+
+  /** Writes {@code length} bytes of {@code bytes} at {@code offset}, all of them. */
+  public void pwrite(Fd fd, byte[] bytes, int length, long offset) throws SyscallException {
+    byte[] rest = bytes;
+    int left = length;
+    long at = offset;
+    while (left > 0) {
+      long n = libc.pwrite(fd.value(), rest, left, at);
+      if (n < 0) {
+        throw new SyscallException("pwrite", "fd " + fd.value(), runtime.getLastError());
+      }
+      left -= (int) n;
+      at += n;
+      if (left > 0) {
+        rest = Arrays.copyOfRange(rest, (int) n, (int) n + left);
+      }
+    }
+  }
+
+  public void fchown(Fd fd, int uid, int gid) throws SyscallException {
+    check(libc.fchown(fd.value(), uid, gid), "fchown", "fd " + fd.value());
+  }
+
+  public void fchmod(Fd fd, int mode) throws SyscallException {
+    check(libc.fchmod(fd.value(), mode), "fchmod", "fd " + fd.value());
+  }
+
+  /** Sets the access and modification times of an open file to {@code nanos}. */
+  public void futimes(Fd fd, long nanos) throws SyscallException {
+    long seconds = Math.floorDiv(nanos, 1_000_000_000L);
+    long rest = Math.floorMod(nanos, 1_000_000_000L);
+    check(libc.futimens(fd.value(), new long[] {seconds, rest, seconds, rest}), "futimens", fd);
+  }
+
+  public void fsetxattr(Fd fd, String name, byte[] value) throws SyscallException {
+    check(libc.fsetxattr(fd.value(), name, value, value.length, 0), "fsetxattr", name);
+  }
+
+  /** symlink(2) as {@link #symlink}; false, and nothing done, when {@code link} exists. */
+  public boolean symlinkIfAbsent(String target, Path link) throws SyscallException {
+    if (libc.symlinkat(target, LibC.AT_FDCWD, link.toString()) == 0) {
+      return true;
+    }
+    int errno = runtime.getLastError();
+    if (errno == Errno.EEXIST.intValue()) {
+      return false;
+    }
+    throw new SyscallException("symlinkat", link.toString(), errno);
   }
 
   // ---- path-based metadata, for trees only Strata writes (staging): no symlink is followed

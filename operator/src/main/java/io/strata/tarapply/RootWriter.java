@@ -1,6 +1,8 @@
 package io.strata.tarapply;
 
 import io.strata.layout.Trees;
+import io.strata.sys.Fd;
+import io.strata.sys.FileStat;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.EntryAction.MakeDirectory;
 import io.strata.tarapply.EntryAction.MakeHardlink;
@@ -13,16 +15,10 @@ import io.strata.tarapply.EntryAction.WriteFile;
 import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,7 +44,7 @@ public final class RootWriter {
   private final Path root;
   private final Path ancestor;
   private final Syscalls sys;
-  private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+  private final byte[] buffer = new byte[BUFFER];
   private final byte[] zeros = new byte[BUFFER];
 
   /** Resolved relative paths known to be real directories; dropped when something is removed. */
@@ -125,7 +121,7 @@ public final class RootWriter {
   private void makeDirectory(MakeDirectory d) throws LayerException, IOException {
     String rel = d.path().isRoot() ? "" : place(d.path());
     Path path = path(rel);
-    BasicFileAttributes existing = lstat(path);
+    FileStat existing = lstat(path);
     if (existing != null && !existing.isDirectory()) {
       remove(rel, path, existing);
       existing = null;
@@ -139,16 +135,22 @@ public final class RootWriter {
     directoryTimes.add(Map.entry(path, d.meta().mtimeNanos()));
   }
 
+  /**
+   * A new inode for a file: created exclusively (what was there goes first), its data written, then
+   * owner, mode, xattrs and times set through the open descriptor, so the path is walked once.
+   */
   private void writeFile(WriteFile f, InputStream data) throws LayerException, IOException {
     String rel = place(f.path());
     Path path = path(rel);
-    clear(rel, path);
-    try (FileChannel out =
-        FileChannel.open(
-            path,
-            StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE,
-            LinkOption.NOFOLLOW_LINKS)) {
+    Fd created = sys.createNew(path, 0600);
+    if (created == null) {
+      clear(rel, path);
+      created = sys.createNew(path, 0600);
+      if (created == null) {
+        throw new IOException(path + " reappeared while being replaced");
+      }
+    }
+    try (Fd out = created) {
       long written = copySparse(data, out);
       bytesSinceCheck += written;
       if (written != f.size()) {
@@ -156,32 +158,34 @@ public final class RootWriter {
             Reason.Truncated,
             "entry " + f.path() + " holds " + written + " of " + f.size() + " bytes");
       }
+      Meta meta = f.meta();
+      sys.fchown(out, meta.uid(), meta.gid());
+      sys.fchmod(out, meta.mode()); // after chown, which clears setuid and setgid
+      for (Map.Entry<String, byte[]> xattr : meta.xattrs().entrySet()) {
+        sys.fsetxattr(out, xattr.getKey(), xattr.getValue());
+      }
+      sys.futimes(out, meta.mtimeNanos());
     }
-    setOwnerModeXattrs(path, f.meta(), false);
-    sys.lutimes(path, f.meta().mtimeNanos());
   }
 
   /**
    * Copies an entry's data, leaving holes where whole blocks are zero (sparse files stay sparse).
    */
-  private long copySparse(InputStream data, FileChannel out) throws IOException {
-    byte[] bytes = buffer.array();
+  private long copySparse(InputStream data, Fd out) throws IOException {
+    byte[] bytes = buffer;
     long position = 0;
     boolean endsInHole = false;
     for (int n; (n = data.readNBytes(bytes, 0, bytes.length)) > 0; ) {
       if (Arrays.mismatch(bytes, 0, n, zeros, 0, n) < 0) {
         endsInHole = true;
       } else {
-        buffer.clear().limit(n);
-        while (buffer.hasRemaining()) {
-          out.write(buffer, position + buffer.position());
-        }
+        sys.pwrite(out, bytes, n, position);
         endsInHole = false;
       }
       position += n;
     }
     if (endsInHole) {
-      out.write(ByteBuffer.wrap(new byte[1]), position - 1);
+      sys.pwrite(out, new byte[1], 1, position - 1);
     }
     return position;
   }
@@ -189,8 +193,10 @@ public final class RootWriter {
   private void makeSymlink(MakeSymlink l) throws LayerException, IOException {
     String rel = place(l.path());
     Path path = path(rel);
-    clear(rel, path);
-    sys.symlink(l.target(), path);
+    if (!sys.symlinkIfAbsent(l.target(), path)) {
+      clear(rel, path);
+      sys.symlink(l.target(), path);
+    }
     sys.lchown(path, l.meta().uid(), l.meta().gid());
     sys.lutimes(path, l.meta().mtimeNanos());
   }
@@ -213,7 +219,7 @@ public final class RootWriter {
   private void makeHardlink(MakeHardlink h) throws LayerException, IOException {
     String targetRel = resolveParentThen(h.target(), false);
     Path target = targetRel == null ? null : path(targetRel);
-    BasicFileAttributes targetAttrs = target == null ? null : lstat(target);
+    FileStat targetAttrs = target == null ? null : lstat(target);
     if (targetAttrs == null) {
       throw new LayerException(
           Reason.InvalidLink,
@@ -252,7 +258,7 @@ public final class RootWriter {
       return; // whiteouts hide lower layers only, never what the same layer adds
     }
     Path path = path(rel);
-    BasicFileAttributes existing = lstat(path);
+    FileStat existing = lstat(path);
     if (existing != null) {
       remove(rel, path, existing);
     }
@@ -267,7 +273,7 @@ public final class RootWriter {
   /** Removes everything under {@code dir} the current layer did not make or touch. */
   private void prune(String dir) throws IOException {
     Path path = path(dir);
-    BasicFileAttributes attrs = lstat(path);
+    FileStat attrs = lstat(path);
     if (attrs == null || !attrs.isDirectory()) {
       return;
     }
@@ -277,7 +283,7 @@ public final class RootWriter {
     }
     for (Path child : children) {
       String rel = join(dir, child.getFileName().toString());
-      BasicFileAttributes childAttrs = lstat(child);
+      FileStat childAttrs = lstat(child);
       if (childAttrs == null) {
         continue;
       }
@@ -352,7 +358,7 @@ public final class RootWriter {
         continue;
       }
       Path path = path(rel);
-      BasicFileAttributes attrs = lstat(path);
+      FileStat attrs = lstat(path);
       if (attrs == null) {
         if (!create) {
           return null;
@@ -360,7 +366,7 @@ public final class RootWriter {
         Files.createDirectory(path);
         sys.chmod(path, 0755);
         touched(rel);
-      } else if (attrs.isSymbolicLink()) {
+      } else if (attrs.isSymlink()) {
         if (++hops > MAX_SYMLINK_HOPS) {
           throw new LayerException(
               Reason.PathEscape, "too many symlinks resolving " + String.join("/", components));
@@ -386,14 +392,12 @@ public final class RootWriter {
 
   // ---- helpers
 
-  private boolean isInherited(String rel, BasicFileAttributes attrs) throws IOException {
+  private boolean isInherited(String rel, FileStat attrs) throws IOException {
     if (ancestor == null) {
       return false;
     }
-    BasicFileAttributes original = lstat(ancestor.resolve(rel));
-    return original != null
-        && attrs.fileKey() != null
-        && attrs.fileKey().equals(original.fileKey());
+    FileStat original = lstat(ancestor.resolve(rel));
+    return original != null && attrs.dev() == original.dev() && attrs.ino() == original.ino();
   }
 
   /** Replaces {@code path} by a private copy of itself, in one rename. */
@@ -416,13 +420,13 @@ public final class RootWriter {
 
   /** Makes room for a new inode at {@code path}: whatever is there goes. */
   private void clear(String rel, Path path) throws IOException {
-    BasicFileAttributes existing = lstat(path);
+    FileStat existing = lstat(path);
     if (existing != null) {
       remove(rel, path, existing);
     }
   }
 
-  private void remove(String rel, Path path, BasicFileAttributes attrs) throws IOException {
+  private void remove(String rel, Path path, FileStat attrs) throws IOException {
     if (attrs.isDirectory()) {
       Trees.deleteUnmounted(path); // staging is private: nothing can be mounted in it
     } else {
@@ -447,11 +451,7 @@ public final class RootWriter {
     return dir.isEmpty() ? name : dir + "/" + name;
   }
 
-  private static BasicFileAttributes lstat(Path path) throws IOException {
-    try {
-      return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException e) {
-      return null;
-    }
+  private FileStat lstat(Path path) throws IOException {
+    return sys.lstatIfExists(path);
   }
 }
