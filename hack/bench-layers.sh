@@ -10,16 +10,21 @@ cd "$(dirname "$0")/.."
 source hack/env.sh
 rounds=${1:-5}
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-hack/build-test-rootfs.sh >/dev/null
+# The root the layer-store issue measures: minbase plus a toolchain (about 770 MB, 22k entries);
+# STRATA_BENCH_ROOT=minbase takes the 153 MB one instead.
+flavour=${STRATA_BENCH_ROOT:-large}
+hack/build-test-rootfs.sh "$flavour" >/dev/null
 ./mvnw -B -q -ntp package -DskipTests
 
 work=${STRATA_BENCH_DIR:-/var/tmp/strata-bench}
 rm -rf "$work"; mkdir -p "$work/in" "$work/fs"
 img="$work/fs.img"
-rootfs=$(ls "${STRATA_TEST_CACHE:-$HOME/.cache/strata}"/rootfs-bookworm-minbase.tar)
+rootfs=$(ls "${STRATA_TEST_CACHE:-$HOME/.cache/strata}/rootfs-bookworm-$flavour.tar")
 jar=$PWD/operator/target/strata.jar
-# The JVM flags the agent's image ships with (charts/ and the container image use the same).
-jvm=(java -XX:+UseSerialGC -Xmx192m -XX:+ExitOnOutOfMemoryError)
+# The JVM flags the agent ships with: the image's, then the chart's agent.javaOptions.
+agent_opts=$(awk '/^agent:/{a=1} /^controller:/{a=0} a && /javaOptions:/{sub(/.*javaOptions: /,""); gsub(/"/,""); print}' charts/strata/values.yaml)
+# shellcheck disable=SC2206
+jvm=(java -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError $agent_opts)
 
 # Inputs: the debootstrap root as one layer, three ways; and a three-layer image built by umoci.
 cp "$rootfs" "$work/in/layer.tar"
@@ -48,7 +53,7 @@ chain=$(cd "$work/in" && for l in $(cat chain.txt); do echo -n "$work/in/$l "; d
 
 fresh_fs() {
   mountpoint -q "$work/fs" && umount "$work/fs"
-  rm -f "$img"; truncate -s 6G "$img"; mkfs.ext4 -q -F "$img"; mount -o loop "$img" "$work/fs"
+  rm -f "$img"; truncate -s 16G "$img"; mkfs.ext4 -q -F "$img"; mount -o loop "$img" "$work/fs"
 }
 
 # Digests are declared, as the agent always does: each blob is then read once.
@@ -81,6 +86,15 @@ done
 root=$(ls -d "$work/fs"/strata-tar-"$rounds"/layers/*/root)
 java -cp "operator/target/test-classes:operator/target/classes:$(./mvnw -B -q -ntp -pl operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)" \
   io.strata.bench.HardlinkCopyBenchmark "$root" "$work/fs/links" 7 >> "$results"
+# Peak memory for a layer of more than 1 GiB: the root plus 320 MiB of incompressible data.
+mkdir -p "$work/in/big"; head -c 320M /dev/urandom > "$work/in/big/random.bin"
+cp "$work/in/layer.tar" "$work/in/big.tar"; tar -rf "$work/in/big.tar" -C "$work/in/big" random.bin
+echo "1GiB layer: $(du -m "$work/in/big.tar" | cut -f1) MiB" >&2
+mkdir -p "$work/fs/strata-1g"
+/usr/bin/time -f "%e %M" -o "$work/time.txt" "${jvm[@]}" -jar "$jar" materialize --state-dir "$work/fs/strata-1g" "$(d "$work/in/big.tar")" >/dev/null
+read -r secs rss < "$work/time.txt"; printf 'strata-1GiB\t%s\t%s\n' "$secs" "$rss" >> "$results"
+rm -rf "$work/in/big" "$work/in/big.tar"
+
 umount "$work/fs"; rm -f "$img"
 
 python3 - "$results" <<'PY'
