@@ -14,6 +14,7 @@ packages=(
   docker-registry  # the CNCF distribution registry, started on loopback by the registry tests
   apache2-utils  # htpasswd -B: bcrypt credentials for the registry basic-auth tests
   openssl        # certificates for the registry TLS and token-auth tests
+  tinyproxy      # a real HTTP proxy for the download-through-a-proxy tests
   debootstrap    # a real root filesystem to layer
 )
 
@@ -26,5 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests start their own tinyproxy on a free port; the packaged service is not wanted.
+  if command -v systemctl >/dev/null && systemctl is-enabled tinyproxy >/dev/null 2>&1; then
+    systemctl disable --now tinyproxy >/dev/null 2>&1 || true
+  fi
 fi
 command -v go >/dev/null || { echo "strata: go is required to build the control plane" >&2; exit 1; }
