@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 class CacheViewsTest {
@@ -29,43 +30,18 @@ class CacheViewsTest {
       whole.add(state("node-" + n, n));
     }
     List<NodeLayerState> views = whole.stream().map(CacheViews::nodeLayerState).toList();
-    StatusAggregator aggregator =
-        new StatusAggregator(Clock.fixed(Instant.parse("2026-11-28T10:00:00Z"), ZoneOffset.UTC));
     List<String> desired = whole.stream().map(s -> s.getMetadata().getName()).toList();
     for (String name : List.of("ls-0", "ls-1", "ls-2", "ls-3", "absent")) {
       for (long generation : new long[] {1, 2}) {
-        assertThat(
-                aggregator.fold(
-                    desired,
-                    Summaries.reports(views, Summaries.layerSetReport(name)),
-                    "Ready",
-                    generation,
-                    null))
+        assertThat(fold(desired, views, Summaries.layerSetReport(name), "Ready", generation))
+            .as(name)
+            .usingRecursiveComparison()
+            .isEqualTo(fold(desired, whole, Summaries.layerSetReport(name), "Ready", generation));
+        assertThat(fold(desired, views, Summaries.overlayMountReport(name), "Mounted", generation))
             .as(name)
             .usingRecursiveComparison()
             .isEqualTo(
-                aggregator.fold(
-                    desired,
-                    Summaries.reports(whole, Summaries.layerSetReport(name)),
-                    "Ready",
-                    generation,
-                    null));
-        assertThat(
-                aggregator.fold(
-                    desired,
-                    Summaries.reports(views, Summaries.overlayMountReport(name)),
-                    "Mounted",
-                    generation,
-                    null))
-            .as(name)
-            .usingRecursiveComparison()
-            .isEqualTo(
-                aggregator.fold(
-                    desired,
-                    Summaries.reports(whole, Summaries.overlayMountReport(name)),
-                    "Mounted",
-                    generation,
-                    null));
+                fold(desired, whole, Summaries.overlayMountReport(name), "Mounted", generation));
       }
     }
     // Teardown reads which names a node still lists, and which node it is.
@@ -121,6 +97,16 @@ class CacheViewsTest {
                 List.of(view),
                 new LabelSelectorBuilder().withMatchLabels(Map.of("disk", "ssd")).build()))
         .containsExactly("n1");
+  }
+
+  private static StatusAggregator.Summary fold(
+      List<String> desired,
+      List<NodeLayerState> states,
+      Function<NodeLayerState.Status, StatusAggregator.NodeReport> report,
+      String readyPhase,
+      long generation) {
+    return new StatusAggregator(Clock.fixed(Instant.parse("2026-11-28T10:00:00Z"), ZoneOffset.UTC))
+        .fold(desired, Summaries.reports(states, report), readyPhase, generation, null);
   }
 
   /** A node's state with every kind of entry, varied by {@code n}. */

@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.strata.layerstore.Digest;
 import io.strata.layout.NodeLayout;
+import io.strata.testing.LocalRegistry;
 import io.strata.testing.Tools;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +17,6 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +60,7 @@ class ProxyTest {
         "a non-loopback IPv4 address on this machine (proxies are never used for loopback)");
     new Random(3).nextBytes(blob);
 
-    proxyPort = freePort();
+    proxyPort = LocalRegistry.freePort();
     proxyLog = tmp.resolve("tinyproxy.log");
     Path config = tmp.resolve("tinyproxy.conf");
     Files.writeString(
@@ -165,27 +165,9 @@ class ProxyTest {
     exchange.close();
   }
 
+  /** A certificate for {@code address}, also as the PKCS12 keystore the origin serves it from. */
   private Path certificateFor(InetAddress address) throws Exception {
-    Path crt = tmp.resolve("origin.crt");
-    Path key = tmp.resolve("origin.key");
-    Tools.run(
-        tmp,
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=strata-proxy-test",
-        "-addext",
-        "subjectAltName=IP:" + address.getHostAddress(),
-        "-keyout",
-        key.toString(),
-        "-out",
-        crt.toString());
+    Path crt = LocalRegistry.selfSigned(tmp, "origin", "IP:" + address.getHostAddress());
     Tools.run(
         tmp,
         "openssl",
@@ -194,7 +176,7 @@ class ProxyTest {
         "-in",
         crt.toString(),
         "-inkey",
-        key.toString(),
+        tmp.resolve("origin.key").toString(),
         "-passout",
         "pass:strata",
         "-out",
@@ -226,12 +208,6 @@ class ProxyTest {
       }
     }
     return null;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 
   private void awaitListening(int port) throws Exception {

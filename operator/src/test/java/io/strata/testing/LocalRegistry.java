@@ -78,6 +78,12 @@ public final class LocalRegistry implements AutoCloseable {
 
   /** A self-signed certificate for 127.0.0.1 and localhost: {@code name.crt}, {@code name.key}. */
   public static Path selfSigned(Path dir, String name) throws IOException, InterruptedException {
+    return selfSigned(dir, name, "IP:127.0.0.1,DNS:localhost");
+  }
+
+  /** A self-signed certificate for {@code subjectAltName} (openssl's syntax). */
+  public static Path selfSigned(Path dir, String name, String subjectAltName)
+      throws IOException, InterruptedException {
     Tools.requireCommand("openssl");
     Files.createDirectories(dir);
     Path cert = dir.resolve(name + ".crt");
@@ -94,7 +100,7 @@ public final class LocalRegistry implements AutoCloseable {
         "-subj",
         "/CN=strata-test-" + name,
         "-addext",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "subjectAltName=" + subjectAltName,
         "-keyout",
         dir.resolve(name + ".key").toString(),
         "-out",
@@ -157,7 +163,7 @@ public final class LocalRegistry implements AutoCloseable {
         "docker-registry did not listen on " + port + ": " + Files.readString(log));
   }
 
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     }
