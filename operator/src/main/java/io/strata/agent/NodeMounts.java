@@ -102,15 +102,13 @@ final class NodeMounts {
       if (mounted.adopted() && mounted.previousLower() != null) {
         mounted = remountOnNewLower(uid, request, mounted);
         if (mounted.adopted()) {
-          return onOldLower(
-              mounted(
-                  name,
-                  mounted,
-                  "Outdated",
-                  "still on "
-                      + mounted.previousLower()
-                      + ": moves to the new root once it is not busy"),
-              mounted.previousLower());
+          return mounted(
+              name,
+              mounted,
+              "Outdated",
+              "still on "
+                  + mounted.previousLower()
+                  + ": moves to the new root once it is not busy");
         }
       }
       return mounted(name, mounted, null, null);
@@ -204,19 +202,6 @@ final class NodeMounts {
     entry.upperdir = mounted.upperDir() == null ? null : mounted.upperDir().toString();
     entry.workdir = mounted.workDir() == null ? null : mounted.workDir().toString();
     entry.options = mounted.spec().data();
-    return entry;
-  }
-
-  /**
-   * The entry of a mount still on {@code oldLower}: it reports what is mounted, not what was asked
-   * for.
-   */
-  private static OverlayMountEntry onOldLower(OverlayMountEntry entry, Path oldLower) {
-    String asked = entry.lowerdir;
-    int colon = asked.indexOf(':'); // read-only mounts stack an empty dir after the root
-    String actual = oldLower + (colon < 0 ? "" : asked.substring(colon));
-    entry.lowerdir = actual;
-    entry.options = entry.options.replace("lowerdir=" + asked, "lowerdir=" + actual);
     return entry;
   }
 

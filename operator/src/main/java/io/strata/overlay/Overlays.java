@@ -100,8 +100,12 @@ public final class Overlays {
               + ") not made by this mount; it is never mounted over");
     }
     Upper upper = upperPaths(request);
-    MountSpec spec = OverlayPlanner.plan(overlayRequest(request, target, lower, upper));
     Path mountedLower = lowerOf(existing);
+    boolean outdated = mountedLower != null && !lower.equals(mountedLower);
+    // The spec says what is mounted, which on an outdated mount is not what was asked for.
+    MountSpec spec =
+        OverlayPlanner.plan(
+            overlayRequest(request, target, outdated ? mountedLower : lower, upper));
     return new MountedOverlay(
         request.uid(),
         target,
@@ -109,7 +113,7 @@ public final class Overlays {
         upper.upper(),
         upper.work(),
         true,
-        lower.equals(mountedLower) ? null : mountedLower);
+        outdated ? mountedLower : null);
   }
 
   /** Refuses targets nested in or around another Strata mount, and lowers inside merged views. */

@@ -133,6 +133,19 @@ class OverlaysTest {
   }
 
   @Test
+  void anAdoptedMountOnAnOlderLowerDescribesWhatIsMountedNotWhatWasAsked() throws Exception {
+    overlays.mount(MountRequest.disk("u1", "env", node.lower));
+    Path newLower = Files.createDirectories(tmp.resolve("lower2"));
+
+    MountedOverlay adopted = overlays.mount(MountRequest.disk("u1", "env", newLower));
+
+    assertThat(adopted.adopted()).isTrue();
+    assertThat(adopted.previousLower()).isEqualTo(node.lower);
+    assertThat(adopted.spec().data()).contains("lowerdir=" + node.lower);
+    assertThat(adopted.spec().data()).doesNotContain(newLower.toString());
+  }
+
+  @Test
   void aTargetThroughASymlinkIsRefusedAndNothingIsCreatedOutside() throws Exception {
     Path outside = Files.createDirectories(tmp.resolve("outside"));
     Files.createSymbolicLink(node.mountBase.resolve("evil"), outside);
