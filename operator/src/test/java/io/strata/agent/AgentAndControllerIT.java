@@ -14,11 +14,10 @@ import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.InProcess;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.ZonedDateTime;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -36,7 +35,7 @@ class AgentAndControllerIT {
   private static final String CPU = "it-agent-cpu";
   private static final Map<String, String> SUITE = Map.of("strata-test", "agent-controller");
 
-  private final List<AutoCloseable> running = new ArrayList<>();
+  private final InProcess running = new InProcess();
   private KubernetesClient client;
   private Controller controller;
 
@@ -49,18 +48,7 @@ class AgentAndControllerIT {
     createNode(CPU, "cpu");
     startAgent(GPU);
     startAgent(CPU);
-    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
-    controller =
-        new Controller(
-            controllerClient,
-            StrataApi.DEFAULT_NAMESPACE,
-            "it-controller",
-            0,
-            Duration.ofMinutes(5),
-            () -> {});
-    controller.start();
-    running.add(controller);
-    running.add(controllerClient);
+    controller = running.controller("it-controller");
 
     client.resource(layerSet("it-all", Map.of())).create();
     client.resource(layerSet("it-gpu", Map.of("pool", "gpu"))).create();
@@ -81,9 +69,7 @@ class AgentAndControllerIT {
           assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
               .isEmpty();
         });
-    for (AutoCloseable c : running.reversed()) {
-      c.close();
-    }
+    running.close();
     client.nodes().withLabels(SUITE).delete();
     client
         .leases()
@@ -349,22 +335,10 @@ class AgentAndControllerIT {
 
   @Test
   void aStandbyControllerTakesOverWhenTheLeaderStops() throws Exception {
-    KubernetesClient standbyClient = ControlPlane.shared().adminClient();
-    Controller standby =
-        new Controller(
-            standbyClient,
-            StrataApi.DEFAULT_NAMESPACE,
-            "it-standby",
-            0,
-            Duration.ofMinutes(5),
-            () -> {});
-    standby.start();
-    running.add(standby);
-    running.add(standbyClient);
+    running.controller("it-standby");
     Eventually.within(CONVERGE, () -> assertThat(leader()).isEqualTo("it-controller"));
 
-    running.remove(controller);
-    controller.close(); // the leader steps down
+    running.stop(controller); // the leader steps down
     Eventually.within(Duration.ofSeconds(60), () -> assertThat(leader()).isEqualTo("it-standby"));
     client.resource(layerSet("it-after-takeover", Map.of())).create();
     Eventually.within(
@@ -380,7 +354,7 @@ class AgentAndControllerIT {
   }
 
   @Test
-  void uninstallLeavesNothingStuckOnTheFinalizer() {
+  void uninstallLeavesNothingStuckOnTheFinalizer() throws Exception {
     Eventually.within(
         CONVERGE,
         () ->
@@ -392,14 +366,7 @@ class AgentAndControllerIT {
                         .getMetadata()
                         .getFinalizers())
                 .isNotEmpty());
-    for (AutoCloseable c : running.reversed()) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }
-    running.clear();
+    running.close(); // every agent and controller gone
     assertThat(io.strata.controller.Uninstall.removeFinalizers(client)).isGreaterThanOrEqualTo(4);
     client.resources(OverlayMount.class).withLabels(SUITE).delete();
     client.resources(LayerSet.class).withLabels(SUITE).delete();
@@ -470,7 +437,6 @@ class AgentAndControllerIT {
   }
 
   private void startAgent(String node) throws Exception {
-    KubernetesClient agentClient = ControlPlane.shared().adminClient();
     AgentConfig config =
         new AgentConfig(
             node,
@@ -484,10 +450,7 @@ class AgentAndControllerIT {
             Duration.ofSeconds(30),
             AgentConfig.DEFAULT_BUDGET,
             io.strata.registry.RegistrySettings.DEFAULT);
-    Agent agent = new Agent(agentClient, config, Clock.systemUTC());
-    agent.start();
-    running.add(agentClient);
-    running.add(agent);
+    running.agent(config);
   }
 
   private void createNode(String name, String pool) {

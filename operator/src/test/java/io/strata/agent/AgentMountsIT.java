@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.strata.controller.Controller;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
@@ -19,13 +18,13 @@ import io.strata.crd.StrataApi;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +45,7 @@ class AgentMountsIT {
   private static final Map<String, String> SUITE = Map.of("strata-test", "agent-mounts");
 
   @TempDir Path tmp;
-  private final List<AutoCloseable> running = new ArrayList<>();
+  private final InProcess running = new InProcess();
   private final List<RootMounts> nodes = new ArrayList<>();
   private KubernetesClient client;
   private HttpServer layers;
@@ -64,18 +63,7 @@ class AgentMountsIT {
     createNode("it-mnt-b", "b");
     startAgent("it-mnt-a", nodeA);
     startAgent("it-mnt-b", nodeB);
-    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
-    Controller controller =
-        new Controller(
-            controllerClient,
-            StrataApi.DEFAULT_NAMESPACE,
-            "it-mounts-controller",
-            0,
-            Duration.ofMinutes(5),
-            () -> {});
-    controller.start();
-    running.add(controllerClient);
-    running.add(controller);
+    running.controller("it-mounts-controller");
   }
 
   @AfterEach
@@ -84,9 +72,7 @@ class AgentMountsIT {
       client.resources(OverlayMount.class).withLabels(SUITE).delete();
       client.resources(LayerSet.class).withLabels(SUITE).delete();
     }
-    for (AutoCloseable c : running.reversed()) {
-      c.close();
-    }
+    running.close();
     if (layers != null) {
       layers.stop(0);
     }
@@ -334,14 +320,7 @@ class AgentMountsIT {
   }
 
   private void startAgent(String node, RootMounts paths) throws Exception {
-    KubernetesClient agentClient = ControlPlane.shared().adminClient();
-    Agent agent =
-        new Agent(
-            agentClient,
-            AgentConfig.of(node, paths.stateDir, paths.mountBase, StrataApi.DEFAULT_NAMESPACE, 0),
-            Clock.systemUTC());
-    agent.start();
-    running.add(agentClient);
-    running.add(agent);
+    running.agent(
+        AgentConfig.of(node, paths.stateDir, paths.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
   }
 }

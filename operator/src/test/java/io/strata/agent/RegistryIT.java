@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.strata.controller.Controller;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NameReference;
 import io.strata.crd.NodeLayerState;
@@ -18,6 +17,7 @@ import io.strata.layerstore.Digest;
 import io.strata.registry.RegistrySettings;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.InProcess;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestImages;
@@ -27,9 +27,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +53,7 @@ class RegistryIT {
   static TestImages images;
 
   @TempDir Path tmp;
-  private final List<AutoCloseable> running = new ArrayList<>();
+  private final InProcess running = new InProcess();
   private KubernetesClient client;
 
   @BeforeAll
@@ -79,29 +77,11 @@ class RegistryIT {
                 .endMetadata()
                 .build())
         .create();
-    KubernetesClient agentClient = ControlPlane.shared().adminClient();
-    Agent agent =
-        new Agent(
-            agentClient,
-            AgentConfig.of(
-                    NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
-                .withRegistries(RegistrySettings.DEFAULT),
-            Clock.systemUTC());
-    agent.start();
-    running.add(agentClient);
-    running.add(agent);
-    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
-    Controller controller =
-        new Controller(
-            controllerClient,
-            StrataApi.DEFAULT_NAMESPACE,
-            "it-registry-controller",
-            0,
-            Duration.ofMinutes(5),
-            () -> {});
-    controller.start();
-    running.add(controllerClient);
-    running.add(controller);
+    running.agent(
+        AgentConfig.of(
+                NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
+            .withRegistries(RegistrySettings.DEFAULT));
+    running.controller("it-registry-controller");
   }
 
   @AfterEach
@@ -115,9 +95,7 @@ class RegistryIT {
         () ->
             assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
                 .isEmpty());
-    for (AutoCloseable c : running.reversed()) {
-      c.close();
-    }
+    running.close();
     client.nodes().withName(NODE).delete();
     client.resources(NodeLayerState.class).withName(NODE).delete();
     client.secrets().inNamespace(StrataApi.DEFAULT_NAMESPACE).withLabels(SUITE).delete();

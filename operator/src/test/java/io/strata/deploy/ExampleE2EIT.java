@@ -2,20 +2,17 @@ package io.strata.deploy;
 
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.strata.agent.Agent;
 import io.strata.agent.AgentConfig;
-import io.strata.controller.Controller;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.ExampleScenario;
+import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,15 +27,13 @@ class ExampleE2EIT {
   private static final String NODE = "it-e2e-node";
 
   @TempDir Path tmp;
-  private final List<AutoCloseable> running = new ArrayList<>();
+  private final InProcess running = new InProcess();
   private KubernetesClient client;
   private RootMounts node;
 
   @AfterEach
   void stop() throws Exception {
-    for (AutoCloseable c : running.reversed()) {
-      c.close();
-    }
+    running.close();
     if (node != null) {
       node.cleanUp();
     }
@@ -57,27 +52,9 @@ class ExampleE2EIT {
         .nodes()
         .resource(new NodeBuilder().withNewMetadata().withName(NODE).endMetadata().build())
         .create();
-    KubernetesClient agentClient = ControlPlane.shared().adminClient();
-    Agent agent =
-        new Agent(
-            agentClient,
-            AgentConfig.of(NODE, node.stateDir, node.mountBase, StrataApi.DEFAULT_NAMESPACE, 0),
-            Clock.systemUTC());
-    agent.start();
-    running.add(agentClient);
-    running.add(agent);
-    KubernetesClient controllerClient = ControlPlane.shared().adminClient();
-    Controller controller =
-        new Controller(
-            controllerClient,
-            StrataApi.DEFAULT_NAMESPACE,
-            "it-e2e-controller",
-            0,
-            Duration.ofMinutes(5),
-            () -> {});
-    controller.start();
-    running.add(controllerClient);
-    running.add(controller);
+    running.agent(
+        AgentConfig.of(NODE, node.stateDir, node.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
+    running.controller("it-e2e-controller");
 
     new ExampleScenario(
             client,
