@@ -62,12 +62,15 @@ public final class LayerReader {
           blobSha == null
               ? file
               : new BufferedInputStream(new DigestInputStream(file, blobSha), BUFFER);
-      Metered tarBytes = new Metered(decompress(raw, actual), limits.maxUncompressedBytes());
-      long entries = applyEntries(tarBytes, writer);
-      raw.transferTo(OutputStream.nullOutputStream()); // every byte counts toward the digest
-      Digest diffId = Digest.of(tarBytes.sha);
-      Digest blobDigest = blobSha == null ? diffId : Digest.of(blobSha);
-      return new Applied(blobDigest, diffId, entries, tarBytes.count);
+      InputStream decompressed = decompress(raw, actual);
+      try (decompressed) { // closing stops a decompressing thread before the file closes
+        Metered tarBytes = new Metered(decompressed, limits.maxUncompressedBytes());
+        long entries = applyEntries(tarBytes, writer);
+        raw.transferTo(OutputStream.nullOutputStream()); // every byte counts toward the digest
+        Digest diffId = Digest.of(tarBytes.sha);
+        Digest blobDigest = blobSha == null ? diffId : Digest.of(blobSha);
+        return new Applied(blobDigest, diffId, entries, tarBytes.count);
+      }
     } catch (GuardException e) {
       throw e.refusal;
     } catch (IOException e) {
@@ -102,11 +105,12 @@ public final class LayerReader {
       throws IOException {
     return switch (compression) {
       case NONE -> in;
-      case GZIP -> new GzipCompressorInputStream(in, true);
+      // Decompression runs on a thread of its own, beside parsing and writing.
+      case GZIP -> new Prefetch(new GzipCompressorInputStream(in, true));
       case ZSTD -> {
         ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(in);
         zstd.setLongMax(ZSTD_MAX_WINDOW_LOG);
-        yield new BufferedInputStream(zstd, BUFFER);
+        yield new Prefetch(zstd);
       }
     };
   }
