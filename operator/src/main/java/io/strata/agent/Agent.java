@@ -6,15 +6,28 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.informer.FieldSelector;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
 import io.strata.Version;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
+import io.strata.crd.StrataApi;
 import io.strata.fetch.BlobFetcher;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
@@ -42,19 +55,20 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node agent. Level-triggered: every event only queues one pass of {@link #reconcile()}, which
- * reads desired state from the informer caches and writes the node's whole NodeLayerState status. A
- * pass does nothing until every cache has synced, so an empty cache never looks like "nothing is
- * wanted here".
+ * The node agent: a Java Operator SDK reconciler whose one primary is this node's NodeLayerState
+ * (watched by its {@link StrataApi#NODE_LABEL} label), with LayerSets, OverlayMounts and this Node
+ * as secondaries. Level-triggered: every event, whatever it is, leads to one pass of {@link
+ * #reconcile()}, which reads desired state from the caches and writes the node's whole status. The
+ * SDK starts reconciling only once every cache has synced, so an empty cache never looks like
+ * "nothing is wanted here", and never runs two passes at once.
  */
-public final class Agent implements AutoCloseable {
+@ControllerConfiguration(name = "strata-agent", generationAwareEventProcessing = false)
+public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   static final String FIELD_MANAGER = "strata-agent";
   private static final Logger log = LoggerFactory.getLogger(Agent.class);
 
@@ -65,7 +79,7 @@ public final class Agent implements AutoCloseable {
   private final EventRecorder events;
   private final AgentMetrics metrics = new AgentMetrics();
   private final ScheduledExecutorService loop;
-  private final AtomicBoolean queued = new AtomicBoolean();
+  private final SimpleInboundEventSource<NodeLayerState> kicks = new SimpleInboundEventSource<>();
 
   private NodeLock lock;
   private LayerSetWork layerSetWork;
@@ -73,10 +87,10 @@ public final class Agent implements AutoCloseable {
   private CacheCollector collector;
   private long lastCollection;
   private HealthServer health;
-  private SharedIndexInformer<LayerSet> layerSets;
-  private SharedIndexInformer<OverlayMount> overlayMounts;
-  private SharedIndexInformer<Node> node;
-  private SharedIndexInformer<NodeLayerState> ownState;
+  private Operator operator;
+  private InformerEventSource<LayerSet, NodeLayerState> layerSets;
+  private InformerEventSource<OverlayMount, NodeLayerState> overlayMounts;
+  private InformerEventSource<Node, NodeLayerState> node;
   private volatile boolean lastPassSucceeded;
 
   public Agent(KubernetesClient client, AgentConfig config, Clock clock) {
@@ -135,15 +149,30 @@ public final class Agent implements AutoCloseable {
         config.leaseRenewPeriod().toMillis(),
         TimeUnit.MILLISECONDS);
 
-    long resync = config.resyncPeriod().toMillis();
-    ResourceEventHandler<HasMetadata> kick = new Kick();
-    layerSets = client.resources(LayerSet.class).inform(cast(kick), resync);
-    overlayMounts = client.resources(OverlayMount.class).inform(cast(kick), resync);
-    node = client.nodes().withName(config.nodeName()).inform(cast(kick), resync);
-    ownState =
-        client.resources(NodeLayerState.class).withName(config.nodeName()).inform(cast(kick), 0);
-    loop.scheduleWithFixedDelay(this::queue, resync, resync, TimeUnit.MILLISECONDS);
-    queue(); // objects listed while the informers started found a pass that could not run yet
+    // The one primary must exist before the SDK can reconcile it.
+    Node self = client.nodes().withName(config.nodeName()).get();
+    Apply.object(client, FIELD_MANAGER, stateObject(self));
+    loop.scheduleWithFixedDelay(
+        this::keepOwnState,
+        config.leaseRenewPeriod().toMillis(),
+        config.leaseRenewPeriod().toMillis(),
+        TimeUnit.MILLISECONDS);
+    operator =
+        new Operator(
+            o ->
+                o.withKubernetesClient(client)
+                    .withCloseClientOnStop(false)
+                    .withConcurrentReconciliationThreads(1)
+                    .withConcurrentWorkflowExecutorThreads(1)
+                    .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(metrics.registry())));
+    operator.register(
+        this,
+        c ->
+            c.withLabelSelector(StrataApi.NODE_LABEL + "=" + config.nodeName())
+                .withReconciliationMaxInterval(config.resyncPeriod())
+                // Failures come back as a pass that retries itself; the SDK only counts them.
+                .withRetry(GenericRetry.noRetry()));
+    operator.start();
     log.info(
         "agent for node {} started (state dir {}, mount base {}, namespace {})",
         config.nodeName(),
@@ -152,45 +181,90 @@ public final class Agent implements AutoCloseable {
         config.namespace());
   }
 
+  /** The Prometheus text of the agent's metrics (what /metrics serves). */
+  public String scrapeMetrics() {
+    return metrics.scrape();
+  }
+
   /** Ready once the lock is held, every cache has synced and the last pass wrote what it meant. */
   public boolean isReady() {
-    return lock != null && informersSynced() && lastPassSucceeded;
+    return lock != null
+        && operator != null
+        && operator.getRuntimeInfo().allEventSourcesAreHealthy()
+        && lastPassSucceeded;
   }
 
-  private boolean informersSynced() {
-    return Stream.of(layerSets, overlayMounts, node, ownState)
-        .allMatch(i -> i != null && i.hasSynced());
+  @Override
+  public List<EventSource<?, NodeLayerState>> prepareEventSources(
+      EventSourceContext<NodeLayerState> context) {
+    layerSets = new InformerEventSource<>(toThisNode(LayerSet.class).build(), context);
+    overlayMounts = new InformerEventSource<>(toThisNode(OverlayMount.class).build(), context);
+    node =
+        new InformerEventSource<>(
+            toThisNode(Node.class)
+                .withFieldSelector(
+                    new FieldSelector(new FieldSelector.Field("metadata.name", config.nodeName())))
+                .build(),
+            context);
+    return List.of(layerSets, overlayMounts, node, kicks);
   }
 
+  /** Secondaries of {@code type}: any change of one is a reason for this node's pass. */
+  private <R extends HasMetadata> InformerEventSourceConfiguration.Builder<R> toThisNode(
+      Class<R> type) {
+    ResourceID own = new ResourceID(config.nodeName());
+    return InformerEventSourceConfiguration.from(type, NodeLayerState.class)
+        .withSecondaryToPrimaryMapper(changed -> Set.of(own));
+  }
+
+  /** Asks for a pass soon: a download finished, a busy mount may be free. */
   private void queue() {
-    if (queued.compareAndSet(false, true)) {
-      loop.execute(
-          () -> {
-            queued.set(false);
-            reconcileOrRetry();
-          });
+    kicks.propagateEvent(new ResourceID(config.nodeName()));
+  }
+
+  /**
+   * The SDK reconciles only a NodeLayerState that exists: if someone deletes this node's, the agent
+   * puts it back (with its label), and the pass that follows fills its status again.
+   */
+  private void keepOwnState() {
+    try {
+      if (client.resources(NodeLayerState.class).withName(config.nodeName()).get() == null) {
+        Apply.object(
+            client, FIELD_MANAGER, stateObject(client.nodes().withName(config.nodeName()).get()));
+        log.info("NodeLayerState {} was deleted; recreated", config.nodeName());
+      }
+    } catch (RuntimeException e) { // retried on the next tick
+      log.warn("checking NodeLayerState {} failed: {}", config.nodeName(), e.getMessage());
+    }
+  }
+
+  @Override
+  public UpdateControl<NodeLayerState> reconcile(
+      NodeLayerState current, Context<NodeLayerState> context) {
+    try {
+      return reconcile(current);
+    } catch (RuntimeException e) {
+      lastPassSucceeded = false;
+      metrics.failedPasses.increment();
+      log.warn("pass for node {} failed (retrying in 5s): {}", config.nodeName(), e.getMessage());
+      return UpdateControl.<NodeLayerState>noUpdate().rescheduleAfter(Duration.ofSeconds(5));
     }
   }
 
   /** One pass: compute what this node serves and report it. */
-  void reconcile() {
-    if (!informersSynced()) {
-      loop.schedule(this::queue, 1, TimeUnit.SECONDS); // never act on a cache not yet listed
-      return;
-    }
-    Node self = node.getStore().getByKey(config.nodeName());
+  private UpdateControl<NodeLayerState> reconcile(NodeLayerState current) {
+    Node self = node.get(new ResourceID(config.nodeName())).orElse(null);
     if (self == null) {
       log.warn("Node {} does not exist (yet); nothing to report", config.nodeName());
       lastPassSucceeded = false;
-      return;
+      return UpdateControl.noUpdate();
     }
     Selection selection =
         Selection.forNode(
             self.getMetadata().getLabels(),
-            layerSets.getStore().list(),
-            overlayMounts.getStore().list());
-    NodeLayerState current = ownState.getStore().getByKey(config.nodeName());
-    if (current == null || !ownedBy(current, self)) {
+            layerSets.list().toList(),
+            overlayMounts.list().toList());
+    if (!ownedBy(current, self)) {
       current = Apply.object(client, FIELD_MANAGER, stateObject(self));
       log.info("NodeLayerState {} created or adopted", config.nodeName());
     }
@@ -208,11 +282,9 @@ public final class Agent implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    if (mounts.stream().anyMatch(Agent::waitsForUsers)) {
-      // A mount on an old root, or one to tear down, waits for its users: look again soon
-      // instead of at the next resync, so it moves as soon as it is free.
-      loop.schedule(this::queue, BUSY_RETRY_SECONDS, TimeUnit.SECONDS);
-    }
+    // A mount on an old root, or one to tear down, waits for its users: look again soon
+    // instead of at the next resync, so it moves as soon as it is free.
+    boolean busy = mounts.stream().anyMatch(Agent::waitsForUsers);
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
     collectGarbage(next);
@@ -229,6 +301,10 @@ public final class Agent implements AutoCloseable {
           next.overlayMounts.size());
     }
     lastPassSucceeded = true;
+    return busy
+        ? UpdateControl.<NodeLayerState>noUpdate()
+            .rescheduleAfter(Duration.ofSeconds(BUSY_RETRY_SECONDS))
+        : UpdateControl.noUpdate();
   }
 
   private static final int BUSY_RETRY_SECONDS = 2;
@@ -312,10 +388,14 @@ public final class Agent implements AutoCloseable {
         : entries.stream().filter(e -> name.equals(nameOf.apply(e))).findFirst().orElse(null);
   }
 
+  /** This node's NodeLayerState: labelled for the agent's watch, owned by the Node if it exists. */
   private NodeLayerState stateObject(Node self) {
     NodeLayerState state = new NodeLayerState();
     state.getMetadata().setName(config.nodeName());
-    state.getMetadata().setOwnerReferences(List.of(ownerReference(self)));
+    state.getMetadata().setLabels(Map.of(StrataApi.NODE_LABEL, config.nodeName()));
+    if (self != null) {
+      state.getMetadata().setOwnerReferences(List.of(ownerReference(self)));
+    }
     return state;
   }
 
@@ -347,50 +427,15 @@ public final class Agent implements AutoCloseable {
     return left.equals(right);
   }
 
-  private void reconcileOrRetry() {
-    try {
-      reconcile();
-    } catch (RuntimeException e) {
-      lastPassSucceeded = false;
-      metrics.failedPasses.increment();
-      log.warn("pass for node {} failed (retrying in 5s): {}", config.nodeName(), e.getMessage());
-      loop.schedule(this::queue, 5, TimeUnit.SECONDS);
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  private static <T extends HasMetadata> ResourceEventHandler<T> cast(
-      ResourceEventHandler<HasMetadata> handler) {
-    return (ResourceEventHandler<T>) (ResourceEventHandler<?>) handler;
-  }
-
-  /** Every change, whatever it is, queues one full pass. */
-  private final class Kick implements ResourceEventHandler<HasMetadata> {
-    @Override
-    public void onAdd(HasMetadata obj) {
-      queue();
-    }
-
-    @Override
-    public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
-      queue();
-    }
-
-    @Override
-    public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
-      queue();
-    }
-  }
-
   @Override
   public void close() throws IOException {
     loop.shutdownNow();
+    if (operator != null) {
+      operator.stop();
+    }
     if (layerSetWork != null) {
       layerSetWork.close();
     }
-    Stream.of(layerSets, overlayMounts, node, ownState)
-        .filter(Objects::nonNull)
-        .forEach(SharedIndexInformer::close);
     if (health != null) {
       health.close();
     }

@@ -34,6 +34,11 @@ final class AgentMetrics {
   private final Map<NodeLayerState.LayerSetPhase, AtomicLong> phases =
       new EnumMap<>(NodeLayerState.LayerSetPhase.class);
 
+  /** Where the Java Operator SDK adds its reconciler metrics. */
+  PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
   AgentMetrics() {
     Gauge.builder("strata_cache_bytes", cacheBytes, AtomicLong::get)
         .description("Bytes in the roots of the LayerSets this node serves")

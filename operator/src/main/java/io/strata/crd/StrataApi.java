@@ -17,6 +17,9 @@ public final class StrataApi {
   /** Node label prefixes the controller sets: {@code <prefix><name>=ready|mounted}. */
   public static final String LAYERSET_LABEL_PREFIX = "layerset.strata.io/";
 
+  /** On each NodeLayerState: the node it describes (its agent watches it by this label). */
+  public static final String NODE_LABEL = "strata.io/node";
+
   public static final String OVERLAYMOUNT_LABEL_PREFIX = "overlaymount.strata.io/";
 
   /** Prefix of each agent's Lease in Strata's namespace: {@code strata-agent-<node>}. */

@@ -36,6 +36,7 @@ class AgentAndControllerIT {
   private static final Map<String, String> SUITE = Map.of("strata-test", "agent-controller");
 
   private final InProcess running = new InProcess();
+  private Agent gpuAgent;
   private KubernetesClient client;
   private Controller controller;
 
@@ -46,7 +47,7 @@ class AgentAndControllerIT {
     client = ControlPlane.shared().adminClient();
     createNode(GPU, "gpu");
     createNode(CPU, "cpu");
-    startAgent(GPU);
+    gpuAgent = startAgent(GPU);
     startAgent(CPU);
     controller = running.controller("it-controller");
 
@@ -416,6 +417,11 @@ class AgentAndControllerIT {
     assertThat(controller.scrapeMetrics())
         .contains("operator_sdk_reconciliations_executions")
         .contains("strata-layerset");
+    // The agent's: JOSDK's for its reconciler beside its own.
+    assertThat(gpuAgent.scrapeMetrics())
+        .contains("operator_sdk_reconciliations_executions")
+        .contains("strata-agent")
+        .contains("strata_materialize_seconds");
   }
 
   private Integer desired(
@@ -436,7 +442,7 @@ class AgentAndControllerIT {
         .containsExactlyElementsOf(mounts);
   }
 
-  private void startAgent(String node) throws Exception {
+  private Agent startAgent(String node) throws Exception {
     AgentConfig config =
         new AgentConfig(
             node,
@@ -450,7 +456,7 @@ class AgentAndControllerIT {
             Duration.ofSeconds(30),
             AgentConfig.DEFAULT_BUDGET,
             io.strata.registry.RegistrySettings.DEFAULT);
-    running.agent(config);
+    return running.agent(config);
   }
 
   private void createNode(String name, String pool) {
