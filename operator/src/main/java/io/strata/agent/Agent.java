@@ -18,6 +18,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
@@ -63,10 +64,12 @@ import org.slf4j.LoggerFactory;
  * The node agent: a Java Operator SDK reconciler whose one primary is this node's NodeLayerState
  * (watched by its {@link StrataApi#NODE_LABEL} label), with LayerSets, OverlayMounts and this Node
  * as secondaries. Level-triggered: every event, whatever it is, leads to one pass of {@link
- * #reconcile()}, which reads desired state from the caches and writes the node's whole status. The
- * SDK starts reconciling only once every cache has synced, so an empty cache never looks like
- * "nothing is wanted here", and never runs two passes at once.
+ * #reconcile(NodeLayerState, Context)}, which reads desired state from the caches and writes the
+ * node's whole status. The SDK starts reconciling only once every cache has synced, so an empty
+ * cache never looks like "nothing is wanted here", and never runs two passes at once.
  */
+// Not generation-aware: a status someone else changed is put right by the next pass, not the
+// resync.
 @ControllerConfiguration(name = "strata-agent", generationAwareEventProcessing = false)
 public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   static final String FIELD_MANAGER = "strata-agent";
@@ -91,6 +94,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private InformerEventSource<LayerSet, NodeLayerState> layerSets;
   private InformerEventSource<OverlayMount, NodeLayerState> overlayMounts;
   private InformerEventSource<Node, NodeLayerState> node;
+  private IndexerResourceCache<NodeLayerState> ownState;
   private volatile boolean lastPassSucceeded;
 
   public Agent(KubernetesClient client, AgentConfig config, Clock clock) {
@@ -197,6 +201,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   @Override
   public List<EventSource<?, NodeLayerState>> prepareEventSources(
       EventSourceContext<NodeLayerState> context) {
+    ownState = context.getPrimaryCache();
     layerSets = new InformerEventSource<>(toThisNode(LayerSet.class).build(), context);
     overlayMounts = new InformerEventSource<>(toThisNode(OverlayMount.class).build(), context);
     node =
@@ -224,11 +229,12 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
 
   /**
    * The SDK reconciles only a NodeLayerState that exists: if someone deletes this node's, the agent
-   * puts it back (with its label), and the pass that follows fills its status again.
+   * puts it back (with its label), and the pass that follows fills its status again. Looks in the
+   * SDK's cache, so a tick costs no API request.
    */
   private void keepOwnState() {
     try {
-      if (client.resources(NodeLayerState.class).withName(config.nodeName()).get() == null) {
+      if (ownState != null && ownState.get(new ResourceID(config.nodeName())).isEmpty()) {
         Apply.object(
             client, FIELD_MANAGER, stateObject(client.nodes().withName(config.nodeName()).get()));
         log.info("NodeLayerState {} was deleted; recreated", config.nodeName());

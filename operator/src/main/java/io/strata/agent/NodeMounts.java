@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -50,11 +51,11 @@ final class NodeMounts {
       throws IOException {
     List<OverlayMountEntry> entries = new ArrayList<>();
     Set<String> wanted = new HashSet<>();
-    Map<String, MountInfo> before = overlays.mounted(); // one read of the mount table per pass
+    // What was mounted when the pass began: for moved targets and teardown. The engine reads the
+    // table again for each mount it makes or adopts, so its checks never act on a stale view.
+    Map<String, MountInfo> before = overlays.mounted();
     List<OverlayMount> byName =
-        served.stream()
-            .sorted(java.util.Comparator.comparing(m -> m.getMetadata().getName()))
-            .toList();
+        served.stream().sorted(Comparator.comparing(m -> m.getMetadata().getName())).toList();
     for (OverlayMount mount : byName) {
       // Beyond the limit a mount is still wanted (never torn down) but not made or listed.
       wanted.add(mount.getMetadata().getUid());

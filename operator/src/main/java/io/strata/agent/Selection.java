@@ -2,6 +2,7 @@ package io.strata.agent;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.kube.LabelSelectors;
 import java.util.Collection;
@@ -27,7 +28,7 @@ public record Selection(List<LayerSet> layerSets, List<OverlayMount> overlayMoun
             .filter(ls -> !isDeleting(ls) && ls.getSpec() != null)
             .filter(ls -> LabelSelectors.matches(ls.getSpec().nodeSelector, nodeLabels))
             .sorted(BY_NAME)
-            .limit(io.strata.crd.NodeLayerState.MAX_ENTRIES) // a node holds at most this many
+            .limit(NodeLayerState.MAX_ENTRIES) // a node holds at most this many
             .toList();
     Set<String> served =
         layerSets.stream().map(ls -> ls.getMetadata().getName()).collect(Collectors.toSet());

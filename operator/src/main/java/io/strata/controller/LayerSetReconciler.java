@@ -2,6 +2,7 @@ package io.strata.controller;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -146,8 +147,8 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
   public UpdateControl<LayerSet> reconcile(LayerSet layerSet, Context<LayerSet> context) {
     String name = layerSet.getMetadata().getName();
     long generation = layerSet.getMetadata().getGeneration();
-    List<String> desired =
-        NodeCounts.matching(Secondaries.nodes(context), layerSet.getSpec().nodeSelector);
+    List<Node> nodes = Secondaries.nodes(context); // once per pass: thousands at scale
+    List<String> desired = NodeCounts.matching(nodes, layerSet.getSpec().nodeSelector);
     Map<String, NodeReport> reports =
         Summaries.reports(Secondaries.nodeLayerStates(context), Summaries.layerSetReport(name));
     LayerSet.Status previous = layerSet.getStatus();
@@ -155,10 +156,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
         aggregator.fold(
             desired, reports, "Ready", generation, previous == null ? null : previous.conditions);
     labels.want(
-        Secondaries.nodes(context),
-        StrataApi.LAYERSET_LABEL_PREFIX + name,
-        "ready",
-        Set.copyOf(summary.readyNodes()));
+        nodes, StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", Set.copyOf(summary.readyNodes()));
     LayerSet.Status status = new LayerSet.Status();
     Summaries.fill(status, summary, generation);
     status.chainId = summary.chainId();

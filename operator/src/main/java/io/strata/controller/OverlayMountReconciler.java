@@ -1,5 +1,6 @@
 package io.strata.controller;
 
+import io.fabric8.kubernetes.api.model.Node;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -101,13 +102,12 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
     long generation = mount.getMetadata().getGeneration();
     LayerSet layerSet =
         Secondaries.layerSet(context, mount.getSpec().layerSetRef.name).orElse(null);
+    List<Node> nodes = Secondaries.nodes(context); // once per pass: thousands at scale
     List<String> desired =
         layerSet == null
             ? List.of() // no LayerSet, no lower: no node can mount it
             : NodeCounts.matching(
-                Secondaries.nodes(context),
-                layerSet.getSpec().nodeSelector,
-                mount.getSpec().nodeSelector);
+                nodes, layerSet.getSpec().nodeSelector, mount.getSpec().nodeSelector);
     Map<String, NodeReport> reports =
         Summaries.reports(Secondaries.nodeLayerStates(context), Summaries.overlayMountReport(name));
     OverlayMount.Status previous = mount.getStatus();
@@ -115,7 +115,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
         aggregator.fold(
             desired, reports, "Mounted", generation, previous == null ? null : previous.conditions);
     labels.want(
-        Secondaries.nodes(context),
+        nodes,
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",
         Set.copyOf(summary.readyNodes()));

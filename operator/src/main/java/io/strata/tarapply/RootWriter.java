@@ -131,7 +131,7 @@ public final class RootWriter {
     }
     realDirs.add(rel);
     touched(rel);
-    setOwnerModeXattrs(path, d.meta(), false);
+    setOwnerModeXattrs(path, d.meta());
     directoryTimes.add(Map.entry(path, d.meta().mtimeNanos()));
   }
 
@@ -172,14 +172,13 @@ public final class RootWriter {
    * Copies an entry's data, leaving holes where whole blocks are zero (sparse files stay sparse).
    */
   private long copySparse(InputStream data, Fd out) throws IOException {
-    byte[] bytes = buffer;
     long position = 0;
     boolean endsInHole = false;
-    for (int n; (n = data.readNBytes(bytes, 0, bytes.length)) > 0; ) {
-      if (Arrays.mismatch(bytes, 0, n, zeros, 0, n) < 0) {
+    for (int n; (n = data.readNBytes(buffer, 0, buffer.length)) > 0; ) {
+      if (Arrays.mismatch(buffer, 0, n, zeros, 0, n) < 0) {
         endsInHole = true;
       } else {
-        sys.pwrite(out, bytes, n, position);
+        sys.pwrite(out, buffer, n, position);
         endsInHole = false;
       }
       position += n;
@@ -206,7 +205,7 @@ public final class RootWriter {
     Path path = path(rel);
     clear(rel, path);
     sys.mknod(path, n.type() | 0600, n.major(), n.minor());
-    setOwnerModeXattrs(path, n.meta(), false);
+    setOwnerModeXattrs(path, n.meta());
     sys.lutimes(path, n.meta().mtimeNanos());
   }
 
@@ -408,11 +407,9 @@ public final class RootWriter {
     Files.move(copy, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private void setOwnerModeXattrs(Path path, Meta meta, boolean symlink) throws IOException {
+  private void setOwnerModeXattrs(Path path, Meta meta) throws IOException {
     sys.lchown(path, meta.uid(), meta.gid());
-    if (!symlink) {
-      sys.chmod(path, meta.mode()); // after chown, which clears setuid and setgid
-    }
+    sys.chmod(path, meta.mode()); // after chown, which clears setuid and setgid
     for (Map.Entry<String, byte[]> xattr : meta.xattrs().entrySet()) {
       sys.lsetxattr(path, xattr.getKey(), xattr.getValue());
     }

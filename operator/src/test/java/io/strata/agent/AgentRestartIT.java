@@ -109,6 +109,25 @@ class AgentRestartIT {
   }
 
   @Test
+  void aDeletedNodeLayerStateComesBackWithWhatTheNodeHolds() throws Exception {
+    client.resource(mount("it-back")).create();
+    Eventually.within(CONVERGE, () -> assertThat(phase("it-back")).isEqualTo(MountPhase.Mounted));
+    String uid = client.resources(NodeLayerState.class).withName(NODE).get().getMetadata().getUid();
+
+    client.resources(NodeLayerState.class).withName(NODE).delete();
+
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          NodeLayerState back = client.resources(NodeLayerState.class).withName(NODE).get();
+          assertThat(back).isNotNull();
+          assertThat(back.getMetadata().getUid()).isNotEqualTo(uid);
+          assertThat(back.getStatus()).isNotNull();
+          assertThat(phase("it-back")).isEqualTo(MountPhase.Mounted);
+        });
+  }
+
+  @Test
   void aFrozenApiServerChangesNothingOnTheNode() throws Exception {
     client.resource(mount("it-kept")).create();
     Path kept = node.mountBase.resolve("it-kept");
