@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.controller.Controller;
@@ -15,9 +14,11 @@ import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.InProcess;
+import io.strata.testing.TestNodes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -460,17 +461,9 @@ class AgentAndControllerIT {
   }
 
   private void createNode(String name, String pool) {
-    client
-        .nodes()
-        .resource(
-            new NodeBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .addToLabels(SUITE)
-                .addToLabels("pool", pool)
-                .endMetadata()
-                .build())
-        .create();
+    Map<String, String> labels = new HashMap<>(SUITE);
+    labels.put("pool", pool);
+    TestNodes.create(client, name, labels);
   }
 
   private static Node relabel(Node node, String pool) {

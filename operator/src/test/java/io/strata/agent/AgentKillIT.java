@@ -2,7 +2,6 @@ package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
@@ -11,13 +10,13 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
-import io.strata.crd.StrataApi;
 import io.strata.layerstore.Digest;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TestNodes;
 import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,16 +54,7 @@ class AgentKillIT {
     node = RootMounts.prepare(tmp);
     client = ControlPlane.shared().adminClient();
     kubeconfig = ControlPlane.shared().writeKubeconfig(tmp.resolve("kubeconfig"));
-    client
-        .nodes()
-        .resource(
-            new NodeBuilder()
-                .withNewMetadata()
-                .withName(NODE)
-                .addToLabels(SUITE)
-                .endMetadata()
-                .build())
-        .create();
+    TestNodes.create(client, NODE, SUITE);
   }
 
   @AfterEach
@@ -81,8 +71,7 @@ class AgentKillIT {
       node.cleanUp();
     }
     if (client != null) {
-      client.nodes().withName(NODE).delete();
-      client.resources(NodeLayerState.class).withName(NODE).delete();
+      TestNodes.delete(client, NODE);
       client.close();
     }
   }
@@ -185,25 +174,11 @@ class AgentKillIT {
   }
 
   private void startAgent() throws Exception {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                java,
-                "--enable-native-access=ALL-UNNAMED",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.strata.cli.Main",
-                "agent",
-                "--node-name=" + NODE,
-                "--state-dir=" + node.stateDir,
-                "--mount-base=" + node.mountBase,
-                "--namespace=" + StrataApi.DEFAULT_NAMESPACE,
-                "--http-port=0",
-                "--resync=PT5S")
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("agent.log").toFile()));
-    builder.environment().put("KUBECONFIG", kubeconfig.toString());
-    agent = builder.start();
+    agent =
+        TestNodes.agentProcess(
+                NODE, node.stateDir, node.mountBase, kubeconfig, List.of(), "--resync=PT5S")
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("agent.log").toFile()))
+            .start();
   }
 
   /** SIGKILL: no shutdown hook, no cleanup, as when the node's OOM killer or a crash hits. */

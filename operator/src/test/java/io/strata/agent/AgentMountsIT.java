@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
@@ -21,12 +20,14 @@ import io.strata.testing.Eventually;
 import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TestNodes;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -306,17 +307,9 @@ class AgentMountsIT {
   }
 
   private void createNode(String name, String pool) {
-    client
-        .nodes()
-        .resource(
-            new NodeBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .addToLabels(SUITE)
-                .addToLabels("pool", pool)
-                .endMetadata()
-                .build())
-        .create();
+    Map<String, String> labels = new HashMap<>(SUITE);
+    labels.put("pool", pool);
+    TestNodes.create(client, name, labels);
   }
 
   private void startAgent(String node, RootMounts paths) throws Exception {

@@ -3,7 +3,6 @@ package io.strata.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
@@ -17,6 +16,7 @@ import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TestNodes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -48,16 +48,7 @@ class AgentRestartIT {
   void start() throws Exception {
     node = RootMounts.prepare(tmp);
     client = ControlPlane.shared().adminClient();
-    client
-        .nodes()
-        .resource(
-            new NodeBuilder()
-                .withNewMetadata()
-                .withName(NODE)
-                .addToLabels(SUITE)
-                .endMetadata()
-                .build())
-        .create();
+    TestNodes.create(client, NODE, SUITE);
     client.resource(exampleLayerSet()).create();
     startAgent();
   }
@@ -73,8 +64,7 @@ class AgentRestartIT {
       node.cleanUp();
     }
     if (client != null) {
-      client.nodes().withName(NODE).delete();
-      client.resources(NodeLayerState.class).withName(NODE).delete();
+      TestNodes.delete(client, NODE);
       client.close();
     }
   }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.crd.LayerSet;
@@ -21,6 +20,7 @@ import io.strata.testing.InProcess;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestImages;
+import io.strata.testing.TestNodes;
 import io.strata.testing.TokenIssuer;
 import io.strata.testing.TreeSnapshot;
 import java.net.ServerSocket;
@@ -29,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -65,18 +66,10 @@ class RegistryIT {
   @BeforeEach
   void start() throws Exception {
     client = ControlPlane.shared().adminClient();
-    client
-        .nodes()
-        .resource(
-            new NodeBuilder()
-                .withNewMetadata()
-                .withName(NODE)
-                .addToLabels(SUITE)
-                .addToLabels("kubernetes.io/os", "linux")
-                .addToLabels("kubernetes.io/arch", "arm64") // picks the arm64 manifest of an index
-                .endMetadata()
-                .build())
-        .create();
+    Map<String, String> labels = new HashMap<>(SUITE);
+    labels.put("kubernetes.io/os", "linux");
+    labels.put("kubernetes.io/arch", "arm64"); // picks the arm64 manifest of an index
+    TestNodes.create(client, NODE, labels);
     running.agent(
         AgentConfig.of(
                 NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
@@ -96,8 +89,7 @@ class RegistryIT {
             assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
                 .isEmpty());
     running.close();
-    client.nodes().withName(NODE).delete();
-    client.resources(NodeLayerState.class).withName(NODE).delete();
+    TestNodes.delete(client, NODE);
     client.secrets().inNamespace(StrataApi.DEFAULT_NAMESPACE).withLabels(SUITE).delete();
     client.close();
   }

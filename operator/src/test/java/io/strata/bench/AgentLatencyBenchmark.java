@@ -10,10 +10,10 @@ import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.OverlayMount;
-import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TestNodes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,24 +64,10 @@ public final class AgentLatencyBenchmark {
       }
       client.resource(example).serverSideApply();
 
-      String java = ProcessHandle.current().info().command().orElse("java");
       ProcessBuilder run =
-          new ProcessBuilder(
-                  java,
-                  "--enable-native-access=ALL-UNNAMED",
-                  "-XX:+UseSerialGC",
-                  "-cp",
-                  System.getProperty("java.class.path"),
-                  "io.strata.cli.Main",
-                  "agent",
-                  "--node-name=" + NODE,
-                  "--state-dir=" + node.stateDir,
-                  "--mount-base=" + node.mountBase,
-                  "--namespace=" + StrataApi.DEFAULT_NAMESPACE,
-                  "--http-port=0")
-              .redirectErrorStream(true)
+          TestNodes.agentProcess(
+                  NODE, node.stateDir, node.mountBase, kubeconfig, List.of("-XX:+UseSerialGC"))
               .redirectOutput(tmp.resolve("agent.log").toFile());
-      run.environment().put("KUBECONFIG", kubeconfig.toString());
       String javaOptions = Measures.asTheChartRuns(run, "agent");
       agent = run.start();
 

@@ -1,19 +1,19 @@
 package io.strata.deploy;
 
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.agent.AgentConfig;
-import io.strata.crd.NodeLayerState;
 import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.ExampleScenario;
 import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TestNodes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,8 +38,7 @@ class ExampleE2EIT {
       node.cleanUp();
     }
     if (client != null) {
-      client.nodes().withName(NODE).delete();
-      client.resources(NodeLayerState.class).withName(NODE).delete();
+      TestNodes.delete(client, NODE);
       client.close();
     }
   }
@@ -48,10 +47,7 @@ class ExampleE2EIT {
   void theExamplesMountOnTheNodeAndGoAwayWhenDeleted() throws Exception {
     node = RootMounts.prepare(tmp);
     client = ControlPlane.shared().adminClient();
-    client
-        .nodes()
-        .resource(new NodeBuilder().withNewMetadata().withName(NODE).endMetadata().build())
-        .create();
+    TestNodes.create(client, NODE, Map.of());
     running.agent(
         AgentConfig.of(NODE, node.stateDir, node.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
     running.controller("it-e2e-controller");
