@@ -4,6 +4,7 @@ import io.strata.tarapply.LayerException.Reason;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The records of one PAX extended header ({@code "<len> <key>=<value>\n"}), with values kept as raw
@@ -12,6 +13,14 @@ import java.util.Map;
  * bytes here to keep xattr values exact and to refuse headers two readers could disagree on.
  */
 final class PaxRecords {
+  /**
+   * GNU's PAX sparse format 0.0 writes its map as one offset and one size record per data block, in
+   * order, and Commons Compress reads them as that list: repeating these two keys is the format,
+   * not an ambiguity. The value kept here is the last one, which nothing reads.
+   */
+  private static final Set<String> SPARSE_MAP_0_0 =
+      Set.of("GNU.sparse.offset", "GNU.sparse.numbytes");
+
   private PaxRecords() {}
 
   static Map<String, byte[]> parse(byte[] data, int length) throws LayerException {
@@ -36,7 +45,7 @@ final class PaxRecords {
       }
       String key = new String(data, space + 1, equals - space - 1, StandardCharsets.UTF_8);
       byte[] value = java.util.Arrays.copyOfRange(data, equals + 1, end - 1);
-      if (records.put(key, value) != null) {
+      if (records.put(key, value) != null && !SPARSE_MAP_0_0.contains(key)) {
         throw new LayerException(
             Reason.AmbiguousHeader, "PAX header repeats the key '" + key + "'");
       }

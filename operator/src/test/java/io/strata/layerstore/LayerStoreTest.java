@@ -273,6 +273,42 @@ class LayerStoreTest {
     assertThat(ino(root.resolve("l/65009"))).isNotEqualTo(ino(root.resolve("target")));
   }
 
+  @Test
+  void sparseFilesInEveryGnuTarEncodingLandWithTheirHoles() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("sparse-src"));
+    Path file = dir.resolve("disk.img");
+    run("truncate", "-s", "16M", file.toString());
+    run("sh", "-c", "printf head | dd of=" + file + " bs=1 seek=1048576 conv=notrunc status=none");
+    run("sh", "-c", "printf tail | dd of=" + file + " bs=1 seek=16777212 conv=notrunc status=none");
+    String expected = sha256sum(file);
+    // GNU tar's old sparse type 'S', and the three PAX sparse formats (1.0 keeps its map in data).
+    List<List<String>> encodings =
+        List.of(
+            List.of("--format=gnu"),
+            List.of("--format=pax", "--sparse-version=0.0"),
+            List.of("--format=pax", "--sparse-version=0.1"),
+            List.of("--format=pax", "--sparse-version=1.0"));
+    for (List<String> encoding : encodings) {
+      Path tar = tmp.resolve("sparse-" + String.join("", encoding).replaceAll("\\W", "") + ".tar");
+      List<String> command = new java.util.ArrayList<>(List.of("tar", "--sparse"));
+      command.addAll(encoding);
+      command.addAll(List.of("-cf", tar.toString(), "-C", dir.toString(), "disk.img"));
+      run(command.toArray(String[]::new));
+      Path landed = materialize(tar).root().resolve("disk.img");
+      assertThat(sha256sum(landed)).as("content from %s", encoding).isEqualTo(expected);
+      assertThat(Files.size(landed)).isEqualTo(16 << 20);
+      assertThat(allocatedBytes(landed)).as("allocated from %s", encoding).isLessThan(1 << 20);
+    }
+  }
+
+  private static long allocatedBytes(Path file) throws Exception {
+    Process p = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).start();
+    String[] out =
+        new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).split("\\s+");
+    assertThat(p.waitFor()).isZero();
+    return Long.parseLong(out[0]) * Long.parseLong(out[1]);
+  }
+
   private long ino(Path p) throws Exception {
     return sys.lstat(p).ino();
   }
