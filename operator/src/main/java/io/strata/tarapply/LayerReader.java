@@ -24,8 +24,9 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
  * uncompressed tar, and applies each entry in order. One pass, bounded memory.
  *
  * <pre>
- * file -> sha256 (blob digest) -> gunzip | unzstd -> sha256 (diffID), byte limit -> TarGuard
- *      -> Commons Compress tar reader -> EntryPlanner -> RootWriter
+ * a thread of its own:  file -> sha256 (blob digest) -> gunzip | unzstd -> sha256 (diffID)
+ * the caller's thread:   -> byte limit -> TarGuard -> buffer -> Commons Compress tar reader
+ *                        -> EntryPlanner -> RootWriter
  * </pre>
  */
 public final class LayerReader {
@@ -33,6 +34,7 @@ public final class LayerReader {
   static final int ZSTD_MAX_WINDOW_LOG = 27;
 
   private static final int BUFFER = 64 << 10;
+  private static final int HEADER_BUFFER = 8 << 10;
 
   private final Limits limits;
   private final EntryPlanner planner;
@@ -55,20 +57,28 @@ public final class LayerReader {
             Reason.UnsupportedMediaType,
             blob.getFileName() + " is declared " + mediaType + " but its bytes are " + actual);
       }
+      MessageDigest blobSha = Digest.sha256();
       // An uncompressed blob is its own tar: one hash serves as blob digest and diffID.
-      MessageDigest blobSha = actual == Compression.NONE ? null : Digest.sha256();
+      MessageDigest diffSha = actual == Compression.NONE ? blobSha : Digest.sha256();
       // Buffered above the digest: decompressors mark and reset, which must not hash twice.
       InputStream raw =
-          blobSha == null
-              ? file
+          actual == Compression.NONE
+              ? new DigestInputStream(file, blobSha)
               : new BufferedInputStream(new DigestInputStream(file, blobSha), BUFFER);
-      InputStream decompressed = decompress(raw, actual);
-      try (decompressed) { // closing stops a decompressing thread before the file closes
-        Metered tarBytes = new Metered(decompressed, limits.maxUncompressedBytes());
-        long entries = applyEntries(tarBytes, writer);
-        raw.transferTo(OutputStream.nullOutputStream()); // every byte counts toward the digest
-        Digest diffId = Digest.of(tarBytes.sha);
-        Digest blobDigest = blobSha == null ? diffId : Digest.of(blobSha);
+      InputStream uncompressed =
+          actual == Compression.NONE
+              ? raw
+              : new DigestInputStream(decompressor(raw, actual), diffSha);
+      // Reading, hashing and decompressing run on a thread of their own, beside parsing and
+      // writing, as GNU tar's gzip or zstd process does.
+      try (Prefetch tarStream = new Prefetch(uncompressed)) { // closing stops the thread
+        Metered tarBytes = new Metered(tarStream, limits.maxUncompressedBytes());
+        long entries = applyEntries(tarBytes, writer); // reads the tar to its end
+        // The thread has stopped at the end of the tar; bytes after a compressed stream still
+        // count toward the blob digest.
+        raw.transferTo(OutputStream.nullOutputStream());
+        Digest diffId = Digest.of(diffSha);
+        Digest blobDigest = actual == Compression.NONE ? diffId : Digest.of(blobSha);
         return new Applied(blobDigest, diffId, entries, tarBytes.count);
       }
     } catch (GuardException e) {
@@ -81,7 +91,13 @@ public final class LayerReader {
   private long applyEntries(Metered tarBytes, RootWriter writer)
       throws LayerException, IOException {
     TarGuard guard = new TarGuard(tarBytes, limits);
-    TarArchiveInputStream tar = new TarArchiveInputStream(guard);
+    // Commons Compress reads PAX records a byte at a time; a small buffer answers those reads
+    // without a trip through the guard and the digests, and larger reads bypass it. The guard then
+    // runs ahead of the reader by up to one buffer: it queues the entries it has seen, and each
+    // entry the reader returns must start where the guard saw it start.
+    InputStream buffered = new BufferedInputStream(guard, HEADER_BUFFER);
+    Counted consumed = new Counted(buffered);
+    TarArchiveInputStream tar = new TarArchiveInputStream(consumed);
     long entries = 0;
     writer.beginLayer();
     for (TarArchiveEntry entry; (entry = tar.getNextEntry()) != null; ) {
@@ -89,28 +105,28 @@ public final class LayerReader {
         throw new LayerException(
             Reason.SizeLimit, "the layer has more than " + limits.maxEntries() + " entries");
       }
-      EntryAction action = planner.plan(entry, guard.nextHeader().pax());
+      TarGuard.Header header = guard.nextHeader(consumed.count, entry.isSparse());
+      EntryAction action = planner.plan(entry, header.pax());
       writer.apply(action, tar);
     }
     if (!guard.sawEndOfArchive()) {
       throw new LayerException(
           Reason.Truncated, "the tar stream ends without an end-of-archive block");
     }
-    guard.transferTo(OutputStream.nullOutputStream()); // only zeros may follow the end block
+    buffered.transferTo(OutputStream.nullOutputStream()); // only zeros may follow the end block
     writer.endLayer();
     return entries;
   }
 
-  private static InputStream decompress(InputStream in, Compression compression)
+  private static InputStream decompressor(InputStream in, Compression compression)
       throws IOException {
     return switch (compression) {
       case NONE -> in;
-      // Decompression runs on a thread of its own, beside parsing and writing.
-      case GZIP -> new Prefetch(new GzipCompressorInputStream(in, true));
+      case GZIP -> new GzipCompressorInputStream(in, true);
       case ZSTD -> {
         ZstdInputStreamNoFinalizer zstd = new ZstdInputStreamNoFinalizer(in);
         zstd.setLongMax(ZSTD_MAX_WINDOW_LOG);
-        yield new Prefetch(zstd);
+        yield zstd;
       }
     };
   }
@@ -151,9 +167,47 @@ public final class LayerReader {
     return new LayerException(Reason.IOError, where + message, e);
   }
 
-  /** The uncompressed tar bytes: hashed into the diffID, counted, and bounded. */
+  /** Counts the bytes the tar reader has taken, skipped ones included. */
+  private static final class Counted extends FilterInputStream {
+    long count;
+
+    Counted(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = in.read();
+      if (b >= 0) {
+        count++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = in.read(b, off, len);
+      if (n > 0) {
+        count += n;
+      }
+      return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      long skipped = in.skip(n);
+      count += skipped;
+      return skipped;
+    }
+
+    @Override
+    public boolean markSupported() {
+      return false;
+    }
+  }
+
+  /** The uncompressed tar bytes, counted and bounded. */
   private static final class Metered extends FilterInputStream {
-    final MessageDigest sha = Digest.sha256();
     final long limit;
     long count;
 
@@ -172,7 +226,6 @@ public final class LayerReader {
     public int read(byte[] b, int off, int len) throws IOException {
       int n = super.read(b, off, len);
       if (n > 0) {
-        sha.update(b, off, n);
         count += n;
         if (count > limit) {
           throw new GuardException(

@@ -8,10 +8,10 @@ import java.util.concurrent.BlockingQueue;
 
 /**
  * Reads {@code source} to its end on a thread of its own, a bounded number of chunks ahead of the
- * reader: decompression runs beside tar parsing and writing, as GNU tar's {@code gzip} or {@code
- * zstd} process does. The reader sees the same bytes and the same exception, in order; at most
- * {@link #AHEAD} chunks of {@link #CHUNK} bytes wait. {@link #close()} stops the thread and waits
- * for it, so the source is never read after this stream is closed.
+ * reader: reading the blob, hashing it and decompressing it run beside tar parsing and writing, as
+ * GNU tar's {@code gzip} or {@code zstd} process does. The reader sees the same bytes and the same
+ * exception, in order; at most {@link #AHEAD} chunks of {@link #CHUNK} bytes wait. {@link #close()}
+ * stops the thread and waits for it, so the source is never read after this stream is closed.
  */
 final class Prefetch extends InputStream {
   static final int CHUNK = 256 << 10;
@@ -34,7 +34,7 @@ final class Prefetch extends InputStream {
     for (int i = 0; i < AHEAD + 2; i++) {
       free.add(new byte[CHUNK]);
     }
-    this.thread = Thread.ofPlatform().name("strata-layer-decompress").unstarted(() -> pump(source));
+    this.thread = Thread.ofPlatform().name("strata-layer-read").unstarted(() -> pump(source));
     thread.start();
   }
 
@@ -84,7 +84,7 @@ final class Prefetch extends InputStream {
         current = chunks.take();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while decompressing a layer");
+        throw new InterruptedIOException("interrupted while reading a layer");
       }
       offset = 0;
       if (current == END) {

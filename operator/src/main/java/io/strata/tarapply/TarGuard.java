@@ -7,13 +7,13 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Map;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarUtils;
 
 /**
  * Sits under Commons Compress's tar reader and watches the same bytes it reads, block by block. It
- * parses nothing itself: each header block goes to Commons Compress's {@link TarArchiveEntry}; the
- * guard only keeps track of where headers are and refuses what a privileged reader must not accept:
+ * parses nothing itself: it reads each header's type byte and, with Commons Compress's {@link
+ * TarUtils}, its size field, to keep track of where headers are, and refuses what a privileged
+ * reader must not accept:
  *
  * <ul>
  *   <li>extended headers (PAX, GNU long names) over {@link Limits#maxHeaderBytes()}, before any of
@@ -25,14 +25,22 @@ import org.apache.commons.compress.archivers.tar.TarUtils;
  *   <li>anything but zeros after the end-of-archive block.
  * </ul>
  *
- * For each real entry it queues what the PAX header said as raw bytes ({@link Header}), which the
- * applier takes in order, one per entry Commons Compress returns.
+ * For each real entry it queues what the PAX header said as raw bytes ({@link Header}) and where
+ * the entry's data starts, which the applier takes in order, one per entry Commons Compress
+ * returns, checking that both readers put that entry at the same offset.
  */
 final class TarGuard extends FilterInputStream {
   static final int BLOCK = 512;
+  private static final int NAME_LENGTH = 100;
+  private static final int SIZE_OFFSET = 124;
+  private static final int SIZE_LENGTH = 12;
+  private static final int TYPE_OFFSET = 156;
 
-  /** What the extended headers before one real entry said, values as raw bytes. */
-  record Header(String name, Map<String, byte[]> pax) {}
+  /**
+   * One real entry as the guard saw it: the offset just after its header blocks, its data size, and
+   * what the extended headers before it said, values as raw bytes.
+   */
+  record Header(long dataStart, long size, Map<String, byte[]> pax) {}
 
   private enum State {
     HEADER,
@@ -54,6 +62,8 @@ final class TarGuard extends FilterInputStream {
   private Map<String, byte[]> pendingPax;
   private boolean pendingGnuLong;
   private long position;
+  private long blockEnd;
+  private Map<String, byte[]> sparsePax;
   private boolean sawEndBlock;
 
   TarGuard(InputStream in, Limits limits) {
@@ -61,12 +71,22 @@ final class TarGuard extends FilterInputStream {
     this.limits = limits;
   }
 
-  /** The PAX records of the next real entry, in archive order. */
-  Header nextHeader() throws LayerException {
+  /**
+   * The next real entry, in archive order, which the tar reader returned with its data starting at
+   * {@code readerOffset}. Commons Compress reads a PAX 1.0 sparse map out of the entry's data
+   * before it returns the entry, so a sparse entry may start up to its size later.
+   */
+  Header nextHeader(long readerOffset, boolean sparse) throws LayerException {
     Header header = headers.poll();
-    if (header == null) {
+    long slack = sparse ? header == null ? 0 : header.size : 0;
+    if (header == null
+        || readerOffset < header.dataStart
+        || readerOffset > header.dataStart + slack) {
       throw new LayerException(
-          Reason.AmbiguousHeader, "the tar reader and the guard disagree on where entries are");
+          Reason.AmbiguousHeader,
+          "the tar reader and the guard disagree on where entries are (offset "
+              + readerOffset
+              + ")");
     }
     return header;
   }
@@ -120,6 +140,7 @@ final class TarGuard extends FilterInputStream {
           blockFill += n;
           if (blockFill == BLOCK) {
             blockFill = 0;
+            blockEnd = position + n;
             if (state == State.HEADER) {
               onHeaderBlock();
             } else {
@@ -168,23 +189,24 @@ final class TarGuard extends FilterInputStream {
     if (!TarUtils.verifyCheckSum(block)) {
       throw refuse(Reason.InvalidHeader, "a tar header has a bad checksum at offset " + position);
     }
-    TarArchiveEntry entry;
+    char type = (char) block[TYPE_OFFSET];
+    long size;
     try {
-      entry = new TarArchiveEntry(block.clone());
+      size = TarUtils.parseOctalOrBinary(block, SIZE_OFFSET, SIZE_LENGTH);
     } catch (IllegalArgumentException e) {
-      throw refuse(Reason.InvalidHeader, "unreadable tar header: " + e.getMessage());
+      throw refuse(
+          Reason.InvalidHeader,
+          "unreadable size in the header of " + name() + ": " + e.getMessage());
     }
-    char type = (char) block[156];
-    long size = entry.getSize();
     if (size < 0) {
-      throw refuse(Reason.InvalidHeader, "negative size in the header of " + entry.getName());
+      throw refuse(Reason.InvalidHeader, "negative size in the header of " + name());
     }
     switch (type) {
       case 'g' ->
           throw refuse(Reason.AmbiguousHeader, "global PAX headers are not accepted in a layer");
       case 'x', 'X' -> startExtended(type, size, pendingPax != null || pendingGnuLong);
       case 'L', 'K' -> startExtended(type, size, pendingPax != null);
-      default -> onRealEntry(entry, type, size);
+      default -> onRealEntry(type, size);
     }
   }
 
@@ -208,7 +230,16 @@ final class TarGuard extends FilterInputStream {
     startPayload(size);
   }
 
-  private void onRealEntry(TarArchiveEntry entry, char type, long ustarSize) throws GuardException {
+  /** The header block's own name field, for messages (a PAX path may override it). */
+  private String name() {
+    try {
+      return "'" + TarUtils.parseName(block, 0, NAME_LENGTH) + "'";
+    } catch (IllegalArgumentException e) {
+      return "an entry at offset " + position;
+    }
+  }
+
+  private void onRealEntry(char type, long ustarSize) throws GuardException {
     Map<String, byte[]> pax = pendingPax == null ? Map.of() : pendingPax;
     pendingPax = null;
     pendingGnuLong = false;
@@ -224,7 +255,7 @@ final class TarGuard extends FilterInputStream {
                 + " disagrees with the ustar size "
                 + ustarSize
                 + " of "
-                + entry.getName());
+                + name());
       }
       size = declared;
     }
@@ -232,20 +263,23 @@ final class TarGuard extends FilterInputStream {
     if (!carriesData && size != 0) {
       throw refuse(
           Reason.InvalidHeader,
-          "entry " + entry.getName() + " of type '" + type + "' declares " + size + " data bytes");
+          "entry " + name() + " of type '" + type + "' declares " + size + " data bytes");
     }
-    headers.add(new Header(entry.getName(), pax));
     capture = null;
     if (type == 'S' && block[482] != 0) {
       payloadLeft = size; // extension blocks come first, then the data
+      sparsePax = pax;
       state = State.GNU_SPARSE_EXTENSION;
       return;
     }
+    headers.add(new Header(blockEnd, size, pax));
     startPayload(size);
   }
 
   private void onSparseExtension() throws GuardException {
     if (block[504] == 0) { // the last extension block: the data follows
+      headers.add(new Header(blockEnd, payloadLeft, sparsePax));
+      sparsePax = null;
       startPayload(payloadLeft);
     }
   }

@@ -71,6 +71,6 @@ class PrefetchTest {
     Thread.sleep(200);
     assertThat(reads.get()).isEqualTo(after);
     assertThat(Thread.getAllStackTraces().keySet())
-        .noneMatch(t -> t.getName().equals("strata-layer-decompress"));
+        .noneMatch(t -> t.getName().equals("strata-layer-read"));
   }
 }
