@@ -24,9 +24,9 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
  * uncompressed tar, and applies each entry in order. One pass, bounded memory.
  *
  * <pre>
- * a thread of its own:  file -> sha256 (blob digest) -> gunzip | unzstd -> sha256 (diffID)
- * the caller's thread:   -> byte limit -> TarGuard -> buffer -> Commons Compress tar reader
- *                        -> EntryPlanner -> RootWriter
+ * a thread of its own:  file -> sha256 (blob digest) -> gunzip | unzstd
+ * the caller's thread:   -> sha256 (diffID, when compressed), byte limit -> TarGuard -> buffer
+ *                        -> Commons Compress tar reader -> EntryPlanner -> RootWriter
  * </pre>
  */
 public final class LayerReader {
@@ -57,28 +57,28 @@ public final class LayerReader {
             Reason.UnsupportedMediaType,
             blob.getFileName() + " is declared " + mediaType + " but its bytes are " + actual);
       }
+      boolean plain = actual == Compression.NONE;
       MessageDigest blobSha = Digest.sha256();
       // An uncompressed blob is its own tar: one hash serves as blob digest and diffID.
-      MessageDigest diffSha = actual == Compression.NONE ? blobSha : Digest.sha256();
+      MessageDigest diffSha = plain ? blobSha : Digest.sha256();
       // Buffered above the digest: decompressors mark and reset, which must not hash twice.
       InputStream raw =
-          actual == Compression.NONE
+          plain
               ? new DigestInputStream(file, blobSha)
               : new BufferedInputStream(new DigestInputStream(file, blobSha), BUFFER);
-      InputStream uncompressed =
-          actual == Compression.NONE
-              ? raw
-              : new DigestInputStream(decompressor(raw, actual), diffSha);
-      // Reading, hashing and decompressing run on a thread of their own, beside parsing and
-      // writing, as GNU tar's gzip or zstd process does.
-      try (Prefetch tarStream = new Prefetch(uncompressed)) { // closing stops the thread
-        Metered tarBytes = new Metered(tarStream, limits.maxUncompressedBytes());
+      // Reading, hashing the blob and decompressing run on a thread of their own, beside parsing
+      // and writing, as GNU tar's gzip or zstd process does. Decompression keeps that thread busy
+      // enough that the diffID of a compressed blob is hashed on this one: measured with gzip and
+      // zstd, hashing it there as well is slower.
+      try (Prefetch tarStream = new Prefetch(decompressor(raw, actual))) {
+        Metered tarBytes =
+            new Metered(tarStream, limits.maxUncompressedBytes(), plain ? null : diffSha);
         long entries = applyEntries(tarBytes, writer); // reads the tar to its end
         // The thread has stopped at the end of the tar; bytes after a compressed stream still
         // count toward the blob digest.
         raw.transferTo(OutputStream.nullOutputStream());
         Digest diffId = Digest.of(diffSha);
-        Digest blobDigest = actual == Compression.NONE ? diffId : Digest.of(blobSha);
+        Digest blobDigest = plain ? diffId : Digest.of(blobSha);
         return new Applied(blobDigest, diffId, entries, tarBytes.count);
       }
     } catch (GuardException e) {
@@ -206,14 +206,16 @@ public final class LayerReader {
     }
   }
 
-  /** The uncompressed tar bytes, counted and bounded. */
+  /** The uncompressed tar bytes: counted, bounded, and hashed into the diffID when asked to. */
   private static final class Metered extends FilterInputStream {
     final long limit;
+    final MessageDigest sha;
     long count;
 
-    Metered(InputStream in, long limit) {
+    Metered(InputStream in, long limit, MessageDigest sha) {
       super(in);
       this.limit = limit;
+      this.sha = sha;
     }
 
     @Override
@@ -226,6 +228,9 @@ public final class LayerReader {
     public int read(byte[] b, int off, int len) throws IOException {
       int n = super.read(b, off, len);
       if (n > 0) {
+        if (sha != null) {
+          sha.update(b, off, n);
+        }
         count += n;
         if (count > limit) {
           throw new GuardException(
