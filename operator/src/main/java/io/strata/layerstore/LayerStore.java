@@ -185,23 +185,32 @@ public final class LayerStore {
     }
   }
 
-  /** Records, syncs and renames the build into {@code layers/<chain>} in one step. */
+  /**
+   * Syncs, records and renames the build into {@code layers/<chain>} in one step. Every file of the
+   * root is on disk before the root is visible; the record is written after the sync (it holds the
+   * root's counts, taken while the sync waits on the disk) and synced on its own.
+   */
   private Materialized publish(
       Path build, Path root, Digest chain, List<Digest> diffIds, List<Digest> blobs)
       throws LayerException, IOException {
-    long[] counts = count(root);
-    LayerRecord record =
-        new LayerRecord(
-            chain.toString(),
-            diffIds.stream().map(Digest::toString).toList(),
-            blobs.stream().map(Digest::toString).toList(),
-            counts[0],
-            counts[1]);
-    Files.write(build.resolve(NodeLayout.LAYER_JSON), json.writeValueAsBytes(record));
+    long[] counts;
     try (Fd buildFd = sys.open(build, LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
         Fd staging = sys.open(layout.staging(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
         Fd layers = sys.open(layout.layers(), LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
-      sys.syncfs(buildFd); // every file of the root is on disk before the root is visible
+      counts = countWhileSyncing(root, buildFd);
+      LayerRecord record =
+          new LayerRecord(
+              chain.toString(),
+              diffIds.stream().map(Digest::toString).toList(),
+              blobs.stream().map(Digest::toString).toList(),
+              counts[0],
+              counts[1]);
+      Path recordFile = build.resolve(NodeLayout.LAYER_JSON);
+      Files.write(recordFile, json.writeValueAsBytes(record));
+      try (Fd recordFd = sys.open(recordFile, LibC.O_RDONLY, 0)) {
+        sys.fsync(recordFd);
+      }
+      sys.fsync(buildFd);
       sys.renameat2(
           staging, build.getFileName().toString(), layers, chain.hex(), LibC.RENAME_NOREPLACE);
       sys.fsync(layers);
@@ -216,6 +225,50 @@ public final class LayerStore {
     }
     return new Materialized(
         chain, layout.layerRoot(chain.hex()), counts[0], counts[1], diffIds, false);
+  }
+
+  /**
+   * Counts the root's regular files and bytes while {@code syncfs} runs on a thread of its own: one
+   * waits on the disk, the other on the CPU. Returns only once the sync has finished.
+   */
+  private long[] countWhileSyncing(Path root, Fd buildFd) throws IOException {
+    SyscallException[] failed = new SyscallException[1];
+    Thread syncing =
+        Thread.ofPlatform()
+            .name("strata-layer-sync")
+            .start(
+                () -> {
+                  try {
+                    sys.syncfs(buildFd);
+                  } catch (SyscallException e) {
+                    failed[0] = e;
+                  }
+                });
+    long[] counts;
+    try {
+      counts = count(root);
+    } finally {
+      joinUninterruptibly(syncing); // the descriptor stays open until the sync is done with it
+    }
+    if (failed[0] != null) {
+      throw failed[0];
+    }
+    return counts;
+  }
+
+  private static void joinUninterruptibly(Thread thread) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        thread.join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private Materialized committed(Digest chain, List<Digest> diffIds, boolean reused)
