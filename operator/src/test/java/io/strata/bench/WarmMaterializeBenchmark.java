@@ -1,0 +1,63 @@
+package io.strata.bench;
+
+import io.strata.layerstore.Digest;
+import io.strata.layerstore.LayerStore;
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layout.NodeLayout;
+import io.strata.layout.Trees;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.Limits;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Materializing one layer as the agent does it, in a JVM that has already materialized it twice
+ * (its code compiled), against {@code tar -xf LAYER && sync} on the same filesystem, interleaved,
+ * the page cache dropped before each. Separates what the engine costs from what a fresh JVM costs.
+ * Prints tab-separated rows {@code name seconds rss-kib} for {@code hack/bench-layers.sh}. Usage:
+ * LAYER SCRATCH ROUNDS (run as root: it drops the page cache).
+ */
+public final class WarmMaterializeBenchmark {
+  private WarmMaterializeBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    Path layer = Path.of(args[0]);
+    Path scratch = Path.of(args[1]);
+    int rounds = Integer.parseInt(args[2]);
+    List<LayerSource> chain = List.of(new LayerSource(layer, Digest.ofFile(layer), null));
+    for (int i = 0; i < 2; i++) { // warm up, then leave the filesystem as the rounds find it
+      Path state = scratch.resolve("warm-" + i);
+      store(state).materialize(chain);
+      Trees.delete(state);
+    }
+    for (int i = 0; i < rounds; i++) {
+      dropCaches();
+      long start = System.nanoTime();
+      store(scratch.resolve("strata-" + i)).materialize(chain); // syncs before it publishes
+      double strata = (System.nanoTime() - start) / 1e9;
+      Path tarOut = Files.createDirectories(scratch.resolve("tar-" + i));
+      dropCaches();
+      start = System.nanoTime();
+      run("tar -xf '" + layer + "' -C '" + tarOut + "' && sync");
+      double tar = (System.nanoTime() - start) / 1e9;
+      System.out.printf("strata-warm\t%.4f\t0%ntar-beside-warm\t%.4f\t0%n", strata, tar);
+    }
+  }
+
+  private static LayerStore store(Path state) {
+    return new LayerStore(
+        new NodeLayout(state, state.resolve("unused-mount-base")), Syscalls.get(), Limits.DEFAULT);
+  }
+
+  private static void dropCaches() throws Exception {
+    run("sync && echo 3 > /proc/sys/vm/drop_caches");
+  }
+
+  private static void run(String script) throws Exception {
+    Process p = new ProcessBuilder("bash", "-c", script).inheritIO().start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("failed: " + script);
+    }
+  }
+}
