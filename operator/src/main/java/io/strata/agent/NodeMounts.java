@@ -12,6 +12,7 @@ import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountRefusedException;
 import io.strata.overlay.MountRefusedException.Reason;
 import io.strata.overlay.MountRequest;
+import io.strata.overlay.MountTable;
 import io.strata.overlay.MountedOverlay;
 import io.strata.overlay.Overlays;
 import java.io.IOException;
@@ -51,16 +52,19 @@ final class NodeMounts {
       throws IOException {
     List<OverlayMountEntry> entries = new ArrayList<>();
     Set<String> wanted = new HashSet<>();
-    // What was mounted when the pass began: for moved targets and teardown. The engine reads the
-    // table again for each mount it makes or adopts, so its checks never act on a stale view.
-    Map<String, MountInfo> before = overlays.mounted();
+    // What was mounted when the pass began: for moved targets, for adopting what is already
+    // mounted, and for teardown. The engine reads the table again for each mount it makes, so its
+    // checks never act on a stale view.
+    MountTable table = overlays.table();
+    Map<String, MountInfo> before = overlays.mounted(table);
     List<OverlayMount> byName =
         served.stream().sorted(Comparator.comparing(m -> m.getMetadata().getName())).toList();
     for (OverlayMount mount : byName) {
       // Beyond the limit a mount is still wanted (never torn down) but not made or listed.
       wanted.add(mount.getMetadata().getUid());
       if (entries.size() < NodeLayerState.MAX_ENTRIES) {
-        entries.add(mountOne(mount, layerSets.get(mount.getSpec().layerSetRef.name), before));
+        entries.add(
+            mountOne(mount, layerSets.get(mount.getSpec().layerSetRef.name), before, table));
       }
     }
     if (byName.size() > NodeLayerState.MAX_ENTRIES) {
@@ -81,7 +85,7 @@ final class NodeMounts {
   }
 
   private OverlayMountEntry mountOne(
-      OverlayMount mount, LayerSetEntry layerSet, Map<String, MountInfo> before)
+      OverlayMount mount, LayerSetEntry layerSet, Map<String, MountInfo> before, MountTable table)
       throws IOException {
     String name = mount.getMetadata().getName();
     if (layerSet == null || layerSet.phase != LayerSetPhase.Ready) {
@@ -99,7 +103,7 @@ final class NodeMounts {
         overlays.unmount(uid, false); // the target moved: the upper goes along
       }
       record(uid, mount);
-      MountedOverlay mounted = overlays.mount(request);
+      MountedOverlay mounted = overlays.mount(request, table);
       if (mounted.adopted() && mounted.previousLower() != null) {
         mounted = remountOnNewLower(uid, request, mounted);
         if (mounted.adopted()) {

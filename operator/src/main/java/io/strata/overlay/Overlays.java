@@ -47,10 +47,20 @@ public final class Overlays {
     return MountBase.problem(MountTable.read(), layout.mountBase());
   }
 
+  /** The mount table as it is now, for a pass to share among the calls that take one. */
+  public MountTable table() throws IOException {
+    return MountTable.read();
+  }
+
   /** Strata's overlays beneath this node's mount base, by uid. */
   public Map<String, MountInfo> mounted() throws IOException {
+    return mounted(MountTable.read());
+  }
+
+  /** Strata's overlays beneath this node's mount base in {@code table}, by uid. */
+  public Map<String, MountInfo> mounted(MountTable table) {
     Map<String, MountInfo> mounts = new LinkedHashMap<>();
-    for (MountInfo m : strataOverlays(MountTable.read())) {
+    for (MountInfo m : strataOverlays(table)) {
       mounts.put(m.source().substring(SOURCE_PREFIX.length()), m);
     }
     return mounts;
@@ -58,6 +68,17 @@ public final class Overlays {
 
   /** Mounts {@code request}, or adopts it when an earlier run already did. */
   public MountedOverlay mount(MountRequest request) throws MountRefusedException, IOException {
+    return mount(request, null);
+  }
+
+  /**
+   * As {@link #mount(MountRequest)}, given {@code snapshot}, a table read earlier in the same pass.
+   * This request's own overlay found there at its target is adopted from it: adopting changes
+   * nothing on the node, and a pass over n mounts then reads the table once, not n times. Anything
+   * else (a mount to make, a conflict to refuse) is decided on a fresh read.
+   */
+  public MountedOverlay mount(MountRequest request, MountTable snapshot)
+      throws MountRefusedException, IOException {
     Path target =
         MountTargets.requireUnderBase(
             layout.mountBase(),
@@ -65,6 +86,13 @@ public final class Overlays {
                 ? request.target()
                 : layout.defaultTarget(request.name()).toString());
     Path lower = requireLower(request.lowerRoot());
+    if (snapshot != null) {
+      Optional<MountInfo> seen =
+          snapshot.at(target).filter(m -> isStrataOverlay(m, SOURCE_PREFIX + request.uid()));
+      if (seen.isPresent()) {
+        return adopt(request, target, lower, seen.get());
+      }
+    }
     MountTable table = MountTable.read();
     Optional<MountInfo> existing = table.at(target);
     if (existing.isPresent()) {

@@ -146,6 +146,24 @@ class OverlaysTest {
   }
 
   @Test
+  void aPassSnapshotAdoptsWhatItShowsAndNeverHidesAMountMadeSince() throws Exception {
+    MountTable before = overlays.table();
+    MountedOverlay made = overlays.mount(MountRequest.disk("u1", "env", node.lower));
+
+    // Taken before the mount: it shows nothing, so the engine reads the table again and adopts.
+    MountedOverlay fromStale = overlays.mount(MountRequest.disk("u1", "env", node.lower), before);
+    assertThat(fromStale.adopted()).isTrue();
+    // Taken after: adopted from the snapshot, describing the same mount.
+    MountTable after = overlays.table();
+    MountedOverlay fromSnapshot = overlays.mount(MountRequest.disk("u1", "env", node.lower), after);
+    assertThat(fromSnapshot.adopted()).isTrue();
+    assertThat(fromSnapshot.spec()).isEqualTo(made.spec());
+    assertThat(overlays.mounted(after)).containsOnlyKeys("u1");
+    assertThat(node.mountsBeneath().stream().filter(m -> m.source().equals("strata:u1")))
+        .hasSize(1);
+  }
+
+  @Test
   void aTargetThroughASymlinkIsRefusedAndNothingIsCreatedOutside() throws Exception {
     Path outside = Files.createDirectories(tmp.resolve("outside"));
     Files.createSymbolicLink(node.mountBase.resolve("evil"), outside);
