@@ -250,7 +250,7 @@ public final class RootWriter {
   private void whiteout(Whiteout w) throws LayerException, IOException {
     String parent = resolve(w.path().parent().components(), false);
     if (parent == null) {
-      return; // a whiteout in a directory that does not exist hides nothing
+      return; // a whiteout beneath no directory hides nothing
     }
     String rel = join(parent, w.path().name());
     if (layerPaths.contains(rel)) {
@@ -333,7 +333,8 @@ public final class RootWriter {
   /**
    * Resolves directory components with chroot semantics and returns the relative path of the real
    * directory they name; creates missing ones (mode 0755, like tar's implied parents) when asked,
-   * else returns null for a missing one.
+   * else returns null for a missing one, or for one that is not a directory: nothing lies beneath
+   * it (umoci writes {@code d/.wh.x} after replacing the directory {@code d} by a file).
    */
   private String resolve(List<String> components, boolean create)
       throws LayerException, IOException {
@@ -381,6 +382,9 @@ public final class RootWriter {
         }
         continue;
       } else if (!attrs.isDirectory()) {
+        if (!create) {
+          return null;
+        }
         throw new LayerException(
             Reason.NotADirectory, rel + " is not a directory, but entries go beneath it");
       }

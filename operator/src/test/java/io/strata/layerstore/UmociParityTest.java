@@ -90,11 +90,13 @@ class UmociParityTest {
         rootfs.toString(),
         "-C",
         bundle.resolve("rootfs").toString());
-    run(work, "umoci", "repack", "--image", image + ":t1", bundle.toString());
+    // --refresh-bundle: each repack adds one layer on top of the tag before it; without it every
+    // tag would be one layer holding the whole tree, and no change would reach a layer as a diff.
+    repack(bundle, "t1");
     sh(bundle.resolve("rootfs"), REWRITE_CHMOD_DELETE_SPECIALS);
-    run(work, "umoci", "repack", "--image", image + ":t2", bundle.toString());
+    repack(bundle, "t2");
     sh(bundle.resolve("rootfs"), REVERSE_AND_RELINK);
-    run(work, "umoci", "repack", "--image", image + ":t3", bundle.toString());
+    repack(bundle, "t3");
 
     // A hand-written layer: opaque directories, with markers before and after the layer's own
     // entries, and a whiteout of a whole tree.
@@ -121,6 +123,17 @@ class UmociParityTest {
         opaque.toString());
   }
 
+  private static void repack(Path bundle, String tag) throws Exception {
+    run(
+        work,
+        "umoci",
+        "repack",
+        "--refresh-bundle",
+        "--image",
+        image + ":" + tag,
+        bundle.toString());
+  }
+
   @ParameterizedTest(name = "tag {0}")
   @ValueSource(strings = {"t1", "t2", "t3", "t4"})
   void theMaterializedRootEqualsUmociUnpack(String tag) throws Exception {
@@ -132,7 +145,9 @@ class UmociParityTest {
             new NodeLayout(work.resolve("state"), work.resolve("mnt")),
             Syscalls.get(),
             Limits.DEFAULT);
-    Materialized made = store.materialize(layersOf(tag));
+    List<LayerSource> layers = layersOf(tag);
+    assertThat(layers).as("layers of %s", tag).hasSize(Integer.parseInt(tag.substring(1)));
+    Materialized made = store.materialize(layers);
 
     TreeSnapshot expected = TreeSnapshot.of(reference.resolve("rootfs"));
     TreeSnapshot actual = TreeSnapshot.of(made.root());
