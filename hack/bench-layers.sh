@@ -26,29 +26,37 @@ agent_opts=$(awk '/^agent:/{a=1} /^controller:/{a=0} a && /javaOptions:/{sub(/.*
 # shellcheck disable=SC2206
 jvm=(java -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError $agent_opts)
 
-# Inputs: the debootstrap root as one layer, three ways; and a three-layer image built by umoci.
-cp "$rootfs" "$work/in/layer.tar"
-gzip -6 -c "$work/in/layer.tar" > "$work/in/layer.tar.gz"
-zstd -q -3 -c "$work/in/layer.tar" > "$work/in/layer.tar.zst"
+# Inputs: a three-layer image umoci builds from the debootstrap root (--refresh-bundle: each
+# repack is a diff on the tag before it); its first layer, the whole root as an image tool writes
+# it (ustar, PAX records only where needed), uncompressed, gzip -6 and zstd -3; and the root as
+# GNU tar --xattrs wrote it (PAX format: atime and ctime records on every entry), plain.
+cp "$rootfs" "$work/in/posix.tar"
 (
   cd "$work/in"
   umoci init --layout img >/dev/null && umoci new --image img:empty >/dev/null
   umoci unpack --image img:empty bundle >/dev/null
-  tar --numeric-owner --xattrs --xattrs-include='*' -xpf layer.tar -C bundle/rootfs
-  umoci repack --image img:l1 bundle >/dev/null
+  tar --numeric-owner --xattrs --xattrs-include='*' -xpf posix.tar -C bundle/rootfs
+  umoci repack --refresh-bundle --image img:l1 bundle >/dev/null
   echo two > bundle/rootfs/etc/hostname; rm -rf bundle/rootfs/usr/share/doc; cp -a bundle/rootfs/usr/bin bundle/rootfs/opt/bin2
-  umoci repack --image img:l2 bundle >/dev/null
+  umoci repack --refresh-bundle --image img:l2 bundle >/dev/null
   echo three > bundle/rootfs/etc/hostname; rm -rf bundle/rootfs/usr/share/locale bundle/rootfs/opt/bin2/ls
-  umoci repack --image img:l3 bundle >/dev/null
-  python3 - <<'PY' > chain.txt
-import json
+  umoci repack --refresh-bundle --image img:l3 bundle >/dev/null
+  layers() {
+    python3 - "$1" <<'PY'
+import json, sys
 idx = json.load(open("img/index.json"))
-m = [x for x in idx["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"] == "l3"][0]
+m = [x for x in idx["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"] == sys.argv[1]][0]
 man = json.load(open("img/blobs/sha256/" + m["digest"].split(":")[1]))
 print(" ".join("img/blobs/sha256/" + l["digest"].split(":")[1] + "@" + l["digest"] for l in man["layers"]))
 PY
+  }
+  layers l3 > chain.txt
+  [ "$(wc -w < chain.txt)" = 3 ] || { echo "expected 3 layers in l3: $(cat chain.txt)" >&2; exit 1; }
+  gzip -dc "$(layers l1 | cut -d@ -f1)" > layer.tar
   rm -rf bundle
 )
+gzip -6 -c "$work/in/layer.tar" > "$work/in/layer.tar.gz"
+zstd -q -3 -c "$work/in/layer.tar" > "$work/in/layer.tar.zst"
 chain=$(cd "$work/in" && for l in $(cat chain.txt); do echo -n "$work/in/$l "; done)
 
 fresh_fs() {
@@ -59,6 +67,8 @@ fresh_fs() {
 # Digests are declared, as the agent always does: each blob is then read once.
 d() { echo "$1@sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 declare -A cmds=(
+  [tar-posix]="tar -xf $work/in/posix.tar -C OUT"
+  [strata-posix]="${jvm[*]} -jar $jar materialize --state-dir OUT $(d $work/in/posix.tar)"
   [tar]="tar -xf $work/in/layer.tar -C OUT"
   [strata-tar]="${jvm[*]} -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar)"
   [tar-gz]="tar -xzf $work/in/layer.tar.gz -C OUT"
@@ -68,7 +78,7 @@ declare -A cmds=(
   [umoci-3]="umoci unpack --image $work/in/img:l3 OUT"
   [strata-3]="${jvm[*]} -jar $jar materialize --state-dir OUT $chain"
 )
-order=(tar strata-tar tar-gz strata-gz tar-zstd strata-zstd umoci-3 strata-3)
+order=(tar strata-tar tar-gz strata-gz tar-zstd strata-zstd tar-posix strata-posix umoci-3 strata-3)
 results="$work/results.tsv"; : > "$results"
 for round in $(seq "$rounds"); do
   fresh_fs
@@ -111,7 +121,7 @@ med = {k: statistics.median(v[0]) for k, v in rows.items()}
 print(f"{'command':22} {'median s':>9} {'peak RSS MiB':>13}")
 for k, (t, r) in rows.items():
     print(f"{k:22} {statistics.median(t):9.3f} {max(r)/1024:13.1f}")
-for a, b in [("strata-tar", "tar"), ("strata-gz", "tar-gz"), ("strata-zstd", "tar-zstd"), ("strata-3", "umoci-3"), ("strata-links", "cp-al"), ("strata-warm", "tar-beside-warm")]:
+for a, b in [("strata-tar", "tar"), ("strata-gz", "tar-gz"), ("strata-zstd", "tar-zstd"), ("strata-posix", "tar-posix"), ("strata-3", "umoci-3"), ("strata-links", "cp-al"), ("strata-warm", "tar-beside-warm")]:
     if a in med and b in med:
         print(f"ratio {a} / {b}: {med[a] / med[b]:.2f}")
 PY
