@@ -40,7 +40,16 @@ final class TarGuard extends FilterInputStream {
    * One real entry as the guard saw it: the offset just after its header blocks, its data size, and
    * what the extended headers before it said, values as raw bytes.
    */
-  record Header(long dataStart, long size, Map<String, byte[]> pax) {}
+  record Header(long dataStart, long size, Map<String, byte[]> pax) {
+    /**
+     * Whether a reader that returned this entry with its data starting at {@code offset} agrees on
+     * where it is. Commons Compress reads a PAX 1.0 sparse map out of the entry's data before it
+     * returns the entry, so a sparse entry may start up to its size later.
+     */
+    boolean startsAt(long offset, boolean sparse) {
+      return offset == dataStart || sparse && offset > dataStart && offset <= dataStart + size;
+    }
+  }
 
   private enum State {
     HEADER,
@@ -73,15 +82,11 @@ final class TarGuard extends FilterInputStream {
 
   /**
    * The next real entry, in archive order, which the tar reader returned with its data starting at
-   * {@code readerOffset}. Commons Compress reads a PAX 1.0 sparse map out of the entry's data
-   * before it returns the entry, so a sparse entry may start up to its size later.
+   * {@code readerOffset}.
    */
   Header nextHeader(long readerOffset, boolean sparse) throws LayerException {
     Header header = headers.poll();
-    long slack = sparse ? header == null ? 0 : header.size : 0;
-    if (header == null
-        || readerOffset < header.dataStart
-        || readerOffset > header.dataStart + slack) {
+    if (header == null || !header.startsAt(readerOffset, sparse)) {
       throw new LayerException(
           Reason.AmbiguousHeader,
           "the tar reader and the guard disagree on where entries are (offset "

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.apache.commons.compress.archivers.tar.TarUtils;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -291,6 +292,19 @@ class HostileLayersTest {
                 paxRecord("size", "5"),
                 rawHeader("f", TarConstants.LF_NORMAL, 10),
                 new byte[10]));
+    add(
+        cases,
+        "old GNU sparse extension flag under a POSIX magic",
+        Reason.AmbiguousHeader,
+        (d, c) -> {
+          // The guard honours byte 482 ("extension blocks follow") of every 'S' header; Commons
+          // Compress reads it only under GNU's magic, so the two would split the stream apart.
+          byte[] header = rawHeader("f", TarConstants.LF_GNUTYPE_SPARSE, 512);
+          header[482] = 1;
+          TarUtils.formatCheckSumOctalBytes(
+              TarUtils.computeCheckSum(blank(header, 148, 8)), header, 148, 8);
+          return rawTar(d, header, new byte[512]);
+        });
     add(
         cases,
         "PAX header then GNU long name",
@@ -672,6 +686,13 @@ class HostileLayersTest {
 
   private static Path rawTar(Path dir, byte[]... parts) throws Exception {
     return Files.write(dir.resolve("raw-" + System.nanoTime() + ".tar"), raw(parts));
+  }
+
+  /** {@code bytes} with {@code length} spaces from {@code offset}, as a checksum is computed. */
+  private static byte[] blank(byte[] bytes, int offset, int length) {
+    byte[] copy = bytes.clone();
+    java.util.Arrays.fill(copy, offset, offset + length, (byte) ' ');
+    return copy;
   }
 
   private static byte[] concat(byte[]... parts) {
