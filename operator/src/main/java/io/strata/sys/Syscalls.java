@@ -279,6 +279,13 @@ public final class Syscalls {
   }
 
   /** Writes {@code length} bytes of {@code bytes} at {@code offset}, all of them. */
+  /** Writes {@code length} bytes of {@code bytes} from index {@code from} at {@code offset}. */
+  public void pwrite(Fd fd, byte[] bytes, int from, int length, long offset)
+      throws SyscallException {
+    // Only sparse files write from inside a buffer; they pay for one copy of that run.
+    pwrite(fd, from == 0 ? bytes : Arrays.copyOfRange(bytes, from, from + length), length, offset);
+  }
+
   public void pwrite(Fd fd, byte[] bytes, int length, long offset) throws SyscallException {
     byte[] rest = bytes;
     int left = length;

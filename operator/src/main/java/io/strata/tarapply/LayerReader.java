@@ -167,7 +167,12 @@ public final class LayerReader {
     return new LayerException(Reason.IOError, where + message, e);
   }
 
-  /** Counts the bytes the tar reader has taken, skipped ones included. */
+  /**
+   * What the tar reader reads from: counts the bytes it has taken, skipped ones included, and fills
+   * every read unless the stream ends. Commons Compress takes a short read of a sparse region for
+   * the end of that region; the buffers and the reading thread beneath return short reads at their
+   * boundaries.
+   */
   private static final class Counted extends FilterInputStream {
     long count;
 
@@ -186,10 +191,11 @@ public final class LayerReader {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      int n = in.read(b, off, len);
-      if (n > 0) {
-        count += n;
+      int n = in.readNBytes(b, off, len);
+      if (n == 0 && len > 0) {
+        return -1;
       }
+      count += n;
       return n;
     }
 

@@ -40,6 +40,7 @@ import java.util.TreeSet;
 public final class RootWriter {
   private static final int MAX_SYMLINK_HOPS = 40;
   private static final int BUFFER = 64 << 10;
+  private static final int HOLE_BLOCK = 4 << 10;
 
   private final Path root;
   private final Path ancestor;
@@ -169,22 +170,32 @@ public final class RootWriter {
   }
 
   /**
-   * Copies an entry's data, leaving holes where whole blocks are zero (sparse files stay sparse).
+   * Copies an entry's data, leaving holes where whole 4 KiB blocks are zero (sparse files stay
+   * sparse, to the filesystem's block size): runs of non-zero blocks are written in one call each.
    */
   private long copySparse(InputStream data, Fd out) throws IOException {
     long position = 0;
     boolean endsInHole = false;
     for (int n; (n = data.readNBytes(buffer, 0, buffer.length)) > 0; ) {
-      if (Arrays.mismatch(buffer, 0, n, zeros, 0, n) < 0) {
-        endsInHole = true;
-      } else {
-        sys.pwrite(out, buffer, n, position);
-        endsInHole = false;
+      int run = -1; // start of the current run of non-zero blocks, or -1
+      for (int block = 0; block < n; block += HOLE_BLOCK) {
+        int end = Math.min(block + HOLE_BLOCK, n);
+        boolean zero = Arrays.mismatch(buffer, block, end, zeros, 0, end - block) < 0;
+        if (!zero && run < 0) {
+          run = block;
+        } else if (zero && run >= 0) {
+          sys.pwrite(out, buffer, run, block - run, position + run);
+          run = -1;
+        }
+        endsInHole = zero;
+      }
+      if (run >= 0) {
+        sys.pwrite(out, buffer, run, n - run, position + run);
       }
       position += n;
     }
     if (endsInHole) {
-      sys.pwrite(out, new byte[1], 1, position - 1);
+      sys.pwrite(out, new byte[1], 0, 1, position - 1);
     }
     return position;
   }
