@@ -11,11 +11,15 @@ public record Limits(
     int maxPathBytes,
     int maxDepth,
     int maxXattrsPerEntry,
-    int maxXattrValueBytes) {
+    int maxXattrValueBytes,
+    int maxSparseRegions) {
 
-  /** Generous for real images, small enough that a bomb stops early. */
+  /**
+   * Generous for real images, small enough that a bomb stops early. A sparse file's regions each
+   * cost Commons Compress an object or two, so their number bounds memory, not only time.
+   */
   public static final Limits DEFAULT =
-      new Limits(1_000_000, 64L << 30, 1 << 20, 4096, 256, 128, 64 << 10);
+      new Limits(1_000_000, 64L << 30, 1 << 20, 4096, 256, 128, 64 << 10, 100_000);
 
   public Limits withMaxUncompressedBytes(long bytes) {
     return new Limits(
@@ -25,7 +29,8 @@ public record Limits(
         maxPathBytes,
         maxDepth,
         maxXattrsPerEntry,
-        maxXattrValueBytes);
+        maxXattrValueBytes,
+        maxSparseRegions);
   }
 
   public Limits withMaxEntries(long entries) {
@@ -36,6 +41,19 @@ public record Limits(
         maxPathBytes,
         maxDepth,
         maxXattrsPerEntry,
-        maxXattrValueBytes);
+        maxXattrValueBytes,
+        maxSparseRegions);
+  }
+
+  public Limits withMaxSparseRegions(int regions) {
+    return new Limits(
+        maxEntries,
+        maxUncompressedBytes,
+        maxHeaderBytes,
+        maxPathBytes,
+        maxDepth,
+        maxXattrsPerEntry,
+        maxXattrValueBytes,
+        regions);
   }
 }

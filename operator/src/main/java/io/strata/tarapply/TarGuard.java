@@ -11,9 +11,9 @@ import org.apache.commons.compress.archivers.tar.TarUtils;
 
 /**
  * Sits under Commons Compress's tar reader and watches the same bytes it reads, block by block. It
- * parses nothing itself: it reads each header's type byte and, with Commons Compress's {@link
- * TarUtils}, its size field, to keep track of where headers are, and refuses what a privileged
- * reader must not accept:
+ * parses little itself: each header's type byte and, with Commons Compress's {@link TarUtils}, its
+ * size field, to keep track of where headers are, and the region count that opens a PAX 1.0 sparse
+ * map. It refuses what a privileged reader must not accept:
  *
  * <ul>
  *   <li>extended headers (PAX, GNU long names) over {@link Limits#maxHeaderBytes()}, before any of
@@ -21,6 +21,8 @@ import org.apache.commons.compress.archivers.tar.TarUtils;
  *   <li>global PAX headers (they would silently rename every later entry);
  *   <li>headers that stack ambiguously: two PAX headers, a PAX header and a GNU long name, a PAX
  *       size that disagrees with the ustar size, a repeated PAX key;
+ *   <li>sparse maps over {@link Limits#maxSparseRegions()} regions, before Commons Compress builds
+ *       them (an object or two per region);
  *   <li>bad header checksums, and data sizes on entries that carry no data;
  *   <li>anything but zeros after the end-of-archive block.
  * </ul>
@@ -73,6 +75,11 @@ final class TarGuard extends FilterInputStream {
   private long position;
   private long blockEnd;
   private Map<String, byte[]> sparsePax;
+  private String sparseName;
+  private long sparseExtensionBlocks;
+  private boolean countingSparseMap;
+  private long sparseMapCount;
+  private int sparseMapDigits;
   private boolean sawEndBlock;
 
   TarGuard(InputStream in, Limits limits) {
@@ -159,6 +166,9 @@ final class TarGuard extends FilterInputStream {
             if (capture != null) {
               System.arraycopy(buffer, at, capture, captured, n);
               captured += n;
+            }
+            if (countingSparseMap) {
+              readSparseMapCount(buffer, at, n);
             }
             payloadLeft -= n;
           } else {
@@ -274,14 +284,55 @@ final class TarGuard extends FilterInputStream {
     if (type == 'S' && block[482] != 0) {
       payloadLeft = size; // extension blocks come first, then the data
       sparsePax = pax;
+      sparseName = name();
+      sparseExtensionBlocks = 0;
       state = State.GNU_SPARSE_EXTENSION;
       return;
     }
     headers.add(new Header(blockEnd, size, pax));
+    // Commons Compress reads a PAX 1.0 sparse map (which it recognises by this key) out of the
+    // entry's data, its first line the number of regions.
+    if (pax.containsKey("GNU.sparse.realsize") && size > 0) {
+      countingSparseMap = true;
+      sparseMapCount = 0;
+      sparseMapDigits = 0;
+      sparseName = name();
+    }
     startPayload(size);
   }
 
+  /** The first line of a PAX 1.0 sparse entry's data: how many regions its map lists. */
+  private void readSparseMapCount(byte[] buffer, int from, int length) throws GuardException {
+    for (int i = from; i < from + length && countingSparseMap; i++) {
+      byte b = buffer[i];
+      if (b == '\n' && sparseMapDigits > 0) {
+        countingSparseMap = false;
+        checkSparseRegions(sparseMapCount);
+      } else if (b < '0' || b > '9' || ++sparseMapDigits > 18) {
+        throw refuse(
+            Reason.InvalidHeader,
+            "the sparse map of " + sparseName + " does not start with its number of regions");
+      } else {
+        sparseMapCount = sparseMapCount * 10 + (b - '0');
+      }
+    }
+  }
+
+  private void checkSparseRegions(long regions) throws GuardException {
+    if (regions > limits.maxSparseRegions()) {
+      throw refuse(
+          Reason.SizeLimit,
+          "sparse file "
+              + sparseName
+              + " lists more than "
+              + limits.maxSparseRegions()
+              + " regions");
+    }
+  }
+
   private void onSparseExtension() throws GuardException {
+    // Four regions fit in the header, 21 in each extension block.
+    checkSparseRegions(4 + 21 * ++sparseExtensionBlocks);
     if (block[504] == 0) { // the last extension block: the data follows
       headers.add(new Header(blockEnd, payloadLeft, sparsePax));
       sparsePax = null;
@@ -300,6 +351,10 @@ final class TarGuard extends FilterInputStream {
   }
 
   private void onPayloadEnd() throws GuardException {
+    if (countingSparseMap) {
+      throw refuse(
+          Reason.InvalidHeader, "the data of sparse file " + sparseName + " ends inside its map");
+    }
     state = State.HEADER;
     if (capture != null) {
       onExtendedComplete();

@@ -575,6 +575,44 @@ class HostileLayersTest {
   }
 
   @org.junit.jupiter.api.Test
+  void sparseMapsOverTheRegionLimitStopBeforeCommonsCompressHoldsThem() throws Exception {
+    // 2,000 one-byte regions 8 KiB apart, tarred by GNU tar with its map in extension blocks
+    // (old GNU) and in the entry's data (PAX 1.0): each region would cost the reader objects.
+    Path src = Files.createDirectories(tmp.resolve("sparse-src"));
+    try (var file =
+        java.nio.channels.FileChannel.open(
+            src.resolve("holes"),
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      for (int i = 0; i < 2_000; i++) {
+        file.write(java.nio.ByteBuffer.wrap(new byte[] {'x'}), i * 8192L);
+      }
+    }
+    Fixture tight = new Fixture(tmp, Limits.DEFAULT.withMaxSparseRegions(1_000));
+    for (String format : List.of("--format=gnu", "--format=pax")) {
+      Path tar = tmp.resolve("holes" + format.substring(9) + ".tar");
+      exec("tar", "--sparse", format, "-cf", tar.toString(), "-C", src.toString(), "holes");
+      assertThatThrownBy(() -> tight.onTopOfBase(tar))
+          .as(format)
+          .isInstanceOfSatisfying(
+              LayerException.class,
+              e -> {
+                assertThat(e.reason()).isEqualTo(Reason.SizeLimit);
+                assertThat(e.getMessage()).contains("holes", "1000 regions");
+              });
+      tight.assertNothingChanged(canary);
+      // Under the default limit the same archive lands, holes and all.
+      LayerStore roomy =
+          new LayerStore(
+              new NodeLayout(tmp.resolve("roomy" + format.substring(9)), tmp.resolve("mnt")),
+              Syscalls.get(),
+              Limits.DEFAULT);
+      Path landed = roomy.materialize(List.of(new LayerSource(tar, null, null))).root();
+      assertThat(Files.size(landed.resolve("holes"))).isEqualTo(1_999 * 8192L + 1);
+    }
+  }
+
+  @org.junit.jupiter.api.Test
   void aLayerThatWouldFillTheDiskStopsWithNoSpace() throws Exception {
     // A small filesystem of its own, so "full" is real and nothing else is at risk.
     Path fsImage = tmp.resolve("small.img");
