@@ -64,8 +64,7 @@ final class Prefetch extends InputStream {
 
   @Override
   public int read() throws IOException {
-    byte[] one = new byte[1];
-    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    return Streams.readOne(this);
   }
 
   @Override
