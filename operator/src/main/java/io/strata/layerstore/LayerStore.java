@@ -17,10 +17,13 @@ import io.strata.tarapply.TreeLinker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -322,26 +325,21 @@ public final class LayerStore {
     Files.move(temp, record, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
+  /** Regular files and their bytes in a root: one lstat per entry, links never followed. */
   private static long[] count(Path root) throws IOException {
     long[] counts = new long[2];
-    try (var walk = Files.walk(root)) {
-      walk.forEach(
-          p -> {
-            try {
-              var attrs =
-                  Files.readAttributes(
-                      p,
-                      java.nio.file.attribute.BasicFileAttributes.class,
-                      LinkOption.NOFOLLOW_LINKS);
-              if (attrs.isRegularFile()) {
-                counts[0]++;
-                counts[1] += attrs.size();
-              }
-            } catch (IOException e) {
-              throw new java.io.UncheckedIOException(e);
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            if (attrs.isRegularFile()) {
+              counts[0]++;
+              counts[1] += attrs.size();
             }
-          });
-    }
+            return FileVisitResult.CONTINUE;
+          }
+        });
     return counts;
   }
 
