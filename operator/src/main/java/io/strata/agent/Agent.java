@@ -45,6 +45,7 @@ import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
@@ -56,6 +57,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,7 +119,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     Files.createDirectories(config.mountBase());
     LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
     store.recover(); // a crash mid-build left staging behind: it is never used
-    java.net.http.HttpClient http = config.registries().httpClient(config.fetchTimeout());
+    HttpClient http = config.registries().httpClient(config.fetchTimeout());
     layerSetWork =
         new LayerSetWork(
             new BlobFetcher(layout, config.concurrentFetches(), config.fetchTimeout(), http),
@@ -387,8 +389,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     }
   }
 
-  private static <E> E find(
-      List<E> entries, String name, java.util.function.Function<E, String> nameOf) {
+  private static <E> E find(List<E> entries, String name, Function<E, String> nameOf) {
     return entries == null
         ? null
         : entries.stream().filter(e -> name.equals(nameOf.apply(e))).findFirst().orElse(null);

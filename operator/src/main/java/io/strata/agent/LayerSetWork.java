@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -165,15 +166,13 @@ final class LayerSetWork implements AutoCloseable {
                       update(name, spec, progress);
                     });
         fetched = before + Files.size(file);
-        metrics.fetch.record(
-            System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+        metrics.fetch.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         sources.add(new LayerSource(file, layer.digest(), layer.mediaType()));
       }
       update(name, spec, entry(LayerSetPhase.Materializing, null, null));
       long started = System.nanoTime();
       Materialized made = store.materialize(sources);
-      metrics.materialize.record(
-          System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+      metrics.materialize.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
       LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
       ready.chainId = made.chainId().toString();
       ready.root = made.root().toString();

@@ -21,6 +21,8 @@ import io.strata.kube.EventRecorder;
 import io.strata.tarapply.LayerException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -117,10 +119,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
             .withReason("InUse")
             .withMessage("an OverlayMount still uses this LayerSet; delete it first")
             .withObservedGeneration(layerSet.getMetadata().getGeneration())
-            .withLastTransitionTime(
-                java.time.Instant.now()
-                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                    .toString())
+            .withLastTransitionTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
             .build());
     status.conditions = conditions;
     LayerSet patch = new LayerSet();

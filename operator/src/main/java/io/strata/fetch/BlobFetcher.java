@@ -18,8 +18,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
 
 /**
  * Brings a layer blob onto the node and proves its digest. {@code file} URLs are used where they
@@ -36,10 +40,8 @@ public final class BlobFetcher {
   private final Semaphore slots;
 
   /** Striped by digest: a bounded set of locks, never two downloads of one blob at once. */
-  private final java.util.concurrent.locks.ReentrantLock[] downloading =
-      java.util.stream.Stream.generate(java.util.concurrent.locks.ReentrantLock::new)
-          .limit(64)
-          .toArray(java.util.concurrent.locks.ReentrantLock[]::new);
+  private final ReentrantLock[] downloading =
+      Stream.generate(ReentrantLock::new).limit(64).toArray(ReentrantLock[]::new);
 
   private final Duration timeout;
 
@@ -64,9 +66,16 @@ public final class BlobFetcher {
    * One place a blob can be fetched from, and how to ask it: a registry origin adds its credentials
    * and answers an authentication challenge; a plain URL just sends.
    */
-  public interface Origin {
-    URI uri();
+  public record Origin(URI uri, Sender sender) {
+    HttpResponse<InputStream> send(HttpRequest.Builder request)
+        throws IOException, InterruptedException {
+      return sender.send(request);
+    }
+  }
 
+  /** Sends one request to an origin and returns the response with its body still unread. */
+  @FunctionalInterface
+  public interface Sender {
     HttpResponse<InputStream> send(HttpRequest.Builder request)
         throws IOException, InterruptedException;
   }
@@ -111,8 +120,7 @@ public final class BlobFetcher {
     }
     // One download per blob: LayerSets sharing a layer wait for the first instead of writing
     // the same ingest file at once.
-    java.util.concurrent.locks.ReentrantLock lock =
-        downloading[Math.floorMod(digest.hashCode(), downloading.length)];
+    ReentrantLock lock = downloading[Math.floorMod(digest.hashCode(), downloading.length)];
     lock.lockInterruptibly();
     try {
       if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
@@ -130,18 +138,8 @@ public final class BlobFetcher {
   }
 
   private Origin plain(URI uri) {
-    return new Origin() {
-      @Override
-      public URI uri() {
-        return uri;
-      }
-
-      @Override
-      public HttpResponse<InputStream> send(HttpRequest.Builder request)
-          throws IOException, InterruptedException {
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
-      }
-    };
+    return new Origin(
+        uri, request -> http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream()));
   }
 
   public Path blobPath(Digest digest) {
@@ -157,14 +155,14 @@ public final class BlobFetcher {
       throws LayerException, IOException, InterruptedException {
     Path partial = layout.stateDir().resolve("ingest").resolve(digest.hex() + ".partial");
     Files.createDirectories(partial.getParent());
-    List<Origin> remaining = new java.util.ArrayList<>(origins);
+    List<Origin> remaining = new ArrayList<>(origins);
     Exception last = null;
     Origin served = null;
     for (int attempt = 0; attempt < ATTEMPTS && served == null && !remaining.isEmpty(); attempt++) {
       if (attempt > 0) {
         Thread.sleep(250L << attempt); // 0.5 s, 1 s, 2 s
       }
-      for (java.util.Iterator<Origin> it = remaining.iterator(); it.hasNext(); ) {
+      for (Iterator<Origin> it = remaining.iterator(); it.hasNext(); ) {
         Origin origin = it.next();
         try {
           transfer(origin, partial, progress);

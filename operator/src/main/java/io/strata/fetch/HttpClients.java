@@ -13,6 +13,7 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -115,7 +116,7 @@ public final class HttpClients {
     @Override
     public X509Certificate[] getAcceptedIssuers() {
       return managers.stream()
-          .flatMap(m -> java.util.Arrays.stream(m.getAcceptedIssuers()))
+          .flatMap(m -> Arrays.stream(m.getAcceptedIssuers()))
           .toArray(X509Certificate[]::new);
     }
   }

@@ -1,5 +1,9 @@
 package io.strata.layerstore;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -33,9 +37,9 @@ public record Digest(String hex) {
   }
 
   /** The digest of every byte of {@code file}. */
-  public static Digest ofFile(java.nio.file.Path file) throws java.io.IOException {
+  public static Digest ofFile(Path file) throws IOException {
     MessageDigest sha = sha256();
-    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+    try (InputStream in = Files.newInputStream(file)) {
       byte[] buffer = new byte[1 << 16];
       for (int n; (n = in.read(buffer)) > 0; ) {
         sha.update(buffer, 0, n);

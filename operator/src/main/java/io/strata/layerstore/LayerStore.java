@@ -16,6 +16,7 @@ import io.strata.tarapply.RootWriter;
 import io.strata.tarapply.TreeLinker;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -24,8 +25,10 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -292,8 +295,7 @@ public final class LayerStore {
   /** Marks a root used now: the cache collector removes the least recently used first. */
   private void touch(Digest chain) throws IOException {
     Files.setLastModifiedTime(
-        layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON),
-        java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), FileTime.from(Instant.now()));
   }
 
   private boolean isCommitted(Digest chain) {
@@ -304,7 +306,7 @@ public final class LayerStore {
   private static Digest digestOf(LayerSource layer) throws IOException {
     MessageDigest sha = Digest.sha256();
     try (InputStream in = new DigestInputStream(Files.newInputStream(layer.file()), sha)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
+      in.transferTo(OutputStream.nullOutputStream());
     }
     return Digest.of(sha);
   }

@@ -4,6 +4,7 @@ import io.strata.overlay.MountTable;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
@@ -19,7 +20,7 @@ public final class Trees {
    * never reach into a mounted filesystem.
    */
   public static void delete(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
     if (MountTable.read().mounts().stream().anyMatch(m -> m.mountPoint().startsWith(root))) {
@@ -59,7 +60,7 @@ public final class Trees {
    * leaves the remains in {@code trash}, which start-up empties; never a half-deleted original.
    */
   public static void deleteViaTrash(Path path, Path trash) throws IOException {
-    if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
     Files.createDirectories(trash);

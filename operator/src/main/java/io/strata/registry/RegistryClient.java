@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -110,18 +111,8 @@ public final class RegistryClient {
       RegistrySession session = session(endpoint, image.repository(), credentials);
       URI uri = api(endpoint, image.repository(), "blobs", digest.toString());
       origins.add(
-          new BlobFetcher.Origin() {
-            @Override
-            public URI uri() {
-              return uri;
-            }
-
-            @Override
-            public HttpResponse<InputStream> send(HttpRequest.Builder request)
-                throws IOException, InterruptedException {
-              return session.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            }
-          });
+          new BlobFetcher.Origin(
+              uri, request -> session.send(request, HttpResponse.BodyHandlers.ofInputStream())));
     }
     return origins;
   }
@@ -210,11 +201,7 @@ public final class RegistryClient {
   }
 
   private Manifest parse(
-      ImageReference image,
-      String reference,
-      URI uri,
-      byte[] bytes,
-      java.net.http.HttpHeaders headers)
+      ImageReference image, String reference, URI uri, byte[] bytes, HttpHeaders headers)
       throws LayerException {
     Digest actual = Digest.of(bytes);
     if (reference.startsWith("sha256:") && !actual.toString().equals(reference)) {

@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -46,7 +47,7 @@ public record RegistryHosts(Map<String, List<URI>> mirrors, Set<String> insecure
    * Parses {@code registry=mirrorURL} pairs and the insecure hosts, as the command line gives them.
    */
   public static RegistryHosts parse(List<String> mirrorPairs, List<String> insecureHosts) {
-    Map<String, List<URI>> mirrors = new java.util.LinkedHashMap<>();
+    Map<String, List<URI>> mirrors = new LinkedHashMap<>();
     for (String pair : mirrorPairs) {
       int eq = pair.indexOf('=');
       if (eq <= 0 || eq == pair.length() - 1) {

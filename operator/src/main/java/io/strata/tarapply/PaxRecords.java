@@ -2,6 +2,7 @@ package io.strata.tarapply;
 
 import io.strata.tarapply.LayerException.Reason;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -44,7 +45,7 @@ final class PaxRecords {
         throw malformed("a record has no '='");
       }
       String key = new String(data, space + 1, equals - space - 1, StandardCharsets.UTF_8);
-      byte[] value = java.util.Arrays.copyOfRange(data, equals + 1, end - 1);
+      byte[] value = Arrays.copyOfRange(data, equals + 1, end - 1);
       if (records.put(key, value) != null && !SPARSE_MAP_0_0.contains(key)) {
         throw new LayerException(
             Reason.AmbiguousHeader, "PAX header repeats the key '" + key + "'");
