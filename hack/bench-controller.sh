@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/env.sh
+source hack/bench-lib.sh
 ./mvnw -B -q -ntp package -DskipTests
-cp_file=operator/target/test-classpath.txt
-./mvnw -B -q -ntp -pl operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$cp_file"
-java -Dstrata.projectRoot="$PWD" -cp "operator/target/test-classes:operator/target/classes:$(cat "$cp_file")" \
+classpath=$(bench_classpath)
+java -Dstrata.projectRoot="$PWD" -cp "$classpath" \
   io.strata.bench.ControllerScaleBenchmark "${1:-1000}" "${2:-50}"

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/env.sh
+source hack/bench-lib.sh
 rounds=${1:-5}
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 # The root the layer-store issue measures: minbase plus a toolchain (about 770 MB, 22k entries);
@@ -94,7 +95,7 @@ for round in $(seq "$rounds"); do
 done
 # The hardlink copy, warm and in-process, against cp -al on the same committed root.
 root=$(ls -d "$work/fs"/strata-tar-"$rounds"/layers/*/root)
-test_cp="operator/target/test-classes:operator/target/classes:$(./mvnw -B -q -ntp -pl operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)"
+test_cp=$(bench_classpath)
 java -cp "$test_cp" io.strata.bench.HardlinkCopyBenchmark "$root" "$work/fs/links" 7 >> "$results"
 # The plain layer again, in a JVM that has materialized it before (as a running agent has), with
 # the agent's flags, against tar on a fresh filesystem: what the engine costs without JVM start.
