@@ -17,7 +17,6 @@ import io.strata.tarapply.TreeLinker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -32,6 +31,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import jnr.constants.platform.Errno;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The node's layer cache: a committed root per chain ID, each made by hardlink-copying the nearest
  * committed ancestor and applying the remaining layers in private staging, then published by one
- * rename. Committed roots are never modified; only the requested tip is published.
+ * rename. Committed roots are never modified. A build publishes the requested tip, plus the roots
+ * on its way that another request needs: a chain that is a prefix of this one, or the last layer
+ * this chain shares with another one (where that one will start). Not one root per layer.
  */
 public final class LayerStore {
   private static final Logger log = LoggerFactory.getLogger(LayerStore.class);
@@ -50,6 +52,11 @@ public final class LayerStore {
   private final LayerReader reader;
   private final ObjectMapper json = Serialization.jsonMapper();
   private final ConcurrentHashMap<String, Object> building = new ConcurrentHashMap<>();
+
+  /** The chains (blob digests, base first) requests have declared, each with its count. */
+  private final ConcurrentHashMap<List<Digest>, Integer> wanted = new ConcurrentHashMap<>();
+
+  private final LongAdder layersApplied = new LongAdder();
 
   public LayerStore(NodeLayout layout, Syscalls sys, Limits limits) {
     this.layout = layout;
@@ -92,6 +99,51 @@ public final class LayerStore {
     }
   }
 
+  /** Layers extracted since this store was made; a layer a committed root holds is not counted. */
+  public long layersApplied() {
+    return layersApplied.sum();
+  }
+
+  /** A declared chain; closing it withdraws the declaration. */
+  public interface Interest extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * Declares that a request will ask for the chain of {@code blobs} (base first), before its blobs
+   * are even fetched: until the declaration is closed, a build that passes through the chain, or
+   * shares layers with it and then goes another way, publishes the root this request will need
+   * instead of leaving it to be made again. {@link #materialize} declares its own chain.
+   */
+  public Interest want(List<Digest> blobs) {
+    List<Digest> chain = List.copyOf(blobs);
+    wanted.merge(chain, 1, Integer::sum);
+    return () -> wanted.computeIfPresent(chain, (c, n) -> n == 1 ? null : n - 1);
+  }
+
+  /**
+   * Whether the root of the first {@code length} layers of {@code blobs} is needed by another
+   * declared chain: one that ends there, or that shares exactly those layers and goes on with
+   * different ones.
+   */
+  private boolean neededByAnother(List<Digest> blobs, int length) {
+    for (List<Digest> other : wanted.keySet()) {
+      if (sharedPrefix(blobs, other) == length) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static int sharedPrefix(List<Digest> a, List<Digest> b) {
+    int n = 0;
+    while (n < a.size() && n < b.size() && a.get(n).equals(b.get(n))) {
+      n++;
+    }
+    return n;
+  }
+
   /** Materializes {@code layers} (base first) and returns the committed root of the whole chain. */
   public Materialized materialize(List<LayerSource> layers) throws LayerException, IOException {
     if (layers.isEmpty() || layers.size() > MAX_LAYERS) {
@@ -105,26 +157,25 @@ public final class LayerStore {
     for (LayerSource layer : layers) {
       blobs.add(layer.digest() != null ? layer.digest() : digestOf(layer));
     }
-    Known known = knownPrefix(blobs);
-    for (int i = 0; i < known.committed; i++) {
-      verify(layers.get(i), digestOf(layers.get(i)));
-    }
-    if (known.committed == layers.size()) {
-      return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
-    }
-    String key =
-        Digest.of(
-                String.join(",", blobs.stream().map(Digest::hex).toList())
-                    .getBytes(StandardCharsets.US_ASCII))
-            .hex()
-            .substring(0, 32);
-    synchronized (building.computeIfAbsent(key, k -> new Object())) {
-      try (BuildLock lock = BuildLock.acquire(sys, lockFile(key))) {
-        Known again = knownPrefix(blobs); // another build may have finished while we waited
-        if (again.committed == layers.size()) {
-          return committed(ChainIds.of(again.diffIds).getLast(), again.diffIds, true);
+    try (Interest declared = want(blobs)) {
+      Known known = knownPrefix(blobs);
+      for (int i = 0; i < known.committed; i++) {
+        verify(layers.get(i), digestOf(layers.get(i)));
+      }
+      if (known.committed == layers.size()) {
+        return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
+      }
+      // Chains on one base build one at a time, in this process and across processes: the one
+      // that waited starts from whatever the one before it published.
+      String key = blobs.getFirst().hex().substring(0, 32);
+      synchronized (building.computeIfAbsent(key, k -> new Object())) {
+        try (BuildLock lock = BuildLock.acquire(sys, lockFile(key))) {
+          Known again = knownPrefix(blobs); // another build may have finished while we waited
+          if (again.committed == layers.size()) {
+            return committed(ChainIds.of(again.diffIds).getLast(), again.diffIds, true);
+          }
+          return build(key, layers, blobs, again);
         }
-        return build(key, layers, blobs, again);
       }
     }
   }
@@ -148,7 +199,33 @@ public final class LayerStore {
     return new Known(List.copyOf(diffIds), committed);
   }
 
+  /**
+   * Builds the chain from its nearest committed ancestor. Where a root on the way is needed by
+   * another request, that root is published and the build goes on from a hardlink copy of it.
+   */
   private Materialized build(String key, List<LayerSource> layers, List<Digest> blobs, Known known)
+      throws LayerException, IOException {
+    List<Digest> diffIds = new ArrayList<>(known.diffIds.subList(0, known.committed));
+    Path ancestor =
+        diffIds.isEmpty() ? null : layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
+    while (true) {
+      Materialized made = buildSegment(key, layers, blobs, diffIds, ancestor);
+      if (diffIds.size() == layers.size()) {
+        return made;
+      }
+      log.info("published {} on the way: another request needs it", made.chainId());
+      ancestor = made.root();
+    }
+  }
+
+  /**
+   * Applies the layers after {@code diffIds} onto a copy of {@code ancestor} (or an empty root) in
+   * private staging, adding their diffIDs, up to the end of the chain or to a root another request
+   * needs (asked after each layer, so a request that arrives mid-build is still served), and
+   * publishes the result. Reused when another process published the same root meanwhile.
+   */
+  private Materialized buildSegment(
+      String key, List<LayerSource> layers, List<Digest> blobs, List<Digest> diffIds, Path ancestor)
       throws LayerException, IOException {
     Path build = layout.staging().resolve(key + "-" + System.nanoTime());
     Files.createDirectory(build);
@@ -156,17 +233,15 @@ public final class LayerStore {
     boolean published = false;
     try {
       Path root = build.resolve(NodeLayout.ROOT);
-      Path ancestor = null;
-      List<Digest> diffIds = new ArrayList<>(known.diffIds.subList(0, known.committed));
-      if (known.committed > 0) {
-        ancestor = layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
+      if (ancestor != null) {
         new TreeLinker(sys).copy(ancestor, root);
       } else {
         Files.createDirectory(root);
         sys.chmod(root, 0755);
       }
       RootWriter writer = new RootWriter(root, ancestor, sys);
-      for (int i = known.committed; i < layers.size(); i++) {
+      do {
+        int i = diffIds.size();
         LayerSource layer = layers.get(i);
         LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
         verify(layer, applied.blobDigest());
@@ -176,12 +251,13 @@ public final class LayerStore {
         }
         recordDiffId(blobs.get(i), applied.diffId());
         diffIds.add(applied.diffId());
-      }
+        layersApplied.increment();
+      } while (diffIds.size() < layers.size() && !neededByAnother(blobs, diffIds.size()));
       Digest chain = ChainIds.of(diffIds).getLast();
       if (isCommitted(chain)) {
         return committed(chain, diffIds, true);
       }
-      Materialized made = publish(build, root, chain, diffIds, blobs);
+      Materialized made = publish(build, root, chain, diffIds, blobs.subList(0, diffIds.size()));
       published = true;
       return made;
     } finally {
@@ -230,7 +306,7 @@ public final class LayerStore {
       throw e;
     }
     return new Materialized(
-        chain, layout.layerRoot(chain.hex()), counts[0], counts[1], diffIds, false);
+        chain, layout.layerRoot(chain.hex()), counts[0], counts[1], List.copyOf(diffIds), false);
   }
 
   /**

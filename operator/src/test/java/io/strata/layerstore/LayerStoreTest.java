@@ -19,6 +19,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -193,6 +198,87 @@ class LayerStoreTest {
     try (var dirs = Files.list(tmp.resolve("state/layers"))) {
       assertThat(dirs).as("only requested tips are published").hasSize(3);
     }
+  }
+
+  @Test
+  void aRootAnotherRequestNeedsIsPublishedOnTheWayAndNoOther() throws Exception {
+    Path base = layer("base", new TarBuilder().file("f", "base"));
+    Path a = layer("a", new TarBuilder().file("a", "a"));
+    Path b = layer("b", new TarBuilder().file("b", "b"));
+    Path c = layer("c", new TarBuilder().file("c", "c"));
+    try (LayerStore.Interest other = store.want(digests(base, a))) {
+      Materialized tip = materialize(base, a, b, c);
+      assertThat(list(tmp.resolve("state/layers")))
+          .as("the tip and the root the other request needs, not one per layer")
+          .containsExactlyInAnyOrder(tip.chainId().hex(), chainOf(base, a).hex());
+      Materialized needed = materialize(base, a);
+      assertThat(needed.reused()).as("published by the longer build").isTrue();
+      assertThat(list(needed.root())).containsExactly("a", "f");
+      assertThat(ino(needed.root().resolve("f"))).isEqualTo(ino(tip.root().resolve("f")));
+    }
+    materialize(base, a, b); // nobody else asks for it now: built from (base, a), only the tip
+    assertThat(list(tmp.resolve("state/layers"))).hasSize(3);
+  }
+
+  @Test
+  void whereTwoRequestsPartTheRootTheyShareIsPublishedAndTheOtherStartsFromIt() throws Exception {
+    Path base = layer("base", new TarBuilder().file("f", "base"));
+    Path x = layer("x", new TarBuilder().file("x", "x"));
+    Path y = layer("y", new TarBuilder().file("y", "y"));
+    try (LayerStore.Interest other = store.want(digests(base, y))) {
+      Materialized first = materialize(base, x);
+      assertThat(list(tmp.resolve("state/layers")))
+          .containsExactlyInAnyOrder(first.chainId().hex(), chainOf(base).hex());
+      Materialized second = materialize(base, y);
+      assertThat(second.reused()).isFalse();
+      assertThat(list(second.root())).containsExactly("f", "y");
+      assertThat(ino(second.root().resolve("f")))
+          .as("the base was extracted once")
+          .isEqualTo(ino(first.root().resolve("f")));
+    }
+  }
+
+  @Test
+  void concurrentRequestsOnOneBaseBuildOneAfterTheOther() throws Exception {
+    TarBuilder big = new TarBuilder();
+    for (int i = 0; i < 2000; i++) {
+      big.file("d" + i % 20 + "/f" + i, "content " + i);
+    }
+    Path base = layer("base", big);
+    Path a = layer("a", new TarBuilder().file("a", "a"));
+    Path b = layer("b", new TarBuilder().file("b", "b"));
+    try (LayerStore.Interest one = store.want(digests(base, a));
+        LayerStore.Interest two = store.want(digests(base, a, b));
+        ExecutorService pool = Executors.newFixedThreadPool(2)) {
+      CountDownLatch go = new CountDownLatch(1);
+      Future<Materialized> shorter = pool.submit(() -> after(go, () -> materialize(base, a)));
+      Future<Materialized> longer = pool.submit(() -> after(go, () -> materialize(base, a, b)));
+      go.countDown();
+      Path file = Path.of("d7/f1007");
+      assertThat(ino(longer.get().root().resolve(file)))
+          .as("whichever ran first, the other started from its root")
+          .isEqualTo(ino(shorter.get().root().resolve(file)));
+    }
+    assertThat(store.layersApplied()).as("base, a and b, each extracted once").isEqualTo(3);
+    assertThat(list(tmp.resolve("state/layers"))).hasSize(2);
+  }
+
+  private static <T> T after(CountDownLatch go, Callable<T> work) throws Exception {
+    go.await();
+    return work.call();
+  }
+
+  private static List<Digest> digests(Path... layers) throws Exception {
+    List<Digest> digests = new java.util.ArrayList<>();
+    for (Path layer : layers) {
+      digests.add(Digest.ofFile(layer));
+    }
+    return digests;
+  }
+
+  /** The chain ID of plain tar layers: each one's diffID is its own digest. */
+  private static Digest chainOf(Path... layers) throws Exception {
+    return ChainIds.of(digests(layers)).getLast();
   }
 
   @Test
