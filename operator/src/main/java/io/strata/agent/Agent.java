@@ -119,6 +119,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     Files.createDirectories(config.mountBase());
     LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
     store.recover(); // a crash mid-build left staging behind: it is never used
+    metrics.countLayersApplied(store);
     HttpClient http = config.registries().httpClient(config.fetchTimeout());
     layerSetWork =
         new LayerSetWork(

@@ -1,11 +1,13 @@
 package io.strata.agent;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.strata.crd.NodeLayerState;
+import io.strata.layerstore.LayerStore;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -54,6 +56,13 @@ final class AgentMetrics {
           .tag("phase", phase.name())
           .register(registry);
     }
+  }
+
+  /** Layers extracted: a chain that starts from a committed root counts only what it adds. */
+  void countLayersApplied(LayerStore store) {
+    FunctionCounter.builder("strata_layers_applied", store, LayerStore::layersApplied)
+        .description("Layers extracted into new roots")
+        .register(registry);
   }
 
   /** Refreshes the gauges from the status a pass just computed. */

@@ -147,39 +147,12 @@ final class LayerSetWork implements AutoCloseable {
 
   private void run(String name, String spec, Listing listing) {
     try {
-      List<LayerSource> sources = new ArrayList<>();
-      long fetched = 0;
-      for (Blob layer : listing.blobs()) {
-        long before = fetched;
-        long started = System.nanoTime();
-        long[] downloaded = {0};
-        Path file =
-            layer
-                .fetch()
-                .fetch(
-                    (done, total) -> {
-                      metrics.fetchedBytes.increment(done - downloaded[0]); // real downloads only
-                      downloaded[0] = done;
-                      LayerSetEntry progress = entry(LayerSetPhase.Fetching, null, null);
-                      progress.fetchedBytes = before + done;
-                      progress.totalBytes = total < 0 ? null : before + total;
-                      update(name, spec, progress);
-                    });
-        fetched = before + Files.size(file);
-        metrics.fetch.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-        sources.add(new LayerSource(file, layer.digest(), layer.mediaType()));
+      List<Blob> blobs = listing.blobs();
+      // Declared before the fetch: a LayerSet that shares layers with this one and is built first
+      // publishes the root this one will start from.
+      try (LayerStore.Interest declared = store.want(blobs.stream().map(Blob::digest).toList())) {
+        fetchAndMaterialize(name, spec, blobs);
       }
-      update(name, spec, entry(LayerSetPhase.Materializing, null, null));
-      long started = System.nanoTime();
-      Materialized made = store.materialize(sources);
-      metrics.materialize.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-      LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
-      ready.chainId = made.chainId().toString();
-      ready.root = made.root().toString();
-      ready.files = made.files();
-      ready.bytes = made.bytes();
-      update(name, spec, ready);
-      log.info("LayerSet {} is ready: {} at {}", name, made.chainId(), made.root());
     } catch (LayerException e) {
       log.warn("LayerSet {} failed: {}: {}", name, e.reason(), e.getMessage());
       update(name, spec, entry(LayerSetPhase.Failed, e.reason().name(), e.getMessage()));
@@ -189,6 +162,43 @@ final class LayerSetWork implements AutoCloseable {
       log.warn("LayerSet {} failed", name, e);
       update(name, spec, entry(LayerSetPhase.Failed, "IOError", String.valueOf(e.getMessage())));
     }
+  }
+
+  /** Fetches each blob, then materializes the chain, reporting each phase. */
+  private void fetchAndMaterialize(String name, String spec, List<Blob> blobs) throws Exception {
+    List<LayerSource> sources = new ArrayList<>();
+    long fetched = 0;
+    for (Blob layer : blobs) {
+      long before = fetched;
+      long started = System.nanoTime();
+      long[] downloaded = {0};
+      Path file =
+          layer
+              .fetch()
+              .fetch(
+                  (done, total) -> {
+                    metrics.fetchedBytes.increment(done - downloaded[0]); // real downloads only
+                    downloaded[0] = done;
+                    LayerSetEntry progress = entry(LayerSetPhase.Fetching, null, null);
+                    progress.fetchedBytes = before + done;
+                    progress.totalBytes = total < 0 ? null : before + total;
+                    update(name, spec, progress);
+                  });
+      fetched = before + Files.size(file);
+      metrics.fetch.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+      sources.add(new LayerSource(file, layer.digest(), layer.mediaType()));
+    }
+    update(name, spec, entry(LayerSetPhase.Materializing, null, null));
+    long started = System.nanoTime();
+    Materialized made = store.materialize(sources);
+    metrics.materialize.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+    LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
+    ready.chainId = made.chainId().toString();
+    ready.root = made.root().toString();
+    ready.files = made.files();
+    ready.bytes = made.bytes();
+    update(name, spec, ready);
+    log.info("LayerSet {} is ready: {} at {}", name, made.chainId(), made.root());
   }
 
   /**

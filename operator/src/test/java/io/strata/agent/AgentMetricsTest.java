@@ -1,13 +1,24 @@
 package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
+import io.strata.layerstore.LayerStore;
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layout.NodeLayout;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.Limits;
+import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AgentMetricsTest {
   @Test
@@ -37,6 +48,22 @@ class AgentMetricsTest {
     assertThat(metrics.scrape())
         .contains("strata_layersets{phase=\"Ready\"} 0.0")
         .contains("strata_mounts 0.0");
+  }
+
+  @Test
+  void layersAppliedCountsWhatTheStoreExtractedNotWhatItReused(@TempDir Path tmp) throws Exception {
+    assumeTrue(RootMounts.isRoot(), "materializing sets owners, which needs root (CI is root)");
+    LayerStore store =
+        new LayerStore(
+            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
+            Syscalls.get(),
+            Limits.DEFAULT);
+    AgentMetrics metrics = new AgentMetrics();
+    metrics.countLayersApplied(store);
+    Path layer = new TarBuilder().file("f", "content").write(tmp.resolve("layer.tar"));
+    store.materialize(List.of(new LayerSource(layer, null, null)));
+    store.materialize(List.of(new LayerSource(layer, null, null)));
+    assertThat(metrics.scrape()).contains("strata_layers_applied_total 1.0");
   }
 
   private static LayerSetEntry layerSet(LayerSetPhase phase, Long bytes, Long files) {

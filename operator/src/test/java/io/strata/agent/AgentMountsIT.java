@@ -14,12 +14,14 @@ import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
+import io.strata.layerstore.Digest;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
 import io.strata.testing.TestNodes;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -31,6 +33,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,6 +55,7 @@ class AgentMountsIT {
   private HttpServer layers;
   private RootMounts nodeA;
   private RootMounts nodeB;
+  private Path slowLayers;
 
   @BeforeEach
   void start() throws Exception {
@@ -59,6 +63,7 @@ class AgentMountsIT {
     nodeB = RootMounts.prepare(Files.createDirectories(tmp.resolve("b")));
     nodes.addAll(List.of(nodeA, nodeB));
     client = ControlPlane.shared().adminClient();
+    slowLayers = Files.createDirectories(tmp.resolve("slow"));
     layers = serveExampleLayers();
     createNode("it-mnt-a", "a");
     createNode("it-mnt-b", "b");
@@ -239,6 +244,44 @@ class AgentMountsIT {
         });
   }
 
+  @Test
+  void twoLayerSetsThatShareABaseHaveItExtractedOnce() throws Exception {
+    // The second layer of "it-share-slow" is served three seconds late, so that LayerSet is still
+    // fetching while "it-share-quick" builds: the quick build must publish the base they share.
+    Path slowLayer =
+        new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
+    LayerSet slow = exampleLayerSet("it-share-slow");
+    slow.getSpec().nodeSelector = new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
+    LayerSet.Layer late =
+        new LayerSet.Layer(
+            "http://127.0.0.1:" + layers.getAddress().getPort() + "/slow/slow.tar",
+            Digest.ofFile(slowLayer).toString());
+    late.mediaType = "application/vnd.oci.image.layer.v1.tar";
+    slow.getSpec().layers = List.of(slow.getSpec().layers.getFirst(), late);
+    client.resource(slow).create();
+    LayerSet quick = exampleLayerSet("it-share-quick");
+    quick.getSpec().nodeSelector = new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
+    client.resource(quick).create();
+
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          for (String name : List.of("it-share-slow", "it-share-quick")) {
+            LayerSetEntry entry = layerSet("it-mnt-a", name);
+            assertThat(entry.phase).as(name + ": " + entry.message).isEqualTo(LayerSetPhase.Ready);
+          }
+        });
+    Path quickRoot = Path.of(layerSet("it-mnt-a", "it-share-quick").root);
+    Path slowRoot = Path.of(layerSet("it-mnt-a", "it-share-slow").root);
+    assertThat(slowRoot.resolve("slow.txt")).hasContent("slow");
+    assertThat(Files.getAttribute(slowRoot.resolve("etc/os-release"), "unix:ino"))
+        .as("one extraction of the base: both roots link its files")
+        .isEqualTo(Files.getAttribute(quickRoot.resolve("etc/os-release"), "unix:ino"));
+    try (var roots = Files.list(nodeA.stateDir.resolve("layers"))) {
+      assertThat(roots).as("the two tips and the base they share").hasSize(3);
+    }
+  }
+
   private LayerSetEntry layerSet(String node, String name) {
     NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
     assertThat(state).as("NodeLayerState " + node).isNotNull();
@@ -302,6 +345,24 @@ class AgentMountsIT {
             out.write(body);
           }
         });
+    // Layers of this test's own, each answered three seconds late.
+    server.createContext(
+        "/slow/",
+        exchange -> {
+          try {
+            Thread.sleep(3000);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          byte[] body =
+              Files.readAllBytes(
+                  slowLayers.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName()));
+          exchange.sendResponseHeaders(200, body.length);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+          }
+        });
+    server.setExecutor(Executors.newVirtualThreadPerTaskExecutor()); // a late answer holds up none
     server.start();
     return server;
   }
