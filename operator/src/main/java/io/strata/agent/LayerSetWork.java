@@ -18,13 +18,16 @@ import io.strata.registry.RegistryClient;
 import io.strata.tarapply.LayerException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,8 +40,44 @@ import org.slf4j.LoggerFactory;
 final class LayerSetWork implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LayerSetWork.class);
 
-  /** Where one LayerSet stands on this node, for the spec it was asked with. */
-  record State(String spec, LayerSetEntry entry) {}
+  /**
+   * Where one LayerSet stands on this node, for the spec it was asked with: its entry, how many
+   * times in a row its work has failed, and when (System.nanoTime) it may be tried again; 0 for
+   * never, until the spec changes.
+   */
+  record State(String spec, LayerSetEntry entry, int failures, long retryAt) {
+    boolean dueForRetry(long now) {
+      return entry.phase == LayerSetPhase.Failed && retryAt != 0 && now - retryAt >= 0;
+    }
+  }
+
+  /**
+   * Failures that may pass while the spec stays the same (a server down or not yet holding the
+   * blob, a secret created or fixed later, a full disk the collector frees): tried again after 10
+   * s, then twice as long each time up to 5 minutes, as the kubelet backs off image pulls. A layer
+   * whose pinned bytes are refused fails the same way every time and is not tried again.
+   */
+  static final Set<LayerException.Reason> RETRIED =
+      EnumSet.of(
+          LayerException.Reason.Unreachable,
+          LayerException.Reason.NotFound,
+          LayerException.Reason.Unauthorized,
+          LayerException.Reason.InvalidPullSecret,
+          LayerException.Reason.DigestMismatch,
+          LayerException.Reason.NoSpace,
+          LayerException.Reason.IOError);
+
+  static final Duration FIRST_RETRY = Duration.ofSeconds(10);
+  static final Duration LONGEST_RETRY = Duration.ofMinutes(5);
+
+  /** How long to wait after the {@code failures}-th failure in a row. */
+  static Duration backoff(int failures) {
+    Duration wait = FIRST_RETRY;
+    for (int i = 1; i < failures && wait.compareTo(LONGEST_RETRY) < 0; i++) {
+      wait = wait.multipliedBy(2);
+    }
+    return wait.compareTo(LONGEST_RETRY) < 0 ? wait : LONGEST_RETRY;
+  }
 
   private final AgentMetrics metrics;
   private final BlobFetcher fetcher;
@@ -47,6 +86,9 @@ final class LayerSetWork implements AutoCloseable {
   private final LayerStore store;
   private final Runnable onChange;
   private final ExecutorService pool;
+  private final ScheduledExecutorService retries =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("layerset-retry").daemon().unstarted(r));
   private final Map<String, State> states = new ConcurrentHashMap<>();
 
   LayerSetWork(
@@ -78,8 +120,13 @@ final class LayerSetWork implements AutoCloseable {
     ImagePin pin = wanted.image == null ? null : ImagePin.of(layerSet);
     String spec = specKey(wanted, pin, platform);
     State state = states.get(name);
-    if (state != null && state.spec().equals(spec)) {
+    boolean sameSpec = state != null && state.spec().equals(spec);
+    if (sameSpec && !state.dueForRetry(System.nanoTime())) {
       return state.entry();
+    }
+    int failures = sameSpec ? state.failures() : 0;
+    if (sameSpec) {
+      log.info("LayerSet {}: trying again after {} failure(s)", name, failures);
     }
     LayerSetEntry first =
         switch (pin) {
@@ -89,7 +136,7 @@ final class LayerSetWork implements AutoCloseable {
               entry(LayerSetPhase.Failed, refused.reason(), refused.message());
           case null, default -> entry(LayerSetPhase.Pending, null, null);
         };
-    states.put(name, new State(spec, first));
+    states.put(name, new State(spec, first, failures, 0));
     if (pin instanceof ImagePin.Pinned pinned) {
       // the worker lists the layers: that asks the registry
       pool.execute(() -> run(name, spec, () -> imageBlobs(pinned.image(), wanted, platform)));
@@ -155,13 +202,32 @@ final class LayerSetWork implements AutoCloseable {
       }
     } catch (LayerException e) {
       log.warn("LayerSet {} failed: {}: {}", name, e.reason(), e.getMessage());
-      update(name, spec, entry(LayerSetPhase.Failed, e.reason().name(), e.getMessage()));
+      fail(name, spec, e.reason(), e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
       log.warn("LayerSet {} failed", name, e);
-      update(name, spec, entry(LayerSetPhase.Failed, "IOError", String.valueOf(e.getMessage())));
+      fail(name, spec, LayerException.Reason.IOError, String.valueOf(e.getMessage()));
     }
+  }
+
+  /** Reports a failure and, when it may pass, when the work will be tried again. */
+  private void fail(String name, String spec, LayerException.Reason reason, String message) {
+    State now = states.get(name);
+    int failures = now == null ? 1 : now.failures() + 1;
+    long retryAt = 0;
+    String reported = message;
+    if (RETRIED.contains(reason)) {
+      Duration wait = backoff(failures);
+      retryAt = System.nanoTime() + wait.toNanos();
+      reported = message + " (trying again in " + wait.toSeconds() + "s)";
+      retries.schedule(onChange, wait.toMillis(), TimeUnit.MILLISECONDS); // a pass to retry in
+    }
+    LayerSetEntry failed = entry(LayerSetPhase.Failed, reason.name(), reported);
+    long at = retryAt;
+    states.computeIfPresent(
+        name, (n, s) -> s.spec().equals(spec) ? new State(spec, failed, failures, at) : s);
+    onChange.run();
   }
 
   /** Fetches each blob, then materializes the chain, reporting each phase. */
@@ -206,7 +272,15 @@ final class LayerSetWork implements AutoCloseable {
    * wakes the status loop at most once a second, so a big fetch is not a storm of writes.
    */
   private void update(String name, String spec, LayerSetEntry entry) {
-    states.computeIfPresent(name, (n, s) -> s.spec().equals(spec) ? new State(spec, entry) : s);
+    states.computeIfPresent(
+        name,
+        (n, s) -> {
+          if (!s.spec().equals(spec)) {
+            return s;
+          }
+          int failures = entry.phase == LayerSetPhase.Ready ? 0 : s.failures();
+          return new State(spec, entry, failures, 0);
+        });
     long now = System.nanoTime();
     if (entry.phase != LayerSetPhase.Fetching || now - lastNotice > 1_000_000_000L) {
       lastNotice = now;
@@ -247,6 +321,7 @@ final class LayerSetWork implements AutoCloseable {
 
   @Override
   public void close() {
+    retries.shutdownNow();
     pool.shutdownNow();
   }
 }

@@ -56,6 +56,7 @@ class AgentMountsIT {
   private RootMounts nodeA;
   private RootMounts nodeB;
   private Path slowLayers;
+  private Path laterLayers;
 
   @BeforeEach
   void start() throws Exception {
@@ -64,6 +65,7 @@ class AgentMountsIT {
     nodes.addAll(List.of(nodeA, nodeB));
     client = ControlPlane.shared().adminClient();
     slowLayers = Files.createDirectories(tmp.resolve("slow"));
+    laterLayers = Files.createDirectories(tmp.resolve("later"));
     layers = serveExampleLayers();
     createNode("it-mnt-a", "a");
     createNode("it-mnt-b", "b");
@@ -282,6 +284,38 @@ class AgentMountsIT {
     }
   }
 
+  @Test
+  void aLayerSetWhoseBlobIsNotServedYetIsTriedAgainUntilItIs() throws Exception {
+    Path later = new TarBuilder().file("later.txt", "later").write(tmp.resolve("later.tar"));
+    LayerSet layerSet = exampleLayerSet("it-later");
+    layerSet.getSpec().nodeSelector =
+        new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
+    LayerSet.Layer missing =
+        new LayerSet.Layer(
+            "http://127.0.0.1:" + layers.getAddress().getPort() + "/later/later.tar",
+            Digest.ofFile(later).toString());
+    missing.mediaType = "application/vnd.oci.image.layer.v1.tar";
+    layerSet.getSpec().layers = List.of(missing);
+    client.resource(layerSet).create();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          LayerSetEntry failed = layerSet("it-mnt-a", "it-later");
+          assertThat(failed.phase).isEqualTo(LayerSetPhase.Failed);
+          assertThat(failed.reason).isEqualTo("NotFound");
+          assertThat(failed.message).contains("trying again in 10s");
+        });
+
+    Files.copy(later, laterLayers.resolve("later.tar")); // the server has it now
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          LayerSetEntry ready = layerSet("it-mnt-a", "it-later");
+          assertThat(ready.phase).as(ready.message).isEqualTo(LayerSetPhase.Ready);
+          assertThat(Path.of(ready.root).resolve("later.txt")).hasContent("later");
+        });
+  }
+
   private LayerSetEntry layerSet(String node, String name) {
     NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
     assertThat(state).as("NodeLayerState " + node).isNotNull();
@@ -357,6 +391,23 @@ class AgentMountsIT {
           byte[] body =
               Files.readAllBytes(
                   slowLayers.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName()));
+          exchange.sendResponseHeaders(200, body.length);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+          }
+        });
+    // Layers of this test's own that the server may not hold yet: 404 until they are there.
+    server.createContext(
+        "/later/",
+        exchange -> {
+          Path file =
+              laterLayers.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName());
+          if (!Files.isRegularFile(file)) {
+            exchange.sendResponseHeaders(404, -1);
+            exchange.close();
+            return;
+          }
+          byte[] body = Files.readAllBytes(file);
           exchange.sendResponseHeaders(200, body.length);
           try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
