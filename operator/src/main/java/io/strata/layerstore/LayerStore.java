@@ -17,6 +17,7 @@ import io.strata.tarapply.TreeLinker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
  * rename. Committed roots are never modified. A build publishes the requested tip, plus the roots
  * on its way that another request needs: a chain that is a prefix of this one, or the last layer
  * this chain shares with another one (where that one will start). Not one root per layer.
+ * Concurrent builds never apply the same layer onto the same root twice.
  */
 public final class LayerStore {
   private static final Logger log = LoggerFactory.getLogger(LayerStore.class);
@@ -158,26 +160,40 @@ public final class LayerStore {
       blobs.add(layer.digest() != null ? layer.digest() : digestOf(layer));
     }
     try (Interest declared = want(blobs)) {
-      Known known = knownPrefix(blobs);
-      for (int i = 0; i < known.committed; i++) {
-        verify(layers.get(i), digestOf(layers.get(i)));
-      }
-      if (known.committed == layers.size()) {
-        return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
-      }
-      // Chains on one base build one at a time, in this process and across processes: the one
-      // that waited starts from whatever the one before it published.
-      String key = blobs.getFirst().hex().substring(0, 32);
-      synchronized (building.computeIfAbsent(key, k -> new Object())) {
-        try (BuildLock lock = BuildLock.acquire(sys, lockFile(key))) {
-          Known again = knownPrefix(blobs); // another build may have finished while we waited
-          if (again.committed == layers.size()) {
-            return committed(ChainIds.of(again.diffIds).getLast(), again.diffIds, true);
+      int verified = 0; // layers before this one were checked against their declared digests
+      while (true) {
+        Known known = knownPrefix(blobs);
+        for (; verified < known.committed; verified++) { // held by a committed root: still read
+          verify(layers.get(verified), digestOf(layers.get(verified)));
+        }
+        if (known.committed == layers.size()) {
+          return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
+        }
+        // One build at a time applies a given layer onto a given root, in this process and across
+        // processes; one that waited looks again, since the build before it may have published
+        // more of this chain. Builds that part ways after a shared root run side by side.
+        String key = segmentKey(blobs, known.committed);
+        synchronized (building.computeIfAbsent(key, k -> new Object())) {
+          try (BuildLock lock = BuildLock.acquire(sys, lockFile(key))) {
+            if (knownPrefix(blobs).committed != known.committed) {
+              continue;
+            }
+            Materialized made = buildSegment(key, layers, blobs, known);
+            verified = made.diffIds().size(); // each layer verified as it was read
+            if (verified == layers.size()) {
+              return made;
+            }
+            log.info("published {} on the way: another request needs it", made.chainId());
           }
-          return build(key, layers, blobs, again);
         }
       }
     }
+  }
+
+  /** Names the build of layer {@code next} of {@code blobs} onto the root of the ones before. */
+  private static String segmentKey(List<Digest> blobs, int next) {
+    String chain = String.join(",", blobs.subList(0, next + 1).stream().map(Digest::hex).toList());
+    return Digest.of(chain.getBytes(StandardCharsets.US_ASCII)).hex().substring(0, 32);
   }
 
   /** The longest run of layers whose diffIDs are known, and the deepest committed root in it. */
@@ -200,33 +216,17 @@ public final class LayerStore {
   }
 
   /**
-   * Builds the chain from its nearest committed ancestor. Where a root on the way is needed by
-   * another request, that root is published and the build goes on from a hardlink copy of it.
+   * Applies the layers after the nearest committed ancestor onto a hardlink copy of it (or an empty
+   * root) in private staging, up to the end of the chain or to a root another request needs (asked
+   * after each layer, so a request that arrives mid-build is still served), and publishes the
+   * result. Reused when another process published the same root meanwhile.
    */
-  private Materialized build(String key, List<LayerSource> layers, List<Digest> blobs, Known known)
+  private Materialized buildSegment(
+      String key, List<LayerSource> layers, List<Digest> blobs, Known known)
       throws LayerException, IOException {
     List<Digest> diffIds = new ArrayList<>(known.diffIds.subList(0, known.committed));
     Path ancestor =
         diffIds.isEmpty() ? null : layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
-    while (true) {
-      Materialized made = buildSegment(key, layers, blobs, diffIds, ancestor);
-      if (diffIds.size() == layers.size()) {
-        return made;
-      }
-      log.info("published {} on the way: another request needs it", made.chainId());
-      ancestor = made.root();
-    }
-  }
-
-  /**
-   * Applies the layers after {@code diffIds} onto a copy of {@code ancestor} (or an empty root) in
-   * private staging, adding their diffIDs, up to the end of the chain or to a root another request
-   * needs (asked after each layer, so a request that arrives mid-build is still served), and
-   * publishes the result. Reused when another process published the same root meanwhile.
-   */
-  private Materialized buildSegment(
-      String key, List<LayerSource> layers, List<Digest> blobs, List<Digest> diffIds, Path ancestor)
-      throws LayerException, IOException {
     Path build = layout.staging().resolve(key + "-" + System.nanoTime());
     Files.createDirectory(build);
     sys.chmod(build, 0700);

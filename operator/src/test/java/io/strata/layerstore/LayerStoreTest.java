@@ -239,7 +239,7 @@ class LayerStoreTest {
   }
 
   @Test
-  void concurrentRequestsOnOneBaseBuildOneAfterTheOther() throws Exception {
+  void concurrentRequestsSharingLayersExtractEachOnce() throws Exception {
     TarBuilder big = new TarBuilder();
     for (int i = 0; i < 2000; i++) {
       big.file("d" + i % 20 + "/f" + i, "content " + i);
