@@ -129,13 +129,15 @@ final class LayerSetWork implements AutoCloseable {
       log.info("LayerSet {}: trying again after {} failure(s)", name, failures);
     }
     LayerSetEntry first =
-        switch (pin) {
-          case ImagePin.Waiting waiting ->
-              entry(LayerSetPhase.Pending, "WaitingForResolvedImage", waiting.message());
-          case ImagePin.Refused refused ->
-              entry(LayerSetPhase.Failed, refused.reason(), refused.message());
-          case null, default -> entry(LayerSetPhase.Pending, null, null);
-        };
+        sameSpec
+            ? tryingAgain(state.entry())
+            : switch (pin) {
+              case ImagePin.Waiting waiting ->
+                  entry(LayerSetPhase.Pending, "WaitingForResolvedImage", waiting.message());
+              case ImagePin.Refused refused ->
+                  entry(LayerSetPhase.Failed, refused.reason(), refused.message());
+              case null, default -> entry(LayerSetPhase.Pending, null, null);
+            };
     states.put(name, new State(spec, first, failures, 0));
     if (pin instanceof ImagePin.Pinned pinned) {
       // the worker lists the layers: that asks the registry
@@ -211,6 +213,18 @@ final class LayerSetWork implements AutoCloseable {
     }
   }
 
+  /**
+   * A retry reports Failed, with the last reason, until it gets past fetching: the node does not
+   * look recovered, nor fail anew (no new Event), for every attempt while the cause lasts.
+   */
+  private static LayerSetEntry tryingAgain(LayerSetEntry failed) {
+    String message = failed.message == null ? "" : failed.message;
+    return entry(
+        LayerSetPhase.Failed,
+        failed.reason,
+        message.replaceFirst(" \\(trying again in \\d+s\\)$", "") + " (trying again now)");
+  }
+
   /** Reports a failure and, when it may pass, when the work will be tried again. */
   private void fail(String name, String spec, LayerException.Reason reason, String message) {
     State now = states.get(name);
@@ -277,6 +291,9 @@ final class LayerSetWork implements AutoCloseable {
         (n, s) -> {
           if (!s.spec().equals(spec)) {
             return s;
+          }
+          if (s.entry().phase == LayerSetPhase.Failed && entry.phase == LayerSetPhase.Fetching) {
+            return s; // a retry: still Failed until the blobs are all there (see tryingAgain)
           }
           int failures = entry.phase == LayerSetPhase.Ready ? 0 : s.failures();
           return new State(spec, entry, failures, 0);

@@ -303,7 +303,7 @@ class AgentMountsIT {
           LayerSetEntry failed = layerSet("it-mnt-a", "it-later");
           assertThat(failed.phase).isEqualTo(LayerSetPhase.Failed);
           assertThat(failed.reason).isEqualTo("NotFound");
-          assertThat(failed.message).contains("trying again in 10s");
+          assertThat(failed.message).contains("trying again in 20s"); // a second attempt failed
         });
 
     Files.copy(later, laterLayers.resolve("later.tar")); // the server has it now
@@ -314,6 +314,13 @@ class AgentMountsIT {
           assertThat(ready.phase).as(ready.message).isEqualTo(LayerSetPhase.Ready);
           assertThat(Path.of(ready.root).resolve("later.txt")).hasContent("later");
         });
+    String uid = client.resources(LayerSet.class).withName("it-later").get().getMetadata().getUid();
+    assertThat(
+            client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> uid.equals(e.getInvolvedObject().getUid()))
+                .filter(e -> "NotFound".equals(e.getReason())))
+        .as("one failure, however many attempts: a retry stays Failed until it gets further")
+        .hasSize(1);
   }
 
   private LayerSetEntry layerSet(String node, String name) {
