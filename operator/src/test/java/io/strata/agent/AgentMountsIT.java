@@ -2,6 +2,7 @@ package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -367,62 +368,42 @@ class AgentMountsIT {
     return mount;
   }
 
+  /**
+   * The example layers at {@code /}; this test's own layers at {@code /slow/} (each answered three
+   * seconds late) and at {@code /later/} (404 until the file is there).
+   */
   private HttpServer serveExampleLayers() throws Exception {
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    Path dir = ProjectFiles.examples().resolve("layers");
-    server.createContext(
-        "/",
-        exchange -> {
-          Path file =
-              dir.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName().toString());
-          if (!Files.isRegularFile(file)) {
-            exchange.sendResponseHeaders(404, -1);
-            exchange.close();
-            return;
-          }
-          byte[] body = Files.readAllBytes(file);
-          exchange.sendResponseHeaders(200, body.length);
-          try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-          }
-        });
-    // Layers of this test's own, each answered three seconds late.
-    server.createContext(
-        "/slow/",
-        exchange -> {
-          try {
-            Thread.sleep(3000);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          byte[] body =
-              Files.readAllBytes(
-                  slowLayers.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName()));
-          exchange.sendResponseHeaders(200, body.length);
-          try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-          }
-        });
-    // Layers of this test's own that the server may not hold yet: 404 until they are there.
-    server.createContext(
-        "/later/",
-        exchange -> {
-          Path file =
-              laterLayers.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName());
-          if (!Files.isRegularFile(file)) {
-            exchange.sendResponseHeaders(404, -1);
-            exchange.close();
-            return;
-          }
-          byte[] body = Files.readAllBytes(file);
-          exchange.sendResponseHeaders(200, body.length);
-          try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-          }
-        });
+    server.createContext("/", files(ProjectFiles.examples().resolve("layers"), Duration.ZERO));
+    server.createContext("/slow/", files(slowLayers, Duration.ofSeconds(3)));
+    server.createContext("/later/", files(laterLayers, Duration.ZERO));
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor()); // a late answer holds up none
     server.start();
     return server;
+  }
+
+  /**
+   * Serves the files of {@code dir} by name, after {@code delay}; 404 for one that is not there.
+   */
+  private static HttpHandler files(Path dir, Duration delay) {
+    return exchange -> {
+      try {
+        Thread.sleep(delay);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      Path file = dir.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName());
+      if (!Files.isRegularFile(file)) {
+        exchange.sendResponseHeaders(404, -1);
+        exchange.close();
+        return;
+      }
+      byte[] body = Files.readAllBytes(file);
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    };
   }
 
   private void createNode(String name, String pool) {
