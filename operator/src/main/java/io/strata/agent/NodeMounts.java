@@ -55,7 +55,7 @@ final class NodeMounts {
     // What was mounted when the pass began: for moved targets, for adopting what is already
     // mounted, and for teardown. The engine reads the table again for each mount it makes, so its
     // checks never act on a stale view.
-    MountTable table = overlays.table();
+    MountTable table = MountTable.read();
     Map<String, MountInfo> before = overlays.mounted(table);
     List<OverlayMount> byName =
         served.stream().sorted(Comparator.comparing(m -> m.getMetadata().getName())).toList();

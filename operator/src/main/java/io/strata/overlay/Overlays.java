@@ -47,11 +47,6 @@ public final class Overlays {
     return MountBase.problem(MountTable.read(), layout.mountBase());
   }
 
-  /** The mount table as it is now, for a pass to share among the calls that take one. */
-  public MountTable table() throws IOException {
-    return MountTable.read();
-  }
-
   /** Strata's overlays beneath this node's mount base, by uid. */
   public Map<String, MountInfo> mounted() throws IOException {
     return mounted(MountTable.read());

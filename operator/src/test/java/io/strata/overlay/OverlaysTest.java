@@ -147,14 +147,14 @@ class OverlaysTest {
 
   @Test
   void aPassSnapshotAdoptsWhatItShowsAndNeverHidesAMountMadeSince() throws Exception {
-    MountTable before = overlays.table();
+    MountTable before = MountTable.read();
     MountedOverlay made = overlays.mount(MountRequest.disk("u1", "env", node.lower));
 
     // Taken before the mount: it shows nothing, so the engine reads the table again and adopts.
     MountedOverlay fromStale = overlays.mount(MountRequest.disk("u1", "env", node.lower), before);
     assertThat(fromStale.adopted()).isTrue();
     // Taken after: adopted from the snapshot, describing the same mount.
-    MountTable after = overlays.table();
+    MountTable after = MountTable.read();
     MountedOverlay fromSnapshot = overlays.mount(MountRequest.disk("u1", "env", node.lower), after);
     assertThat(fromSnapshot.adopted()).isTrue();
     assertThat(fromSnapshot.spec()).isEqualTo(made.spec());
