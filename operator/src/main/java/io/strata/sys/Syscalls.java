@@ -278,7 +278,6 @@ public final class Syscalls {
     return new Fd(this, fd);
   }
 
-  /** Writes {@code length} bytes of {@code bytes} at {@code offset}, all of them. */
   /** Writes {@code length} bytes of {@code bytes} from index {@code from} at {@code offset}. */
   public void pwrite(Fd fd, byte[] bytes, int from, int length, long offset)
       throws SyscallException {
@@ -286,6 +285,7 @@ public final class Syscalls {
     pwrite(fd, from == 0 ? bytes : Arrays.copyOfRange(bytes, from, from + length), length, offset);
   }
 
+  /** Writes {@code length} bytes of {@code bytes} at {@code offset}, all of them. */
   public void pwrite(Fd fd, byte[] bytes, int length, long offset) throws SyscallException {
     byte[] rest = bytes;
     int left = length;
