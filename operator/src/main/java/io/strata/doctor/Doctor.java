@@ -3,6 +3,7 @@ package io.strata.doctor;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountBase;
 import io.strata.overlay.MountTable;
+import io.strata.sys.Sha256;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -65,6 +66,13 @@ public final class Doctor {
       Trees.delete(scratch);
     }
     findings.add(checkMountBase(MountTable.read()));
+    findings.add(
+        Sha256.isNative()
+            ? Finding.ok("sha256", Sha256.implementation())
+            : Finding.warn(
+                "sha256",
+                Sha256.implementation()
+                    + ": layers hash several times slower under the agent's C1-only JVM flags"));
     return findings;
   }
 

@@ -1,11 +1,11 @@
 package io.strata.layerstore;
 
+import io.strata.sys.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 
@@ -48,12 +48,9 @@ public record Digest(String hex) {
     return of(sha);
   }
 
+  /** A new SHA-256 digest (see {@link Sha256} for whose). */
   public static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    return Sha256.newDigest();
   }
 
   @Override

@@ -55,6 +55,9 @@ class ImageIT {
     assertThat(rootfs.resolve("opt/java/bin/java")).isExecutable();
     assertThat(rootfs.resolve("opt/java/bin/javac")).as("a runtime, not a JDK").doesNotExist();
     assertThat(rootfs.resolve("opt/java/lib/server/classes.jsa")).as("class-data sharing").exists();
+    assertThat(rootfs.resolve("usr/lib/x86_64-linux-gnu/libnettle.so.8"))
+        .as("Nettle, which hashes layers (io.strata.sys.Sha256)")
+        .exists();
 
     // As a runtime would: its own PID namespace with /proc mounted (the dynamic loader finds the
     // runtime's libraries through /proc/self/exe), a clean environment from the image config.

@@ -49,9 +49,10 @@ class DoctorTest {
                         "overlay lowers",
                         "RENAME_WHITEOUT",
                         "d_type",
-                        "state dir")
+                        "state dir",
+                        "sha256")
                     .contains(f.check()))
-        .hasSize(6)
+        .hasSize(7)
         .allSatisfy(f -> assertThat(f.severity()).as(f.toString()).isEqualTo(Finding.Severity.OK));
     assertThat(findings)
         .extracting(Finding::check)
