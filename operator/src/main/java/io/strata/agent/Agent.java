@@ -99,6 +99,13 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private IndexerResourceCache<NodeLayerState> ownState;
   private volatile boolean lastPassSucceeded;
 
+  /**
+   * The status whose failures have had their Events, as this process last computed it: the
+   * informer's copy of the NodeLayerState can lag behind the agent's own write, and a pass that
+   * took it for the last report would record the same failure twice. Passes run one at a time.
+   */
+  private volatile NodeLayerState.Status announced;
+
   public Agent(KubernetesClient client, AgentConfig config, Clock clock) {
     this.client = client;
     this.config = config;
@@ -297,7 +304,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
     collectGarbage(next);
-    recordNewFailures(selection, previous, next);
+    recordNewFailures(selection, announced != null ? announced : previous, next);
+    announced = next;
     metrics.observe(next);
     if (!sameJson(previous, next)) {
       NodeLayerState desired = stateObject(self);
