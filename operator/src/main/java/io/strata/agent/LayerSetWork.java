@@ -144,7 +144,15 @@ final class LayerSetWork implements AutoCloseable {
       pool.execute(() -> run(name, spec, () -> imageBlobs(pinned.image(), wanted, platform)));
     } else if (pin == null) {
       List<Blob> blobs = urlBlobs(wanted.layers);
-      pool.execute(() -> run(name, spec, () -> blobs));
+      // The spec names the digests, so the chain is declared while the work waits for a worker:
+      // LayerSets built before it that share its base then publish that base for it.
+      LayerStore.Interest queued = store.want(digests(blobs));
+      pool.execute(
+          () -> {
+            try (queued) {
+              run(name, spec, () -> blobs);
+            }
+          });
     }
     return first;
   }
@@ -163,6 +171,10 @@ final class LayerSetWork implements AutoCloseable {
 
   private interface Listing {
     List<Blob> blobs() throws Exception;
+  }
+
+  private static List<Digest> digests(List<Blob> blobs) {
+    return blobs.stream().map(Blob::digest).toList();
   }
 
   private List<Blob> urlBlobs(List<LayerSet.Layer> layers) {
@@ -199,7 +211,7 @@ final class LayerSetWork implements AutoCloseable {
       List<Blob> blobs = listing.blobs();
       // Declared before the fetch: a LayerSet that shares layers with this one and is built first
       // publishes the root this one will start from.
-      try (LayerStore.Interest declared = store.want(blobs.stream().map(Blob::digest).toList())) {
+      try (LayerStore.Interest declared = store.want(digests(blobs))) {
         fetchAndMaterialize(name, spec, blobs);
       }
     } catch (LayerException e) {

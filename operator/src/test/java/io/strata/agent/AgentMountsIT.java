@@ -58,6 +58,7 @@ class AgentMountsIT {
   private RootMounts nodeB;
   private Path slowLayers;
   private Path laterLayers;
+  private Agent agentA;
 
   @BeforeEach
   void start() throws Exception {
@@ -70,8 +71,13 @@ class AgentMountsIT {
     layers = serveExampleLayers();
     createNode("it-mnt-a", "a");
     createNode("it-mnt-b", "b");
-    startAgent("it-mnt-a", nodeA);
-    startAgent("it-mnt-b", nodeB);
+    agentA =
+        running.agent(
+            AgentConfig.of(
+                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
+    running.agent(
+        AgentConfig.of(
+            "it-mnt-b", nodeB.stateDir, nodeB.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
     running.controller("it-mounts-controller");
   }
 
@@ -253,33 +259,83 @@ class AgentMountsIT {
     // fetching while "it-share-quick" builds: the quick build must publish the base they share.
     Path slowLayer =
         new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
-    LayerSet slow = exampleLayerSet("it-share-slow");
-    slow.getSpec().nodeSelector = new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
-    LayerSet.Layer late =
-        new LayerSet.Layer(
-            "http://127.0.0.1:" + layers.getAddress().getPort() + "/slow/slow.tar",
-            Digest.ofFile(slowLayer).toString());
-    late.mediaType = "application/vnd.oci.image.layer.v1.tar";
-    slow.getSpec().layers = List.of(slow.getSpec().layers.getFirst(), late);
-    client.resource(slow).create();
+    client.resource(onTheExampleBase("it-share-slow", "/slow/", slowLayer)).create();
     LayerSet quick = exampleLayerSet("it-share-quick");
     quick.getSpec().nodeSelector = new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
     client.resource(quick).create();
 
+    assertTheBaseWasExtractedOnce("it-share-slow", "it-share-quick");
+    assertThat(Path.of(layerSet("it-mnt-a", "it-share-slow").root).resolve("slow.txt"))
+        .hasContent("slow");
+  }
+
+  @Test
+  void aLayerSetWaitingForAFetchWorkerHasTheBaseItSharesPublishedForIt() throws Exception {
+    // One fetch worker: "it-queue-first" holds it for three seconds (its second layer is served
+    // late) while "it-queue-next" waits for it; the first build must publish the base they share.
+    running.stop(agentA);
+    AgentConfig defaults =
+        AgentConfig.of("it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0);
+    running.agent(
+        new AgentConfig(
+            defaults.nodeName(),
+            defaults.stateDir(),
+            defaults.mountBase(),
+            defaults.namespace(),
+            defaults.httpPort(),
+            defaults.leaseDuration(),
+            defaults.resyncPeriod(),
+            1,
+            defaults.fetchTimeout(),
+            defaults.cacheBudget(),
+            defaults.registries()));
+    Path slowLayer =
+        new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
+    Path nextLayer =
+        new TarBuilder().file("next.txt", "next").write(laterLayers.resolve("next.tar"));
+    client.resource(onTheExampleBase("it-queue-first", "/slow/", slowLayer)).create();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(layerSet("it-mnt-a", "it-queue-first").phase)
+                .isEqualTo(LayerSetPhase.Fetching));
+    client.resource(onTheExampleBase("it-queue-next", "/later/", nextLayer)).create();
+
+    assertTheBaseWasExtractedOnce("it-queue-first", "it-queue-next");
+  }
+
+  /**
+   * The example's first layer, then {@code layer} as served at {@code path} of the loopback server;
+   * on pool "a" only.
+   */
+  private LayerSet onTheExampleBase(String name, String path, Path layer) throws Exception {
+    LayerSet layerSet = exampleLayerSet(name);
+    layerSet.getSpec().nodeSelector =
+        new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
+    LayerSet.Layer second =
+        new LayerSet.Layer(
+            "http://127.0.0.1:" + layers.getAddress().getPort() + path + layer.getFileName(),
+            Digest.ofFile(layer).toString());
+    second.mediaType = "application/vnd.oci.image.layer.v1.tar";
+    layerSet.getSpec().layers = List.of(layerSet.getSpec().layers.getFirst(), second);
+    return layerSet;
+  }
+
+  /** Both LayerSets Ready on node a, their roots linking one extraction of the example's base. */
+  private void assertTheBaseWasExtractedOnce(String one, String other) throws Exception {
     Eventually.within(
         CONVERGE,
         () -> {
-          for (String name : List.of("it-share-slow", "it-share-quick")) {
+          for (String name : List.of(one, other)) {
             LayerSetEntry entry = layerSet("it-mnt-a", name);
             assertThat(entry.phase).as(name + ": " + entry.message).isEqualTo(LayerSetPhase.Ready);
           }
         });
-    Path quickRoot = Path.of(layerSet("it-mnt-a", "it-share-quick").root);
-    Path slowRoot = Path.of(layerSet("it-mnt-a", "it-share-slow").root);
-    assertThat(slowRoot.resolve("slow.txt")).hasContent("slow");
-    assertThat(Files.getAttribute(slowRoot.resolve("etc/os-release"), "unix:ino"))
+    Path oneRoot = Path.of(layerSet("it-mnt-a", one).root);
+    Path otherRoot = Path.of(layerSet("it-mnt-a", other).root);
+    assertThat(Files.getAttribute(oneRoot.resolve("etc/os-release"), "unix:ino"))
         .as("one extraction of the base: both roots link its files")
-        .isEqualTo(Files.getAttribute(quickRoot.resolve("etc/os-release"), "unix:ino"));
+        .isEqualTo(Files.getAttribute(otherRoot.resolve("etc/os-release"), "unix:ino"));
     try (var roots = Files.list(nodeA.stateDir.resolve("layers"))) {
       assertThat(roots).as("the two tips and the base they share").hasSize(3);
     }
@@ -410,10 +466,5 @@ class AgentMountsIT {
     Map<String, String> labels = new HashMap<>(SUITE);
     labels.put("pool", pool);
     TestNodes.create(client, name, labels);
-  }
-
-  private void startAgent(String node, RootMounts paths) throws Exception {
-    running.agent(
-        AgentConfig.of(node, paths.stateDir, paths.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
   }
 }
