@@ -2,8 +2,6 @@ package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpHandler;
-import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -19,13 +17,12 @@ import io.strata.layerstore.Digest;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.FileServer;
 import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TestNodes;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +31,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,7 +49,7 @@ class AgentMountsIT {
   private final InProcess running = new InProcess();
   private final List<RootMounts> nodes = new ArrayList<>();
   private KubernetesClient client;
-  private HttpServer layers;
+  private FileServer layers;
   private RootMounts nodeA;
   private RootMounts nodeB;
   private Path slowLayers;
@@ -68,7 +64,13 @@ class AgentMountsIT {
     client = ControlPlane.shared().adminClient();
     slowLayers = Files.createDirectories(tmp.resolve("slow"));
     laterLayers = Files.createDirectories(tmp.resolve("later"));
-    layers = serveExampleLayers();
+    // The example layers at /; this test's own at /slow/ (answered three seconds late) and at
+    // /later/ (404 until the file is there).
+    layers =
+        new FileServer()
+            .serve("/", ProjectFiles.examples().resolve("layers"), Duration.ZERO)
+            .serve("/slow/", slowLayers, Duration.ofSeconds(3))
+            .serve("/later/", laterLayers, Duration.ZERO);
     createNode("it-mnt-a", "a");
     createNode("it-mnt-b", "b");
     agentA =
@@ -89,7 +91,7 @@ class AgentMountsIT {
     }
     running.close();
     if (layers != null) {
-      layers.stop(0);
+      layers.close();
     }
     for (RootMounts node : nodes) {
       node.cleanUp();
@@ -274,21 +276,10 @@ class AgentMountsIT {
     // One fetch worker: "it-queue-first" holds it for three seconds (its second layer is served
     // late) while "it-queue-next" waits for it; the first build must publish the base they share.
     running.stop(agentA);
-    AgentConfig defaults =
-        AgentConfig.of("it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0);
     running.agent(
-        new AgentConfig(
-            defaults.nodeName(),
-            defaults.stateDir(),
-            defaults.mountBase(),
-            defaults.namespace(),
-            defaults.httpPort(),
-            defaults.leaseDuration(),
-            defaults.resyncPeriod(),
-            1,
-            defaults.fetchTimeout(),
-            defaults.cacheBudget(),
-            defaults.registries()));
+        InProcess.oneFetchWorker(
+            AgentConfig.of(
+                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0)));
     Path slowLayer =
         new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
     Path nextLayer =
@@ -314,8 +305,7 @@ class AgentMountsIT {
         new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
     LayerSet.Layer second =
         new LayerSet.Layer(
-            "http://127.0.0.1:" + layers.getAddress().getPort() + path + layer.getFileName(),
-            Digest.ofFile(layer).toString());
+            layers.url(path, layer.getFileName().toString()), Digest.ofFile(layer).toString());
     second.mediaType = "application/vnd.oci.image.layer.v1.tar";
     layerSet.getSpec().layers = List.of(layerSet.getSpec().layers.getFirst(), second);
     return layerSet;
@@ -348,9 +338,7 @@ class AgentMountsIT {
     layerSet.getSpec().nodeSelector =
         new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
     LayerSet.Layer missing =
-        new LayerSet.Layer(
-            "http://127.0.0.1:" + layers.getAddress().getPort() + "/later/later.tar",
-            Digest.ofFile(later).toString());
+        new LayerSet.Layer(layers.url("/later/", "later.tar"), Digest.ofFile(later).toString());
     missing.mediaType = "application/vnd.oci.image.layer.v1.tar";
     layerSet.getSpec().layers = List.of(missing);
     client.resource(layerSet).create();
@@ -408,7 +396,7 @@ class AgentMountsIT {
     layerSet.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(SUITE).build();
     for (LayerSet.Layer layer : layerSet.getSpec().layers) {
       String file = layer.url.substring(layer.url.lastIndexOf('/') + 1);
-      layer.url = "http://127.0.0.1:" + layers.getAddress().getPort() + "/" + file;
+      layer.url = layers.url("/", file);
     }
     return layerSet;
   }
@@ -422,44 +410,6 @@ class AgentMountsIT {
     mount.getSpec().nodeSelector =
         new LabelSelectorBuilder().addToMatchLabels("pool", pool).build();
     return mount;
-  }
-
-  /**
-   * The example layers at {@code /}; this test's own layers at {@code /slow/} (each answered three
-   * seconds late) and at {@code /later/} (404 until the file is there).
-   */
-  private HttpServer serveExampleLayers() throws Exception {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/", files(ProjectFiles.examples().resolve("layers"), Duration.ZERO));
-    server.createContext("/slow/", files(slowLayers, Duration.ofSeconds(3)));
-    server.createContext("/later/", files(laterLayers, Duration.ZERO));
-    server.setExecutor(Executors.newVirtualThreadPerTaskExecutor()); // a late answer holds up none
-    server.start();
-    return server;
-  }
-
-  /**
-   * Serves the files of {@code dir} by name, after {@code delay}; 404 for one that is not there.
-   */
-  private static HttpHandler files(Path dir, Duration delay) {
-    return exchange -> {
-      try {
-        Thread.sleep(delay);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      Path file = dir.resolve(Path.of(exchange.getRequestURI().getPath()).getFileName());
-      if (!Files.isRegularFile(file)) {
-        exchange.sendResponseHeaders(404, -1);
-        exchange.close();
-        return;
-      }
-      byte[] body = Files.readAllBytes(file);
-      exchange.sendResponseHeaders(200, body.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
-    };
   }
 
   private void createNode(String name, String pool) {
