@@ -86,6 +86,9 @@ final class LayerSetWork implements AutoCloseable {
   private final LayerStore store;
   private final Runnable onChange;
   private final ExecutorService pool;
+  private final ExecutorService listing =
+      Executors.newFixedThreadPool(
+          2, r -> Thread.ofPlatform().name("layerset-list").daemon().unstarted(r));
   private final ScheduledExecutorService retries =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("layerset-retry").daemon().unstarted(r));
@@ -140,21 +143,31 @@ final class LayerSetWork implements AutoCloseable {
             };
     states.put(name, new State(spec, first, failures, 0));
     if (pin instanceof ImagePin.Pinned pinned) {
-      // the worker lists the layers: that asks the registry
-      pool.execute(() -> run(name, spec, () -> imageBlobs(pinned.image(), wanted, platform)));
+      // Listing the layers asks the registry: off the status loop, and not behind the fetches.
+      listing.execute(
+          () ->
+              attempt(
+                  name,
+                  spec,
+                  () -> queue(name, spec, imageBlobs(pinned.image(), wanted, platform))));
     } else if (pin == null) {
-      List<Blob> blobs = urlBlobs(wanted.layers);
-      // The spec names the digests, so the chain is declared while the work waits for a worker:
-      // LayerSets built before it that share its base then publish that base for it.
-      LayerStore.Interest queued = store.want(digests(blobs));
-      pool.execute(
-          () -> {
-            try (queued) {
-              run(name, spec, () -> blobs);
-            }
-          });
+      queue(name, spec, urlBlobs(wanted.layers));
     }
     return first;
+  }
+
+  /**
+   * Queues the fetch for a worker, the chain declared from now on: LayerSets built before this one
+   * that share its base publish that base for it, even while it waits for a worker.
+   */
+  private void queue(String name, String spec, List<Blob> blobs) {
+    LayerStore.Interest declared = store.want(blobs.stream().map(Blob::digest).toList());
+    pool.execute(
+        () -> {
+          try (declared) {
+            attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
+          }
+        });
   }
 
   /** Drops what is known about LayerSets this node no longer serves. */
@@ -169,12 +182,8 @@ final class LayerSetWork implements AutoCloseable {
     Path fetch(BlobFetcher.Progress progress) throws Exception;
   }
 
-  private interface Listing {
-    List<Blob> blobs() throws Exception;
-  }
-
-  private static List<Digest> digests(List<Blob> blobs) {
-    return blobs.stream().map(Blob::digest).toList();
+  private interface Step {
+    void run() throws Exception;
   }
 
   private List<Blob> urlBlobs(List<LayerSet.Layer> layers) {
@@ -206,14 +215,10 @@ final class LayerSetWork implements AutoCloseable {
     return blobs;
   }
 
-  private void run(String name, String spec, Listing listing) {
+  /** Runs one step of a LayerSet's work; a failure fails the LayerSet, with its reason. */
+  private void attempt(String name, String spec, Step step) {
     try {
-      List<Blob> blobs = listing.blobs();
-      // Declared before the fetch: a LayerSet that shares layers with this one and is built first
-      // publishes the root this one will start from.
-      try (LayerStore.Interest declared = store.want(digests(blobs))) {
-        fetchAndMaterialize(name, spec, blobs);
-      }
+      step.run();
     } catch (LayerException e) {
       log.warn("LayerSet {} failed: {}: {}", name, e.reason(), e.getMessage());
       fail(name, spec, e.reason(), e.getMessage());
@@ -351,6 +356,7 @@ final class LayerSetWork implements AutoCloseable {
   @Override
   public void close() {
     retries.shutdownNow();
+    listing.shutdownNow();
     pool.shutdownNow();
   }
 }

@@ -16,9 +16,11 @@ import io.strata.layerstore.Digest;
 import io.strata.registry.RegistrySettings;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.FileServer;
 import io.strata.testing.InProcess;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
 import io.strata.testing.TestImages;
 import io.strata.testing.TestNodes;
 import io.strata.testing.TokenIssuer;
@@ -56,6 +58,7 @@ class RegistryIT {
   @TempDir Path tmp;
   private final InProcess running = new InProcess();
   private KubernetesClient client;
+  private Agent agent;
 
   @BeforeAll
   static void buildImages() throws Exception {
@@ -70,10 +73,7 @@ class RegistryIT {
     labels.put("kubernetes.io/os", "linux");
     labels.put("kubernetes.io/arch", "arm64"); // picks the arm64 manifest of an index
     TestNodes.create(client, NODE, labels);
-    running.agent(
-        AgentConfig.of(
-                NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
-            .withRegistries(RegistrySettings.DEFAULT));
+    agent = running.agent(agentConfig());
     running.controller("it-registry-controller");
   }
 
@@ -156,6 +156,60 @@ class RegistryIT {
   }
 
   @Test
+  void imagesWaitingForAFetchWorkerHaveTheLayersTheyShareExtractedOnce() throws Exception {
+    // One fetch worker, held for four seconds by a LayerSet whose second layer is served late (it
+    // reports Fetching once the first is in). Behind it
+    // wait v2 and then v1, whose layers are the first two of v2's: v2 is built first and must
+    // publish the root of those two for v1, so v1 must be declared while it waits.
+    running.stop(agent);
+    running.agent(InProcess.oneFetchWorker(agentConfig()));
+    Path served = Files.createDirectories(tmp.resolve("served"));
+    Path quickLayer =
+        new TarBuilder().file("quick.txt", "quick").write(served.resolve("quick.tar"));
+    Path slowLayer = new TarBuilder().file("slow.txt", "slow").write(served.resolve("slow.tar"));
+    try (LocalRegistry registry = LocalRegistry.plain(tmp.resolve("registry"));
+        FileServer files =
+            new FileServer()
+                .serve("/quick/", served, Duration.ZERO)
+                .serve("/slow/", served, Duration.ofSeconds(4))) {
+      images.push("v1", registry.host(), REPO, "1.0", null);
+      images.push("v2", registry.host(), REPO, "2.0", null);
+      String repo = registry.host() + "/" + REPO;
+      LayerSet hold = layerSet("reg-hold", null, null);
+      hold.getSpec().layers =
+          List.of(
+              plainLayer(files.url("/quick/", "quick.tar"), quickLayer),
+              plainLayer(files.url("/slow/", "slow.tar"), slowLayer));
+      create(hold);
+      Eventually.within(
+          CONVERGE, () -> assertThat(entry("reg-hold").phase).isEqualTo(LayerSetPhase.Fetching));
+      create(layerSet("reg-v2", repo + ":2.0", null));
+      Eventually.within(
+          CONVERGE,
+          () -> {
+            LayerSetEntry v2 = entry("reg-v2");
+            assertThat(v2.phase).isEqualTo(LayerSetPhase.Pending);
+            assertThat(v2.reason).as("pinned, so queued for the worker").isNull();
+          });
+      create(layerSet("reg-v1", repo + ":1.0", null));
+
+      Eventually.within(
+          CONVERGE,
+          () -> {
+            for (String name : List.of("reg-hold", "reg-v2", "reg-v1")) {
+              assertThat(entry(name).phase).as(name).isEqualTo(LayerSetPhase.Ready);
+            }
+          });
+      Path v1 = Path.of(entry("reg-v1").root);
+      Path v2 = Path.of(entry("reg-v2").root);
+      assertThat(v2.resolve("etc/version")).hasContent("v2");
+      assertThat(Files.getAttribute(v1.resolve("usr/bin/tool"), "unix:ino"))
+          .as("one extraction of the layers v1 and v2 share: both roots link their files")
+          .isEqualTo(Files.getAttribute(v2.resolve("usr/bin/tool"), "unix:ino"));
+    }
+  }
+
+  @Test
   void everyFailedPullEndsInAClearReasonOnTheNode() throws Exception {
     try (TokenIssuer issuer = new TokenIssuer(tmp.resolve("issuer"), Duration.ofMinutes(5));
         LocalRegistry guarded = LocalRegistry.withTokenAuth(tmp.resolve("guarded"), issuer);
@@ -228,6 +282,18 @@ class RegistryIT {
     assertThat(actual.entries()).containsExactlyEntriesOf(expected.entries());
     assertThat(actual.hardlinkGroups()).isEqualTo(expected.hardlinkGroups());
     assertThat(expected.entries()).containsKey("usr/bin/tool-link");
+  }
+
+  private static LayerSet.Layer plainLayer(String url, Path file) throws Exception {
+    LayerSet.Layer layer = new LayerSet.Layer(url, Digest.ofFile(file).toString());
+    layer.mediaType = "application/vnd.oci.image.layer.v1.tar";
+    return layer;
+  }
+
+  private AgentConfig agentConfig() {
+    return AgentConfig.of(
+            NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
+        .withRegistries(RegistrySettings.DEFAULT);
   }
 
   private LayerSetEntry entry(String name) {
