@@ -151,7 +151,7 @@ class AgentAndControllerIT {
                   });
           assertThat(state.getStatus().summary.ready).isEqualTo("0/4");
         });
-    String uid = client.resources(LayerSet.class).withName("it-all").get().getMetadata().getUid();
+    String uid = stored("it-all").getMetadata().getUid();
     Eventually.within(
         CONVERGE, () -> assertThat(controllerEvents(uid)).contains("Warning/NodesFailed"));
   }
@@ -174,8 +174,7 @@ class AgentAndControllerIT {
 
   @Test
   void deletionWaitsForTheNodesAndTheLastUserOfALayerSet() {
-    String layerSetUid =
-        client.resources(LayerSet.class).withName("it-gpu").get().getMetadata().getUid();
+    String layerSetUid = stored("it-gpu").getMetadata().getUid();
     String mountUid =
         client
             .resources(OverlayMount.class)
@@ -186,28 +185,14 @@ class AgentAndControllerIT {
     Eventually.within(
         CONVERGE,
         () ->
-            assertThat(
-                    client
-                        .resources(LayerSet.class)
-                        .withName("it-gpu")
-                        .get()
-                        .getMetadata()
-                        .getFinalizers())
+            assertThat(stored("it-gpu").getMetadata().getFinalizers())
                 .containsExactly("strata.io/teardown"));
     client.resources(LayerSet.class).withName("it-gpu").delete();
     // it-om-on-gpu-set still uses it: the LayerSet stays, being deleted
     Eventually.within(
         CONVERGE,
-        () ->
-            assertThat(
-                    client
-                        .resources(LayerSet.class)
-                        .withName("it-gpu")
-                        .get()
-                        .getMetadata()
-                        .getDeletionTimestamp())
-                .isNotNull());
-    assertThat(client.resources(LayerSet.class).withName("it-gpu").get()).isNotNull();
+        () -> assertThat(stored("it-gpu").getMetadata().getDeletionTimestamp()).isNotNull());
+    assertThat(stored("it-gpu")).isNotNull();
 
     client.resources(OverlayMount.class).withName("it-om-on-gpu-set").delete();
     Eventually.within(
@@ -215,7 +200,7 @@ class AgentAndControllerIT {
         () -> {
           assertThat(client.resources(OverlayMount.class).withName("it-om-on-gpu-set").get())
               .isNull();
-          assertThat(client.resources(LayerSet.class).withName("it-gpu").get()).isNull();
+          assertThat(stored("it-gpu")).isNull();
           assertReports(GPU, List.of("it-all"), List.of("it-om-gpu-nodes"));
         });
     // What happened, and why, as Events (in default: the objects are cluster-scoped).
@@ -243,16 +228,7 @@ class AgentAndControllerIT {
     simulatedNode("it-sim-live", ZonedDateTime.now(), "it-all");
     simulatedNode("it-sim-dead", ZonedDateTime.now().minusHours(1), "it-all");
     Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(
-                    client
-                        .resources(LayerSet.class)
-                        .withName("it-all")
-                        .get()
-                        .getMetadata()
-                        .getFinalizers())
-                .isNotEmpty());
+        CONVERGE, () -> assertThat(stored("it-all").getMetadata().getFinalizers()).isNotEmpty());
     client.resources(OverlayMount.class).withName("it-om-gpu-nodes").delete();
     client.resources(LayerSet.class).withName("it-all").delete();
     Eventually.within(
@@ -263,14 +239,10 @@ class AgentAndControllerIT {
     // the real agents drop it; the simulated live node has not: the LayerSet must wait
     Eventually.within(
         CONVERGE, () -> assertReports(GPU, List.of("it-gpu"), List.of("it-om-on-gpu-set")));
-    assertThat(client.resources(LayerSet.class).withName("it-all").get())
-        .as("waits for it-sim-live")
-        .isNotNull();
+    assertThat(stored("it-all")).as("waits for it-sim-live").isNotNull();
 
     simulatedNode("it-sim-live", ZonedDateTime.now()); // that node tore it down
-    Eventually.within(
-        CONVERGE,
-        () -> assertThat(client.resources(LayerSet.class).withName("it-all").get()).isNull());
+    Eventually.within(CONVERGE, () -> assertThat(stored("it-all")).isNull());
     client.resources(NodeLayerState.class).withName("it-sim-live").delete();
     client.resources(NodeLayerState.class).withName("it-sim-dead").delete();
   }
@@ -283,20 +255,9 @@ class AgentAndControllerIT {
     createNode("it-sim-busy", "sim");
     simulatedNode("it-sim-busy", ZonedDateTime.now(), "it-orphan");
     Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(
-                    client
-                        .resources(LayerSet.class)
-                        .withName("it-orphan")
-                        .get()
-                        .getMetadata()
-                        .getFinalizers())
-                .isNotEmpty());
+        CONVERGE, () -> assertThat(stored("it-orphan").getMetadata().getFinalizers()).isNotEmpty());
     client.resources(LayerSet.class).withName("it-orphan").delete();
-    Eventually.within(
-        CONVERGE,
-        () -> assertThat(client.resources(LayerSet.class).withName("it-orphan").get()).isNull());
+    Eventually.within(CONVERGE, () -> assertThat(stored("it-orphan")).isNull());
     client.resources(NodeLayerState.class).withName("it-sim-busy").delete();
   }
 
@@ -344,30 +305,13 @@ class AgentAndControllerIT {
     Eventually.within(Duration.ofSeconds(60), () -> assertThat(leader()).isEqualTo("it-standby"));
     client.resource(layerSet("it-after-takeover", Map.of())).create();
     Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(
-                    client
-                        .resources(LayerSet.class)
-                        .withName("it-after-takeover")
-                        .get()
-                        .getStatus())
-                .isNotNull());
+        CONVERGE, () -> assertThat(stored("it-after-takeover").getStatus()).isNotNull());
   }
 
   @Test
   void uninstallLeavesNothingStuckOnTheFinalizer() throws Exception {
     Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(
-                    client
-                        .resources(LayerSet.class)
-                        .withName("it-all")
-                        .get()
-                        .getMetadata()
-                        .getFinalizers())
-                .isNotEmpty());
+        CONVERGE, () -> assertThat(stored("it-all").getMetadata().getFinalizers()).isNotEmpty());
     running.close(); // every agent and controller gone
     assertThat(io.strata.controller.Uninstall.removeFinalizers(client)).isGreaterThanOrEqualTo(4);
     client.resources(OverlayMount.class).withLabels(SUITE).delete();
@@ -469,6 +413,11 @@ class AgentAndControllerIT {
   private static Node relabel(Node node, String pool) {
     node.getMetadata().getLabels().put("pool", pool);
     return node;
+  }
+
+  /** LayerSet {@code name} as the API server has it now; null once it is gone. */
+  private LayerSet stored(String name) {
+    return client.resources(LayerSet.class).withName(name).get();
   }
 
   private static LayerSet layerSet(String name, Map<String, String> pool) {
