@@ -23,7 +23,7 @@ img="$work/fs.img"
 rootfs=$(ls "${STRATA_TEST_CACHE:-$HOME/.cache/strata}/rootfs-bookworm-$flavour.tar")
 jar=$PWD/operator/target/strata.jar
 # The JVM flags the agent ships with: the image's, then the chart's agent.javaOptions.
-agent_opts=$(awk '/^agent:/{a=1} /^controller:/{a=0} a && /javaOptions:/{sub(/.*javaOptions: /,""); gsub(/"/,""); print}' charts/strata/values.yaml)
+agent_opts=$(chart_java_options agent)
 # shellcheck disable=SC2206
 jvm=(java -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError $agent_opts)
 

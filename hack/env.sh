@@ -14,3 +14,10 @@ export PATH="$JAVA_HOME/bin:/usr/local/go/bin:$PATH"
 export KUBE_API_TEST_DIR=${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}
 STRATA_KUBE_VERSION=1.36.3
 export STRATA_KUBE_BIN="$KUBE_API_TEST_DIR/k8s/$STRATA_KUBE_VERSION-linux-amd64"
+
+# The JVM options the chart gives COMPONENT (agent or controller): its javaOptions in
+# charts/strata/values.yaml, so that local runs and benchmarks run the JVM as a deployment does.
+chart_java_options() {
+  awk -v c="$1:" '$0 == c {a = 1; next} /^[a-z]/ {a = 0}
+    a && /javaOptions:/ {sub(/.*javaOptions: /, ""); gsub(/"/, ""); print}' charts/strata/values.yaml
+}

@@ -74,9 +74,12 @@ YAML
 python3 -m http.server --bind 127.0.0.1 --directory examples/layers 18080 >"$run_dir/layers-http.log" 2>&1 &
 pids+=($!)
 
-java -jar operator/target/strata.jar controller --http-port 0 >"$run_dir/controller.log" 2>&1 &
+# Each JVM as the chart runs it: its javaOptions, and glibc's arenas capped.
+MALLOC_ARENA_MAX=2 JDK_JAVA_OPTIONS=$(chart_java_options controller) \
+  java -jar operator/target/strata.jar controller --http-port 0 >"$run_dir/controller.log" 2>&1 &
 pids+=($!)
-NODE_NAME=$node java -jar operator/target/strata.jar agent \
+MALLOC_ARENA_MAX=2 JDK_JAVA_OPTIONS=$(chart_java_options agent) NODE_NAME=$node \
+  java -jar operator/target/strata.jar agent \
   --state-dir "$state_dir" --mount-base "$mount_base" --http-port 0 >"$run_dir/agent.log" 2>&1 &
 pids+=($!)
 
