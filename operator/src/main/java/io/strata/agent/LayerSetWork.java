@@ -145,11 +145,14 @@ final class LayerSetWork implements AutoCloseable {
     if (pin instanceof ImagePin.Pinned pinned) {
       // Listing the layers asks the registry: off the status loop, and not behind the fetches.
       listing.execute(
-          () ->
+          () -> {
+            if (stillWanted(name, spec)) {
               attempt(
                   name,
                   spec,
-                  () -> queue(name, spec, imageBlobs(pinned.image(), wanted, platform))));
+                  () -> queue(name, spec, imageBlobs(pinned.image(), wanted, platform)));
+            }
+          });
     } else if (pin == null) {
       queue(name, spec, urlBlobs(wanted.layers));
     }
@@ -165,9 +168,20 @@ final class LayerSetWork implements AutoCloseable {
     pool.execute(
         () -> {
           try (declared) {
-            attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
+            if (stillWanted(name, spec)) {
+              attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
+            }
           }
         });
+  }
+
+  /**
+   * Whether the node still wants {@code name} as {@code spec}: work queued for a spec changed
+   * since, or for a LayerSet the node no longer serves, is dropped before it fetches anything.
+   */
+  private boolean stillWanted(String name, String spec) {
+    State state = states.get(name);
+    return state != null && state.spec().equals(spec);
   }
 
   /** Drops what is known about LayerSets this node no longer serves. */

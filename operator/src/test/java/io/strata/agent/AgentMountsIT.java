@@ -64,12 +64,14 @@ class AgentMountsIT {
     client = ControlPlane.shared().adminClient();
     slowLayers = Files.createDirectories(tmp.resolve("slow"));
     laterLayers = Files.createDirectories(tmp.resolve("later"));
-    // The example layers at /; this test's own at /slow/ (answered three seconds late) and at
+    // The example layers at /; this test's own at /slow/ (answered three seconds late, /slower/
+    // eight) and at
     // /later/ (404 until the file is there).
     layers =
         new FileServer()
             .serve("/", ProjectFiles.examples().resolve("layers"), Duration.ZERO)
             .serve("/slow/", slowLayers, Duration.ofSeconds(3))
+            .serve("/slower/", slowLayers, Duration.ofSeconds(8))
             .serve("/later/", laterLayers, Duration.ZERO);
     createNode("it-mnt-a", "a");
     createNode("it-mnt-b", "b");
@@ -293,6 +295,56 @@ class AgentMountsIT {
     client.resource(onTheExampleBase("it-queue-next", "/later/", nextLayer)).create();
 
     assertTheBaseWasExtractedOnce("it-queue-first", "it-queue-next");
+  }
+
+  @Test
+  void aLayerSetChangedWhileItWaitsForAFetchWorkerNeverFetchesWhatItNoLongerAsksFor()
+      throws Exception {
+    // One fetch worker, held for eight seconds; "it-changed" waits behind it and then changes its
+    // second layer: the work queued for the old spec must be dropped, not fetched and thrown away.
+    running.stop(agentA);
+    running.agent(
+        InProcess.oneFetchWorker(
+            AgentConfig.of(
+                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0)));
+    Path slowLayer =
+        new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
+    Path oldLayer = new TarBuilder().file("old.txt", "old").write(laterLayers.resolve("old.tar"));
+    Path newLayer = new TarBuilder().file("new.txt", "new").write(laterLayers.resolve("new.tar"));
+    client.resource(onTheExampleBase("it-hold", "/slower/", slowLayer)).create();
+    Eventually.within(
+        CONVERGE,
+        () -> assertThat(layerSet("it-mnt-a", "it-hold").phase).isEqualTo(LayerSetPhase.Fetching));
+    client.resource(onTheExampleBase("it-changed", "/later/", oldLayer)).create();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(layerSet("it-mnt-a", "it-changed").phase).isEqualTo(LayerSetPhase.Pending));
+    List<LayerSet.Layer> changed =
+        onTheExampleBase("it-changed", "/later/", newLayer).getSpec().layers;
+    client
+        .resources(LayerSet.class)
+        .withName("it-changed")
+        .edit(
+            l -> {
+              l.getSpec().layers = changed;
+              return l;
+            });
+
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          for (String name : List.of("it-hold", "it-changed")) {
+            LayerSetEntry entry = layerSet("it-mnt-a", name);
+            assertThat(entry.phase).as(name + ": " + entry.message).isEqualTo(LayerSetPhase.Ready);
+          }
+        });
+    assertThat(Path.of(layerSet("it-mnt-a", "it-changed").root).resolve("new.txt"))
+        .hasContent("new");
+    assertThat(layers.requests("/later/", "new.tar")).isEqualTo(1);
+    assertThat(layers.requests("/later/", "old.tar"))
+        .as("the old spec's queued work was dropped before it fetched")
+        .isZero();
   }
 
   /**

@@ -8,6 +8,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 
 /**
@@ -17,6 +19,7 @@ import java.util.concurrent.Executors;
  */
 public final class FileServer implements AutoCloseable {
   private final HttpServer server;
+  private final Map<String, Integer> requests = new ConcurrentHashMap<>();
 
   public FileServer() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -32,6 +35,11 @@ public final class FileServer implements AutoCloseable {
     return this;
   }
 
+  /** How many times the file {@code name} under {@code prefix} was asked for. */
+  public int requests(String prefix, String name) {
+    return requests.getOrDefault(prefix + name, 0);
+  }
+
   /** The URL of the file {@code name} under {@code prefix}. */
   public String url(String prefix, String name) {
     return "http://127.0.0.1:" + server.getAddress().getPort() + prefix + name;
@@ -42,8 +50,9 @@ public final class FileServer implements AutoCloseable {
     server.stop(0);
   }
 
-  private static HttpHandler files(Path dir, Duration delay) {
+  private HttpHandler files(Path dir, Duration delay) {
     return exchange -> {
+      requests.merge(exchange.getRequestURI().getPath(), 1, Integer::sum);
       try {
         Thread.sleep(delay);
       } catch (InterruptedException e) {
