@@ -33,9 +33,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches and materializes every LayerSet this node serves, a few at a time, off the status loop.
- * It remembers only how far each got; on a restart that is rebuilt from disk in moments, since
- * fetched blobs and committed roots are found again instead of being made twice.
+ * Fetches and materializes every LayerSet this node serves, a few at a time, off the status loop:
+ * an image's layers are listed on two threads of their own, then each LayerSet's fetch waits for
+ * one of {@code --concurrent-fetches} workers, its chain declared to the layer store from the
+ * moment it is queued. It remembers only how far each got; on a restart that is rebuilt from disk
+ * in moments, since fetched blobs and committed roots are found again instead of being made twice.
  */
 final class LayerSetWork implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LayerSetWork.class);
