@@ -277,21 +277,9 @@ class AgentMountsIT {
   void aLayerSetWaitingForAFetchWorkerHasTheBaseItSharesPublishedForIt() throws Exception {
     // One fetch worker: "it-queue-first" holds it for three seconds (its second layer is served
     // late) while "it-queue-next" waits for it; the first build must publish the base they share.
-    running.stop(agentA);
-    running.agent(
-        InProcess.oneFetchWorker(
-            AgentConfig.of(
-                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0)));
-    Path slowLayer =
-        new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
+    holdTheOnlyFetchWorker("it-queue-first", "/slow/");
     Path nextLayer =
         new TarBuilder().file("next.txt", "next").write(laterLayers.resolve("next.tar"));
-    client.resource(onTheExampleBase("it-queue-first", "/slow/", slowLayer)).create();
-    Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(layerSet("it-mnt-a", "it-queue-first").phase)
-                .isEqualTo(LayerSetPhase.Fetching));
     client.resource(onTheExampleBase("it-queue-next", "/later/", nextLayer)).create();
 
     assertTheBaseWasExtractedOnce("it-queue-first", "it-queue-next");
@@ -302,19 +290,9 @@ class AgentMountsIT {
       throws Exception {
     // One fetch worker, held for eight seconds; "it-changed" waits behind it and then changes its
     // second layer: the work queued for the old spec must be dropped, not fetched and thrown away.
-    running.stop(agentA);
-    running.agent(
-        InProcess.oneFetchWorker(
-            AgentConfig.of(
-                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0)));
-    Path slowLayer =
-        new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
+    holdTheOnlyFetchWorker("it-hold", "/slower/");
     Path oldLayer = new TarBuilder().file("old.txt", "old").write(laterLayers.resolve("old.tar"));
     Path newLayer = new TarBuilder().file("new.txt", "new").write(laterLayers.resolve("new.tar"));
-    client.resource(onTheExampleBase("it-hold", "/slower/", slowLayer)).create();
-    Eventually.within(
-        CONVERGE,
-        () -> assertThat(layerSet("it-mnt-a", "it-hold").phase).isEqualTo(LayerSetPhase.Fetching));
     client.resource(onTheExampleBase("it-changed", "/later/", oldLayer)).create();
     Eventually.within(
         CONVERGE,
@@ -345,6 +323,24 @@ class AgentMountsIT {
     assertThat(layers.requests("/later/", "old.tar"))
         .as("the old spec's queued work was dropped before it fetched")
         .isZero();
+  }
+
+  /**
+   * Restarts node a's agent with one fetch worker and holds it: LayerSet {@code name} (on the
+   * example's base) fetches its second layer from {@code path}, a late one, when this returns.
+   */
+  private void holdTheOnlyFetchWorker(String name, String path) throws Exception {
+    running.stop(agentA);
+    running.agent(
+        InProcess.oneFetchWorker(
+            AgentConfig.of(
+                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0)));
+    Path slowLayer =
+        new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
+    client.resource(onTheExampleBase(name, path, slowLayer)).create();
+    Eventually.within(
+        CONVERGE,
+        () -> assertThat(layerSet("it-mnt-a", name).phase).isEqualTo(LayerSetPhase.Fetching));
   }
 
   /**
