@@ -147,14 +147,11 @@ final class LayerSetWork implements AutoCloseable {
     if (pin instanceof ImagePin.Pinned pinned) {
       // Listing the layers asks the registry: off the status loop, and not behind the fetches.
       listing.execute(
-          () -> {
-            if (stillWanted(name, spec)) {
+          () ->
               attempt(
                   name,
                   spec,
-                  () -> queue(name, spec, imageBlobs(pinned.image(), wanted, platform)));
-            }
-          });
+                  () -> queue(name, spec, imageBlobs(pinned.image(), wanted, platform))));
     } else if (pin == null) {
       queue(name, spec, urlBlobs(wanted.layers));
     }
@@ -170,9 +167,7 @@ final class LayerSetWork implements AutoCloseable {
     pool.execute(
         () -> {
           try (declared) {
-            if (stillWanted(name, spec)) {
-              attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
-            }
+            attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
           }
         });
   }
@@ -231,8 +226,14 @@ final class LayerSetWork implements AutoCloseable {
     return blobs;
   }
 
-  /** Runs one step of a LayerSet's work; a failure fails the LayerSet, with its reason. */
+  /**
+   * Runs one step of a LayerSet's work, if the node still wants it as {@code spec}; a failure fails
+   * the LayerSet, with its reason.
+   */
   private void attempt(String name, String spec, Step step) {
+    if (!stillWanted(name, spec)) {
+      return;
+    }
     try {
       step.run();
     } catch (LayerException e) {
