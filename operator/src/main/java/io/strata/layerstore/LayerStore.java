@@ -15,8 +15,6 @@ import io.strata.tarapply.Limits;
 import io.strata.tarapply.RootWriter;
 import io.strata.tarapply.TreeLinker;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -26,8 +24,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -157,14 +153,14 @@ public final class LayerStore {
     // extracting pass, or (for layers a committed root already holds) by reading it through.
     List<Digest> blobs = new ArrayList<>();
     for (LayerSource layer : layers) {
-      blobs.add(layer.digest() != null ? layer.digest() : digestOf(layer));
+      blobs.add(layer.digest() != null ? layer.digest() : Digest.ofFile(layer.file()));
     }
     try (Interest declared = want(blobs)) {
       int verified = 0; // layers before this one were checked against their declared digests
       while (true) {
         Known known = knownPrefix(blobs);
         for (; verified < known.committed; verified++) { // held by a committed root: still read
-          verify(layers.get(verified), digestOf(layers.get(verified)));
+          verify(layers.get(verified), Digest.ofFile(layers.get(verified).file()));
         }
         if (known.committed == layers.size()) {
           return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
@@ -377,14 +373,6 @@ public final class LayerStore {
   private boolean isCommitted(Digest chain) {
     return Files.isRegularFile(
         layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), LinkOption.NOFOLLOW_LINKS);
-  }
-
-  private static Digest digestOf(LayerSource layer) throws IOException {
-    MessageDigest sha = Digest.sha256();
-    try (InputStream in = new DigestInputStream(Files.newInputStream(layer.file()), sha)) {
-      in.transferTo(OutputStream.nullOutputStream());
-    }
-    return Digest.of(sha);
   }
 
   private static void verify(LayerSource layer, Digest actual) throws LayerException {
