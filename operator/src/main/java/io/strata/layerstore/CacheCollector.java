@@ -1,7 +1,5 @@
 package io.strata.layerstore;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.layout.NodeLayout;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountInfo;
@@ -92,11 +90,12 @@ public final class CacheCollector {
       for (Path dir : dirs.toList()) {
         Path record = dir.resolve(NodeLayout.LAYER_JSON);
         if (Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)) {
-          JsonNode json = Serialization.jsonMapper().readTree(record.toFile());
+          LayerStore.LayerRecord stored =
+              LayerStore.JSON.readValue(record.toFile(), LayerStore.LayerRecord.class);
           roots.add(
               new Root(
                   dir.getFileName().toString(),
-                  json.path("bytes").asLong(),
+                  stored.bytes(),
                   Files.getLastModifiedTime(record).toMillis()));
         }
       }

@@ -1,7 +1,8 @@
 package io.strata.layerstore;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.strata.layout.NodeLayout;
 import io.strata.layout.Trees;
 import io.strata.sys.Fd;
@@ -45,10 +46,17 @@ public final class LayerStore {
   private static final Logger log = LoggerFactory.getLogger(LayerStore.class);
   public static final int MAX_LAYERS = 128;
 
+  /**
+   * Reads and writes {@code layer.json}: Jackson's own mapper, since the layer store needs nothing
+   * of the Kubernetes client's (which also builds a YAML mapper, a cost paid before the first entry
+   * of every {@code strata materialize}). Fields a later version adds are ignored.
+   */
+  static final ObjectMapper JSON =
+      JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
   private final NodeLayout layout;
   private final Syscalls sys;
   private final LayerReader reader;
-  private final ObjectMapper json = Serialization.jsonMapper();
   private final ConcurrentHashMap<String, Object> building = new ConcurrentHashMap<>();
 
   /** The chains (blob digests, base first) requests have declared, each with its count. */
@@ -284,7 +292,7 @@ public final class LayerStore {
               counts[0],
               counts[1]);
       Path recordFile = build.resolve(NodeLayout.LAYER_JSON);
-      Files.write(recordFile, json.writeValueAsBytes(record));
+      Files.write(recordFile, JSON.writeValueAsBytes(record));
       try (Fd recordFd = sys.open(recordFile, LibC.O_RDONLY, 0)) {
         sys.fsync(recordFd);
       }
@@ -353,7 +361,7 @@ public final class LayerStore {
       throws IOException {
     touch(chain);
     LayerRecord record =
-        json.readValue(
+        JSON.readValue(
             layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON).toFile(), LayerRecord.class);
     return new Materialized(
         chain,
