@@ -97,10 +97,13 @@ done
 root=$(ls -d "$work/fs"/strata-tar-"$rounds"/layers/*/root)
 test_cp=$(bench_classpath)
 java -cp "$test_cp" io.strata.bench.HardlinkCopyBenchmark "$root" "$work/fs/links" 7 >> "$results"
-# The plain layer again, in a JVM that has materialized it before (as a running agent has), with
-# the agent's flags, against tar on a fresh filesystem: what the engine costs without JVM start.
+# The plain and the zstd layer again, each in a JVM that has materialized it before (as a running
+# agent has), with the agent's flags, against tar on a fresh filesystem: what the engine costs
+# without JVM start.
 fresh_fs
 "${jvm[@]}" -cp "$test_cp" io.strata.bench.WarmMaterializeBenchmark "$work/in/layer.tar" "$work/fs" "$rounds" >> "$results"
+fresh_fs
+"${jvm[@]}" -cp "$test_cp" io.strata.bench.WarmMaterializeBenchmark "$work/in/layer.tar.zst" "$work/fs" "$rounds" -zstd >> "$results"
 # Peak memory for a layer of more than 1 GiB: the root plus 320 MiB of incompressible data.
 mkdir -p "$work/in/big"; head -c 320M /dev/urandom > "$work/in/big/random.bin"
 cp "$work/in/layer.tar" "$work/in/big.tar"; tar -rf "$work/in/big.tar" -C "$work/in/big" random.bin
@@ -122,7 +125,7 @@ med = {k: statistics.median(v[0]) for k, v in rows.items()}
 print(f"{'command':22} {'median s':>9} {'peak RSS MiB':>13}")
 for k, (t, r) in rows.items():
     print(f"{k:22} {statistics.median(t):9.3f} {max(r)/1024:13.1f}")
-for a, b in [("strata-tar", "tar"), ("strata-gz", "tar-gz"), ("strata-zstd", "tar-zstd"), ("strata-posix", "tar-posix"), ("strata-3", "umoci-3"), ("strata-links", "cp-al"), ("strata-warm", "tar-beside-warm")]:
+for a, b in [("strata-tar", "tar"), ("strata-gz", "tar-gz"), ("strata-zstd", "tar-zstd"), ("strata-posix", "tar-posix"), ("strata-3", "umoci-3"), ("strata-links", "cp-al"), ("strata-warm", "tar-beside-warm"), ("strata-warm-zstd", "tar-beside-warm-zstd")]:
     if a in med and b in med:
         print(f"ratio {a} / {b}: {med[a] / med[b]:.2f}")
 PY

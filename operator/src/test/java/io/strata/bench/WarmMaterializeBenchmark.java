@@ -15,8 +15,9 @@ import java.util.List;
  * Materializing one layer as the agent does it, in a JVM that has already materialized it twice
  * (its code compiled), against {@code tar -xf LAYER && sync} on the same filesystem, interleaved,
  * the page cache dropped before each. Separates what the engine costs from what a fresh JVM costs.
- * Prints tab-separated rows {@code name seconds rss-kib} for {@code hack/bench-layers.sh}. Usage:
- * LAYER SCRATCH ROUNDS (run as root: it drops the page cache).
+ * GNU tar finds a compressed layer's format itself. Prints tab-separated rows {@code name seconds
+ * rss-kib} for {@code hack/bench-layers.sh}, each name ending in SUFFIX if given. Usage: LAYER
+ * SCRATCH ROUNDS [SUFFIX] (run as root: it drops the page cache).
  */
 public final class WarmMaterializeBenchmark {
   private WarmMaterializeBenchmark() {}
@@ -25,6 +26,7 @@ public final class WarmMaterializeBenchmark {
     Path layer = Path.of(args[0]);
     Path scratch = Path.of(args[1]);
     int rounds = Integer.parseInt(args[2]);
+    String suffix = args.length > 3 ? args[3] : "";
     List<LayerSource> chain = List.of(new LayerSource(layer, Digest.ofFile(layer), null));
     for (int i = 0; i < 2; i++) { // warm up, then leave the filesystem as the rounds find it
       Path state = scratch.resolve("warm-" + i);
@@ -41,7 +43,8 @@ public final class WarmMaterializeBenchmark {
       start = System.nanoTime();
       run("tar -xf '" + layer + "' -C '" + tarOut + "' && sync");
       double tar = (System.nanoTime() - start) / 1e9;
-      System.out.printf("strata-warm\t%.4f\t0%ntar-beside-warm\t%.4f\t0%n", strata, tar);
+      System.out.printf(
+          "strata-warm%s\t%.4f\t0%ntar-beside-warm%s\t%.4f\t0%n", suffix, strata, suffix, tar);
     }
   }
 
