@@ -15,6 +15,7 @@ import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.InProcess;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
@@ -435,11 +436,7 @@ class AgentAndControllerIT {
   }
 
   private static OverlayMount mount(String name, String layerSet, Map<String, String> selector) {
-    OverlayMount mount = new OverlayMount();
-    mount.getMetadata().setName(name);
-    mount.getMetadata().setLabels(SUITE);
-    mount.setSpec(new OverlayMount.Spec());
-    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference(layerSet);
+    OverlayMount mount = TestResources.overlayMount(name, SUITE, layerSet);
     if (selector != null) {
       mount.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(selector).build();
     }

@@ -4,19 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.crd.LayerSet;
-import io.strata.crd.NodeLayerState;
-import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
-import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.layerstore.Digest;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.NodeStates;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,7 +85,8 @@ class AgentKillIT {
     Eventually.within(
         CONVERGE,
         () ->
-            assertThat(entry("kill-big").map(e -> e.phase)).contains(LayerSetPhase.Materializing));
+            assertThat(NodeStates.layerSet(client, NODE, "kill-big").map(e -> e.phase))
+                .contains(LayerSetPhase.Materializing));
     Thread.sleep(500); // well inside the build
     kill();
     try (Stream<Path> staging = Files.list(node.stateDir.resolve("staging"))) {
@@ -99,15 +99,17 @@ class AgentKillIT {
     List<String> firstMounts = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       firstMounts.add("kill-om-" + i);
-      client.resource(mount("kill-om-" + i)).create();
+      client.resource(TestResources.overlayMount("kill-om-" + i, SUITE, "kill-big")).create();
     }
     startAgent();
     Eventually.within(
         CONVERGE,
         () -> {
-          assertThat(entry("kill-big").orElseThrow().phase).isEqualTo(LayerSetPhase.Ready);
+          assertThat(NodeStates.layerSet(client, NODE, "kill-big").orElseThrow().phase)
+              .isEqualTo(LayerSetPhase.Ready);
           for (String name : firstMounts) {
-            assertThat(mountEntry(name).map(e -> e.phase)).contains(MountPhase.Mounted);
+            assertThat(NodeStates.overlayMount(client, NODE, name).map(e -> e.phase))
+                .contains(MountPhase.Mounted);
           }
         });
     assertNoLeftoverStaging();
@@ -120,7 +122,7 @@ class AgentKillIT {
     List<String> batch = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       batch.add("kill-batch-" + i);
-      client.resource(mount("kill-batch-" + i)).create();
+      client.resource(TestResources.overlayMount("kill-batch-" + i, SUITE, "kill-big")).create();
     }
     Eventually.within(
         CONVERGE,
@@ -135,7 +137,9 @@ class AgentKillIT {
         CONVERGE,
         () -> {
           for (String name : batch) {
-            assertThat(mountEntry(name).map(e -> e.phase)).as(name).contains(MountPhase.Mounted);
+            assertThat(NodeStates.overlayMount(client, NODE, name).map(e -> e.phase))
+                .as(name)
+                .contains(MountPhase.Mounted);
           }
         });
     for (String name : batch) {
@@ -190,22 +194,6 @@ class AgentKillIT {
     }
   }
 
-  private Optional<LayerSetEntry> entry(String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
-    if (state == null || state.getStatus() == null) {
-      return Optional.empty();
-    }
-    return state.getStatus().layerSets.stream().filter(e -> name.equals(e.name)).findFirst();
-  }
-
-  private Optional<OverlayMountEntry> mountEntry(String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
-    if (state == null || state.getStatus() == null) {
-      return Optional.empty();
-    }
-    return state.getStatus().overlayMounts.stream().filter(e -> name.equals(e.name)).findFirst();
-  }
-
   private static LayerSet layerSet(String name, String url, String digest) {
     LayerSet layerSet = new LayerSet();
     layerSet.getMetadata().setName(name);
@@ -214,14 +202,5 @@ class AgentKillIT {
     spec.layers = List.of(new LayerSet.Layer(url, digest));
     layerSet.setSpec(spec);
     return layerSet;
-  }
-
-  private static OverlayMount mount(String name) {
-    OverlayMount mount = new OverlayMount();
-    mount.getMetadata().setName(name);
-    mount.getMetadata().setLabels(SUITE);
-    mount.setSpec(new OverlayMount.Spec());
-    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference("kill-big");
-    return mount;
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
@@ -19,10 +18,12 @@ import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
 import io.strata.testing.InProcess;
+import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -417,44 +418,21 @@ class AgentMountsIT {
   }
 
   private LayerSetEntry layerSet(String node, String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
-    assertThat(state).as("NodeLayerState " + node).isNotNull();
-    return state.getStatus().layerSets.stream()
-        .filter(e -> e.name.equals(name))
-        .findFirst()
+    return NodeStates.layerSet(client, node, name)
         .orElseThrow(() -> new AssertionError(node + " does not list LayerSet " + name));
   }
 
   private Optional<OverlayMountEntry> mount(String node, String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
-    return state == null
-        ? Optional.empty()
-        : state.getStatus().overlayMounts.stream().filter(e -> e.name.equals(name)).findFirst();
+    return NodeStates.overlayMount(client, node, name);
   }
 
   /** examples/layerset.yaml, renamed, its URLs pointed at this test's loopback server. */
   private LayerSet exampleLayerSet(String name) throws Exception {
-    LayerSet example =
-        Serialization.unmarshal(
-            Files.readString(ProjectFiles.examples().resolve("layerset.yaml")), LayerSet.class);
-    LayerSet layerSet = new LayerSet();
-    layerSet.getMetadata().setName(name);
-    layerSet.getMetadata().setLabels(SUITE);
-    layerSet.setSpec(example.getSpec());
-    layerSet.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(SUITE).build();
-    for (LayerSet.Layer layer : layerSet.getSpec().layers) {
-      String file = layer.url.substring(layer.url.lastIndexOf('/') + 1);
-      layer.url = layers.url("/", file);
-    }
-    return layerSet;
+    return TestResources.exampleLayerSet(name, SUITE, file -> layers.url("/", file));
   }
 
   private static OverlayMount mount(String name, String layerSet, String pool) {
-    OverlayMount mount = new OverlayMount();
-    mount.getMetadata().setName(name);
-    mount.getMetadata().setLabels(SUITE);
-    mount.setSpec(new OverlayMount.Spec());
-    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference(layerSet);
+    OverlayMount mount = TestResources.overlayMount(name, SUITE, layerSet);
     mount.getSpec().nodeSelector =
         new LabelSelectorBuilder().addToMatchLabels("pool", pool).build();
     return mount;

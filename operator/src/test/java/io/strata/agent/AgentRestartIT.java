@@ -2,9 +2,7 @@ package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.MountPhase;
@@ -14,9 +12,11 @@ import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -49,7 +49,13 @@ class AgentRestartIT {
     node = RootMounts.prepare(tmp);
     client = ControlPlane.shared().adminClient();
     TestNodes.create(client, NODE, SUITE);
-    client.resource(exampleLayerSet()).create();
+    client
+        .resource(
+            TestResources.exampleLayerSet(
+                "it-restart-set",
+                SUITE,
+                file -> ProjectFiles.examples().resolve("layers").resolve(file).toUri().toString()))
+        .create();
     startAgent();
   }
 
@@ -145,13 +151,7 @@ class AgentRestartIT {
   }
 
   private MountPhase phase(String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
-    assertThat(state).isNotNull();
-    return state.getStatus().overlayMounts.stream()
-        .filter(e -> e.name.equals(name))
-        .findFirst()
-        .map(e -> e.phase)
-        .orElse(null);
+    return NodeStates.overlayMount(client, NODE, name).map(e -> e.phase).orElse(null);
   }
 
   private void startAgent() throws Exception {
@@ -190,28 +190,7 @@ class AgentRestartIT {
         .isZero();
   }
 
-  private LayerSet exampleLayerSet() throws Exception {
-    LayerSet example =
-        Serialization.unmarshal(
-            Files.readString(ProjectFiles.examples().resolve("layerset.yaml")), LayerSet.class);
-    LayerSet layerSet = new LayerSet();
-    layerSet.getMetadata().setName("it-restart-set");
-    layerSet.getMetadata().setLabels(SUITE);
-    layerSet.setSpec(example.getSpec());
-    layerSet.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(SUITE).build();
-    for (LayerSet.Layer layer : layerSet.getSpec().layers) {
-      String file = layer.url.substring(layer.url.lastIndexOf('/') + 1);
-      layer.url = ProjectFiles.examples().resolve("layers").resolve(file).toUri().toString();
-    }
-    return layerSet;
-  }
-
   private static OverlayMount mount(String name) {
-    OverlayMount mount = new OverlayMount();
-    mount.getMetadata().setName(name);
-    mount.getMetadata().setLabels(SUITE);
-    mount.setSpec(new OverlayMount.Spec());
-    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference("it-restart-set");
-    return mount;
+    return TestResources.overlayMount(name, SUITE, "it-restart-set");
   }
 }

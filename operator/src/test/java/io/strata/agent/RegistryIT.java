@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NameReference;
-import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.StrataApi;
@@ -19,6 +18,7 @@ import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
 import io.strata.testing.InProcess;
 import io.strata.testing.LocalRegistry;
+import io.strata.testing.NodeStates;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TestImages;
@@ -297,12 +297,7 @@ class RegistryIT {
   }
 
   private LayerSetEntry entry(String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(NODE).get();
-    assertThat(state).isNotNull();
-    assertThat(state.getStatus()).isNotNull();
-    return state.getStatus().layerSets.stream()
-        .filter(e -> name.equals(e.name))
-        .findFirst()
+    return NodeStates.layerSet(client, NODE, name)
         .orElseThrow(() -> new AssertionError(NODE + " does not list " + name));
   }
 

@@ -14,6 +14,7 @@ import io.strata.testing.ControlPlane;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -139,7 +140,10 @@ public final class AgentLatencyBenchmark {
       List<Future<?>> creates = new ArrayList<>();
       for (int i = 0; i < batch; i++) {
         String name = "batch-" + i;
-        creates.add(pool.submit(() -> client.resource(mount(name)).create()));
+        creates.add(
+            pool.submit(
+                () ->
+                    client.resource(TestResources.overlayMount(name, Map.of(), "bench")).create()));
       }
       for (Future<?> f : creates) {
         f.get();
@@ -191,7 +195,7 @@ public final class AgentLatencyBenchmark {
 
   private static long timeOne(KubernetesClient client, String name, Map<String, Long> mountedAt)
       throws Exception {
-    client.resource(mount(name)).create();
+    client.resource(TestResources.overlayMount(name, Map.of(), "bench")).create();
     long accepted = System.nanoTime();
     while (!mountedAt.containsKey(name)) {
       if (System.nanoTime() - accepted > 60_000_000_000L) {
@@ -200,14 +204,6 @@ public final class AgentLatencyBenchmark {
       Thread.sleep(1);
     }
     return mountedAt.get(name) - accepted;
-  }
-
-  private static OverlayMount mount(String name) {
-    OverlayMount mount = new OverlayMount();
-    mount.getMetadata().setName(name);
-    mount.setSpec(new OverlayMount.Spec());
-    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference("bench");
-    return mount;
   }
 
   private static double ms(long nanos) {

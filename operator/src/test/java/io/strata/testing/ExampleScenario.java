@@ -102,11 +102,7 @@ public final class ExampleScenario {
   }
 
   private OverlayMountEntry entry(String node, String name) {
-    NodeLayerState state = client.resources(NodeLayerState.class).withName(node).get();
-    assertThat(state).as("NodeLayerState " + node).isNotNull();
-    return state.getStatus().overlayMounts.stream()
-        .filter(e -> name.equals(e.name))
-        .findFirst()
+    return NodeStates.overlayMount(client, node, name)
         .orElseThrow(() -> new AssertionError(node + " does not list " + name));
   }
 }

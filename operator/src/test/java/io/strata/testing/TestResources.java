@@ -1,0 +1,50 @@
+package io.strata.testing;
+
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.crd.LayerSet;
+import io.strata.crd.OverlayMount;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/** Strata resources as the tests make them: named, and labelled so a suite can delete its own. */
+public final class TestResources {
+  private TestResources() {}
+
+  /**
+   * OverlayMount {@code name} of LayerSet {@code layerSet}, labelled {@code labels}; no node
+   * selector of its own (every node the LayerSet selects).
+   */
+  public static OverlayMount overlayMount(
+      String name, Map<String, String> labels, String layerSet) {
+    OverlayMount mount = new OverlayMount();
+    mount.getMetadata().setName(name);
+    mount.getMetadata().setLabels(labels);
+    mount.setSpec(new OverlayMount.Spec());
+    mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference(layerSet);
+    return mount;
+  }
+
+  /**
+   * {@code examples/layerset.yaml} as LayerSet {@code name}, labelled {@code suite} and selecting
+   * the nodes labelled {@code suite}; each layer's URL is {@code url} of the file name the example
+   * gives it (its layers are in {@code examples/layers/}).
+   */
+  public static LayerSet exampleLayerSet(
+      String name, Map<String, String> suite, UnaryOperator<String> url) throws IOException {
+    LayerSet example =
+        Serialization.unmarshal(
+            Files.readString(ProjectFiles.examples().resolve("layerset.yaml")), LayerSet.class);
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.getMetadata().setLabels(suite);
+    layerSet.setSpec(example.getSpec());
+    layerSet.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(suite).build();
+    for (LayerSet.Layer layer : layerSet.getSpec().layers) {
+      layer.url = url.apply(layer.url.substring(layer.url.lastIndexOf('/') + 1));
+    }
+    return layerSet;
+  }
+}
