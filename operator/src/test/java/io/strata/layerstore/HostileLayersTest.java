@@ -1,6 +1,7 @@
 package io.strata.layerstore;
 
 import static io.strata.testing.TarBuilder.pax;
+import static io.strata.testing.TarBuilder.paxHeader;
 import static io.strata.testing.TarBuilder.paxRecord;
 import static io.strata.testing.TarBuilder.raw;
 import static io.strata.testing.TarBuilder.rawHeader;
@@ -89,11 +90,7 @@ class HostileLayersTest {
         (d, c) ->
             rawTar(
                 d,
-                rawHeader(
-                    "PaxHeaders/x",
-                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
-                    paxRecord("path", "a\u0000b").length),
-                paxRecord("path", "a\u0000b"),
+                paxHeader(paxRecord("path", "a\u0000b")),
                 rawHeader("a", TarConstants.LF_NORMAL, 0)));
     add(
         cases,
@@ -248,13 +245,7 @@ class HostileLayersTest {
         Reason.InvalidHeader,
         (d, c) ->
             rawTar(
-                d,
-                rawHeader(
-                    "PaxHeaders/f",
-                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
-                    paxRecord("uid", "-1").length),
-                paxRecord("uid", "-1"),
-                rawHeader("f", TarConstants.LF_NORMAL, 0)));
+                d, paxHeader(paxRecord("uid", "-1")), rawHeader("f", TarConstants.LF_NORMAL, 0)));
     add(
         cases,
         "uid 2^63",
@@ -262,11 +253,7 @@ class HostileLayersTest {
         (d, c) ->
             rawTar(
                 d,
-                rawHeader(
-                    "PaxHeaders/f",
-                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
-                    paxRecord("uid", "9223372036854775808").length),
-                paxRecord("uid", "9223372036854775808"),
+                paxHeader(paxRecord("uid", "9223372036854775808")),
                 rawHeader("f", TarConstants.LF_NORMAL, 0)));
     add(
         cases,
@@ -285,11 +272,7 @@ class HostileLayersTest {
         (d, c) ->
             rawTar(
                 d,
-                rawHeader(
-                    "PaxHeaders/f",
-                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
-                    paxRecord("size", "5").length),
-                paxRecord("size", "5"),
+                paxHeader(paxRecord("size", "5")),
                 rawHeader("f", TarConstants.LF_NORMAL, 10),
                 new byte[10]));
     add(
@@ -312,11 +295,7 @@ class HostileLayersTest {
         (d, c) ->
             rawTar(
                 d,
-                rawHeader(
-                    "PaxHeaders/f",
-                    TarConstants.LF_PAX_EXTENDED_HEADER_LC,
-                    paxRecord("path", "a").length),
-                paxRecord("path", "a"),
+                paxHeader(paxRecord("path", "a")),
                 rawHeader("././@LongLink", TarConstants.LF_GNUTYPE_LONGNAME, 2),
                 "b\0".getBytes(StandardCharsets.UTF_8),
                 rawHeader("f", TarConstants.LF_NORMAL, 0)));
@@ -338,11 +317,9 @@ class HostileLayersTest {
         "duplicate PAX keys",
         Reason.AmbiguousHeader,
         (d, c) -> {
-          byte[] records = concat(paxRecord("path", "a"), paxRecord("path", "b"));
           return rawTar(
               d,
-              rawHeader("PaxHeaders/f", TarConstants.LF_PAX_EXTENDED_HEADER_LC, records.length),
-              records,
+              paxHeader(paxRecord("path", "a"), paxRecord("path", "b")),
               rawHeader("f", TarConstants.LF_NORMAL, 0));
         });
     add(

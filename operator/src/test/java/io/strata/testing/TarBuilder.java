@@ -154,6 +154,19 @@ public final class TarBuilder {
     return (length + body).getBytes(StandardCharsets.UTF_8);
   }
 
+  /** A PAX extended header block ({@code x}) and its records, which apply to the next entry. */
+  public static byte[] paxHeader(byte[]... records) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] record : records) {
+      out.writeBytes(record);
+    }
+    byte[] body = out.toByteArray();
+    out.reset();
+    out.writeBytes(rawHeader("PaxHeaders/f", TarConstants.LF_PAX_EXTENDED_HEADER_LC, body.length));
+    out.writeBytes(body);
+    return out.toByteArray();
+  }
+
   /** Concatenates headers and payloads, padding each payload to a block; ends the archive. */
   public static byte[] raw(byte[]... parts) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
