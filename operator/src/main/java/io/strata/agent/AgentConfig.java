@@ -1,5 +1,6 @@
 package io.strata.agent;
 
+import io.strata.crd.StrataApi;
 import io.strata.layerstore.CacheCollector;
 import io.strata.registry.RegistrySettings;
 import java.nio.file.Path;
@@ -34,41 +35,108 @@ public record AgentConfig(
   public static final CacheCollector.Budget DEFAULT_BUDGET =
       new CacheCollector.Budget(0, 1L << 30, 10_000);
 
-  /** The defaults of everything but the node and its paths. */
-  public static AgentConfig of(
-      String nodeName, Path stateDir, Path mountBase, String namespace, int httpPort) {
-    return new AgentConfig(
-        nodeName,
-        stateDir,
-        mountBase,
-        namespace,
-        httpPort,
-        Duration.ofSeconds(40),
-        Duration.ofMinutes(5),
-        3,
-        Duration.ofMinutes(2),
-        DEFAULT_BUDGET,
-        RegistrySettings.DEFAULT);
+  /**
+   * A configuration for {@code nodeName} with its paths, the rest at the command line's defaults:
+   * the default namespace, the health server on any free port, a 40 s Lease, a full pass every 5
+   * minutes, 3 fetches at once, each given 2 minutes, {@link #DEFAULT_BUDGET}, registries as they
+   * are.
+   */
+  public static Builder builder(String nodeName, Path stateDir, Path mountBase) {
+    return new Builder(nodeName, stateDir, mountBase);
   }
 
-  /** The same with {@code registries} instead. */
-  public AgentConfig withRegistries(RegistrySettings registries) {
-    return new AgentConfig(
-        nodeName,
-        stateDir,
-        mountBase,
-        namespace,
-        httpPort,
-        leaseDuration,
-        resyncPeriod,
-        concurrentFetches,
-        fetchTimeout,
-        cacheBudget,
-        registries);
+  /** A builder holding this configuration, to change part of it. */
+  public Builder toBuilder() {
+    return builder(nodeName, stateDir, mountBase)
+        .namespace(namespace)
+        .httpPort(httpPort)
+        .leaseDuration(leaseDuration)
+        .resyncPeriod(resyncPeriod)
+        .concurrentFetches(concurrentFetches)
+        .fetchTimeout(fetchTimeout)
+        .cacheBudget(cacheBudget)
+        .registries(registries);
+  }
+
+  /** Names each setting where it is set; {@link #build()} checks them as the record does. */
+  public static final class Builder {
+    private final String nodeName;
+    private final Path stateDir;
+    private final Path mountBase;
+    private String namespace = StrataApi.DEFAULT_NAMESPACE;
+    private int httpPort = 0;
+    private Duration leaseDuration = Duration.ofSeconds(40);
+    private Duration resyncPeriod = Duration.ofMinutes(5);
+    private int concurrentFetches = 3;
+    private Duration fetchTimeout = Duration.ofMinutes(2);
+    private CacheCollector.Budget cacheBudget = DEFAULT_BUDGET;
+    private RegistrySettings registries = RegistrySettings.DEFAULT;
+
+    private Builder(String nodeName, Path stateDir, Path mountBase) {
+      this.nodeName = nodeName;
+      this.stateDir = stateDir;
+      this.mountBase = mountBase;
+    }
+
+    public Builder namespace(String namespace) {
+      this.namespace = namespace;
+      return this;
+    }
+
+    /** The health and metrics port; 0 takes any free one. */
+    public Builder httpPort(int httpPort) {
+      this.httpPort = httpPort;
+      return this;
+    }
+
+    public Builder leaseDuration(Duration leaseDuration) {
+      this.leaseDuration = leaseDuration;
+      return this;
+    }
+
+    public Builder resyncPeriod(Duration resyncPeriod) {
+      this.resyncPeriod = resyncPeriod;
+      return this;
+    }
+
+    public Builder concurrentFetches(int concurrentFetches) {
+      this.concurrentFetches = concurrentFetches;
+      return this;
+    }
+
+    public Builder fetchTimeout(Duration fetchTimeout) {
+      this.fetchTimeout = fetchTimeout;
+      return this;
+    }
+
+    public Builder cacheBudget(CacheCollector.Budget cacheBudget) {
+      this.cacheBudget = cacheBudget;
+      return this;
+    }
+
+    public Builder registries(RegistrySettings registries) {
+      this.registries = registries;
+      return this;
+    }
+
+    public AgentConfig build() {
+      return new AgentConfig(
+          nodeName,
+          stateDir,
+          mountBase,
+          namespace,
+          httpPort,
+          leaseDuration,
+          resyncPeriod,
+          concurrentFetches,
+          fetchTimeout,
+          cacheBudget,
+          registries);
+    }
   }
 
   public String leaseName() {
-    return io.strata.crd.StrataApi.AGENT_LEASE_PREFIX + nodeName;
+    return StrataApi.AGENT_LEASE_PREFIX + nodeName;
   }
 
   /** The Lease is renewed this often: a third of its duration, as kubelet does. */

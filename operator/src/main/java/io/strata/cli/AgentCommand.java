@@ -85,28 +85,31 @@ final class AgentCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (nodeName == null || nodeName.isBlank()) {
-      throw new ParameterException(spec.commandLine(), "--node-name or NODE_NAME is required");
-    }
-    AgentConfig config =
-        new AgentConfig(
-            nodeName,
-            paths.stateDir,
-            paths.mountBase,
-            cluster.namespace,
-            cluster.httpPort,
-            leaseDuration,
-            resync,
-            concurrentFetches,
-            fetchTimeout,
-            new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes),
-            registries.settings());
+    AgentConfig config = config();
     KubernetesClient client = new KubernetesClientBuilder().build();
     Agent agent = new Agent(client, config, Clock.systemUTC());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> close(agent, client)));
     agent.start();
     Thread.currentThread().join(); // runs until the process is told to stop
     return 0;
+  }
+
+  /** What the options say, defaults and environment included. */
+  AgentConfig config() {
+    if (nodeName == null || nodeName.isBlank()) {
+      throw new ParameterException(spec.commandLine(), "--node-name or NODE_NAME is required");
+    }
+    return AgentConfig.builder(nodeName, paths.stateDir, paths.mountBase)
+        .namespace(cluster.namespace)
+        .httpPort(cluster.httpPort)
+        .leaseDuration(leaseDuration)
+        .resyncPeriod(resync)
+        .concurrentFetches(concurrentFetches)
+        .fetchTimeout(fetchTimeout)
+        .cacheBudget(
+            new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes))
+        .registries(registries.settings())
+        .build();
   }
 
   private static void close(Agent agent, KubernetesClient client) {

@@ -390,18 +390,13 @@ class AgentAndControllerIT {
 
   private Agent startAgent(String node) throws Exception {
     AgentConfig config =
-        new AgentConfig(
-            node,
-            tmp.resolve(node).resolve("state"),
-            tmp.resolve(node).resolve("mnt"),
-            StrataApi.DEFAULT_NAMESPACE,
-            0,
-            Duration.ofSeconds(15),
-            Duration.ofSeconds(30),
-            2,
-            Duration.ofSeconds(30),
-            AgentConfig.DEFAULT_BUDGET,
-            io.strata.registry.RegistrySettings.DEFAULT);
+        AgentConfig.builder(
+                node, tmp.resolve(node).resolve("state"), tmp.resolve(node).resolve("mnt"))
+            .leaseDuration(Duration.ofSeconds(15))
+            .resyncPeriod(Duration.ofSeconds(30))
+            .concurrentFetches(2)
+            .fetchTimeout(Duration.ofSeconds(30))
+            .build();
     return running.agent(config);
   }
 

@@ -11,7 +11,6 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
-import io.strata.crd.StrataApi;
 import io.strata.layerstore.Digest;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
@@ -77,12 +76,8 @@ class AgentMountsIT {
     createNode("it-mnt-a", "a");
     createNode("it-mnt-b", "b");
     agentA =
-        running.agent(
-            AgentConfig.of(
-                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
-    running.agent(
-        AgentConfig.of(
-            "it-mnt-b", nodeB.stateDir, nodeB.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
+        running.agent(AgentConfig.builder("it-mnt-a", nodeA.stateDir, nodeA.mountBase).build());
+    running.agent(AgentConfig.builder("it-mnt-b", nodeB.stateDir, nodeB.mountBase).build());
     running.controller("it-mounts-controller");
   }
 
@@ -333,9 +328,9 @@ class AgentMountsIT {
   private void holdTheOnlyFetchWorker(String name, String path) throws Exception {
     running.stop(agentA);
     running.agent(
-        InProcess.oneFetchWorker(
-            AgentConfig.of(
-                "it-mnt-a", nodeA.stateDir, nodeA.mountBase, StrataApi.DEFAULT_NAMESPACE, 0)));
+        AgentConfig.builder("it-mnt-a", nodeA.stateDir, nodeA.mountBase)
+            .concurrentFetches(1)
+            .build());
     Path slowLayer =
         new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
     client.resource(onTheExampleBase(name, path, slowLayer)).create();

@@ -7,7 +7,6 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.OverlayMount;
-import io.strata.crd.StrataApi;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
@@ -158,18 +157,12 @@ class AgentRestartIT {
     agentClient = ControlPlane.shared().adminClient();
     // a full pass every 2 s, so passes really run while the API server is frozen
     AgentConfig config =
-        new AgentConfig(
-            NODE,
-            node.stateDir,
-            node.mountBase,
-            StrataApi.DEFAULT_NAMESPACE,
-            0,
-            Duration.ofSeconds(15),
-            Duration.ofSeconds(2),
-            2,
-            Duration.ofSeconds(30),
-            AgentConfig.DEFAULT_BUDGET,
-            io.strata.registry.RegistrySettings.DEFAULT);
+        AgentConfig.builder(NODE, node.stateDir, node.mountBase)
+            .leaseDuration(Duration.ofSeconds(15))
+            .resyncPeriod(Duration.ofSeconds(2))
+            .concurrentFetches(2)
+            .fetchTimeout(Duration.ofSeconds(30))
+            .build();
     agent = new Agent(agentClient, config, Clock.systemUTC());
     agent.start();
   }

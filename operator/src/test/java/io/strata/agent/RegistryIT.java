@@ -12,7 +12,6 @@ import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.StrataApi;
 import io.strata.layerstore.Digest;
-import io.strata.registry.RegistrySettings;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
@@ -162,7 +161,7 @@ class RegistryIT {
     // wait v2 and then v1, whose layers are the first two of v2's: v2 is built first and must
     // publish the root of those two for v1, so v1 must be declared while it waits.
     running.stop(agent);
-    running.agent(InProcess.oneFetchWorker(agentConfig()));
+    running.agent(agentConfig().toBuilder().concurrentFetches(1).build());
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path quickLayer =
         new TarBuilder().file("quick.txt", "quick").write(served.resolve("quick.tar"));
@@ -291,9 +290,7 @@ class RegistryIT {
   }
 
   private AgentConfig agentConfig() {
-    return AgentConfig.of(
-            NODE, tmp.resolve("state"), tmp.resolve("mnt"), StrataApi.DEFAULT_NAMESPACE, 0)
-        .withRegistries(RegistrySettings.DEFAULT);
+    return AgentConfig.builder(NODE, tmp.resolve("state"), tmp.resolve("mnt")).build();
   }
 
   private LayerSetEntry entry(String name) {

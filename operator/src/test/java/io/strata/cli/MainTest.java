@@ -3,8 +3,10 @@ package io.strata.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.strata.Version;
+import io.strata.agent.AgentConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
@@ -32,6 +34,18 @@ class MainTest {
     assertThat(run("agent", "--http-port", "0")).isEqualTo(2);
     assertThat(err.toString().lines())
         .containsExactly("strata agent: --node-name or NODE_NAME is required (see --help)");
+  }
+
+  @Test
+  void theAgentCommandsDefaultsAreAgentConfigsDefaults() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        System.getenv().keySet().stream().noneMatch(k -> k.startsWith("STRATA_")),
+        "STRATA_* variables set in this environment change the command's defaults");
+    var cli = Main.commandLine();
+    cli.parseArgs("agent", "--node-name=n", "--state-dir=/s", "--mount-base=/m");
+    AgentCommand agent = cli.getSubcommands().get("agent").getCommand();
+    assertThat(agent.config())
+        .isEqualTo(AgentConfig.builder("n", Path.of("/s"), Path.of("/m")).httpPort(8080).build());
   }
 
   @Test

@@ -2,7 +2,6 @@ package io.strata.deploy;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.agent.AgentConfig;
-import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.ExampleScenario;
 import io.strata.testing.InProcess;
@@ -48,8 +47,7 @@ class ExampleE2EIT {
     node = RootMounts.prepare(tmp);
     client = ControlPlane.shared().adminClient();
     TestNodes.create(client, NODE, Map.of());
-    running.agent(
-        AgentConfig.of(NODE, node.stateDir, node.mountBase, StrataApi.DEFAULT_NAMESPACE, 0));
+    running.agent(AgentConfig.builder(NODE, node.stateDir, node.mountBase).build());
     running.controller("it-e2e-controller");
 
     new ExampleScenario(

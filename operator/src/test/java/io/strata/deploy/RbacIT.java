@@ -164,7 +164,9 @@ class RbacIT {
     Agent process =
         new Agent(
             agent,
-            AgentConfig.of(NODE_A, tmp.resolve("state"), tmp.resolve("mnt"), NS, 0),
+            AgentConfig.builder(NODE_A, tmp.resolve("state"), tmp.resolve("mnt"))
+                .namespace(NS)
+                .build(),
             Clock.systemUTC());
     process.start();
     running.add(agent);

@@ -27,22 +27,6 @@ public final class InProcess implements AutoCloseable {
     return agent;
   }
 
-  /** {@code config} with one fetch worker: the node's LayerSets wait in line for it. */
-  public static AgentConfig oneFetchWorker(AgentConfig config) {
-    return new AgentConfig(
-        config.nodeName(),
-        config.stateDir(),
-        config.mountBase(),
-        config.namespace(),
-        config.httpPort(),
-        config.leaseDuration(),
-        config.resyncPeriod(),
-        1,
-        config.fetchTimeout(),
-        config.cacheBudget(),
-        config.registries());
-  }
-
   /** Starts a controller that competes for the leader Lease as {@code identity}. */
   public Controller controller(String identity) throws Exception {
     KubernetesClient client = ControlPlane.shared().adminClient();
