@@ -29,6 +29,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import jnr.constants.platform.Errno;
 import org.slf4j.Logger;
@@ -110,7 +111,10 @@ public final class LayerStore {
     return layersApplied.sum();
   }
 
-  /** A declared chain; closing it withdraws the declaration. */
+  /**
+   * A declared chain; closing it withdraws the declaration, once: closing it again does nothing,
+   * whatever other requests have declared the same chain.
+   */
   public interface Interest extends AutoCloseable {
     @Override
     void close();
@@ -125,7 +129,12 @@ public final class LayerStore {
   public Interest want(List<Digest> blobs) {
     List<Digest> chain = List.copyOf(blobs);
     wanted.merge(chain, 1, Integer::sum);
-    return () -> wanted.computeIfPresent(chain, (c, n) -> n == 1 ? null : n - 1);
+    AtomicBoolean withdrawn = new AtomicBoolean();
+    return () -> {
+      if (withdrawn.compareAndSet(false, true)) {
+        wanted.computeIfPresent(chain, (c, n) -> n == 1 ? null : n - 1);
+      }
+    };
   }
 
   /**

@@ -221,6 +221,22 @@ class LayerStoreTest {
   }
 
   @Test
+  void aDeclarationClosedTwiceIsWithdrawnOnceAndAnotherOfTheSameChainStands() throws Exception {
+    Path base = layer("base", new TarBuilder().file("f", "base"));
+    Path a = layer("a", new TarBuilder().file("a", "a"));
+    Path b = layer("b", new TarBuilder().file("b", "b"));
+    try (LayerStore.Interest standing = store.want(digests(base, a))) {
+      LayerStore.Interest closedTwice = store.want(digests(base, a));
+      closedTwice.close();
+      closedTwice.close();
+      Materialized tip = materialize(base, a, b);
+      assertThat(list(tmp.resolve("state/layers")))
+          .as("the root the standing declaration needs is published on the way")
+          .containsExactlyInAnyOrder(tip.chainId().hex(), chainOf(base, a).hex());
+    }
+  }
+
+  @Test
   void whereTwoRequestsPartTheRootTheyShareIsPublishedAndTheOtherStartsFromIt() throws Exception {
     Path base = layer("base", new TarBuilder().file("f", "base"));
     Path x = layer("x", new TarBuilder().file("x", "x"));
