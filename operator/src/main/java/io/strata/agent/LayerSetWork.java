@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * Fetches and materializes every LayerSet this node serves, a few at a time, off the status loop:
  * an image's layers are listed on two threads of their own, then each LayerSet's fetch waits for
  * one of {@code --concurrent-fetches} workers, its chain declared to the layer store from the
- * moment it is queued. It remembers only how far each got; on a restart that is rebuilt from disk
- * in moments, since fetched blobs and committed roots are found again instead of being made twice.
+ * moment it is queued until its work ends or the node stops wanting it. It remembers only how far
+ * each got; on a restart that is rebuilt from disk in moments, since fetched blobs and committed
+ * roots are found again instead of being made twice.
  */
 final class LayerSetWork implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LayerSetWork.class);
@@ -96,6 +97,9 @@ final class LayerSetWork implements AutoCloseable {
           r -> Thread.ofPlatform().name("layerset-retry").daemon().unstarted(r));
   private final Map<String, State> states = new ConcurrentHashMap<>();
 
+  /** Each queued or running fetch's declaration to the layer store, by LayerSet. */
+  private final Map<String, LayerStore.Interest> declared = new ConcurrentHashMap<>();
+
   LayerSetWork(
       BlobFetcher fetcher,
       RegistryClient registry,
@@ -144,6 +148,7 @@ final class LayerSetWork implements AutoCloseable {
               case null, default -> entry(LayerSetPhase.Pending, null, null);
             };
     states.put(name, new State(spec, first, failures, 0));
+    withdraw(name); // work queued for an earlier spec no longer speaks for this LayerSet
     if (pin instanceof ImagePin.Pinned pinned) {
       // Listing the layers asks the registry: off the status loop, and not behind the fetches.
       listing.execute(
@@ -163,13 +168,27 @@ final class LayerSetWork implements AutoCloseable {
    * that share its base publish that base for it, even while it waits for a worker.
    */
   private void queue(String name, String spec, List<Blob> blobs) {
-    LayerStore.Interest declared = store.want(blobs.stream().map(Blob::digest).toList());
+    LayerStore.Interest interest = store.want(blobs.stream().map(Blob::digest).toList());
+    LayerStore.Interest earlier = declared.put(name, interest);
+    if (earlier != null) {
+      earlier.close();
+    }
     pool.execute(
         () -> {
-          try (declared) {
+          try (interest) {
             attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
+          } finally {
+            declared.remove(name, interest);
           }
         });
+  }
+
+  /** Withdraws the chain {@code name}'s queued or running work declared, if any. */
+  private void withdraw(String name) {
+    LayerStore.Interest interest = declared.remove(name);
+    if (interest != null) {
+      interest.close();
+    }
   }
 
   /**
@@ -181,9 +200,17 @@ final class LayerSetWork implements AutoCloseable {
     return state != null && state.spec().equals(spec);
   }
 
-  /** Drops what is known about LayerSets this node no longer serves. */
+  /**
+   * Drops what is known about LayerSets this node no longer serves, and their declarations: a fetch
+   * still waiting for a worker no longer makes other builds publish roots for it.
+   */
   void retainOnly(Set<String> names) {
     states.keySet().retainAll(names);
+    for (String name : List.copyOf(declared.keySet())) {
+      if (!names.contains(name)) {
+        withdraw(name);
+      }
+    }
   }
 
   /** One layer blob to bring onto the node, and how. */

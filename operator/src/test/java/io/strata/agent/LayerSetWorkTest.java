@@ -1,10 +1,31 @@
 package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.strata.crd.LayerSet;
+import io.strata.fetch.BlobFetcher;
+import io.strata.layerstore.Digest;
+import io.strata.layerstore.LayerStore;
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layerstore.LayerStore.Materialized;
+import io.strata.layout.NodeLayout;
+import io.strata.registry.Platform;
+import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.Limits;
+import io.strata.testing.Eventually;
+import io.strata.testing.FileServer;
+import io.strata.testing.RootMounts;
+import io.strata.testing.TarBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LayerSetWorkTest {
   @Test
@@ -26,5 +47,73 @@ class LayerSetWorkTest {
             Reason.SizeLimit,
             Reason.AmbiguousHeader,
             Reason.UnsupportedImage);
+  }
+
+  /**
+   * The only worker is held by a slow download; a LayerSet queued behind it leaves the node. Its
+   * declaration goes with it: a build that passes through its chain publishes only its own tip.
+   */
+  @Test
+  void aFetchDroppedWhileItWaitsForAWorkerNoLongerMakesOtherBuildsPublishItsRoot(@TempDir Path tmp)
+      throws Exception {
+    assumeTrue(
+        RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
+    Path served = Files.createDirectories(tmp.resolve("served"));
+    Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
+    Path a = new TarBuilder().file("a", "a").write(served.resolve("a.tar"));
+    Path slow = new TarBuilder().file("slow", "slow").write(served.resolve("slow.tar"));
+    Path b = new TarBuilder().file("b", "b").write(tmp.resolve("b.tar"));
+    NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
+    LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
+    try (FileServer server =
+            new FileServer()
+                .serve("/", served, Duration.ZERO)
+                .serve("/slow/", served, Duration.ofSeconds(20));
+        LayerSetWork work =
+            new LayerSetWork(
+                new BlobFetcher(layout, 1, Duration.ofMinutes(1)),
+                null,
+                null,
+                store,
+                1,
+                new AgentMetrics(),
+                () -> {})) {
+      work.ensure(layerSet("holds-the-worker", server.url("/slow/", "slow.tar"), slow), PLATFORM);
+      Eventually.within(
+          Duration.ofSeconds(20), () -> assertThat(server.requests("/slow/", "slow.tar")).isOne());
+      work.ensure(
+          layerSet("dropped", server.url("/", "base.tar"), base, server.url("/", "a.tar"), a),
+          PLATFORM);
+      work.retainOnly(Set.of("holds-the-worker"));
+
+      Materialized tip =
+          store.materialize(
+              Stream.of(base, a, b).map(p -> new LayerSource(p, null, null)).toList());
+      try (Stream<Path> roots = Files.list(layout.layers())) {
+        assertThat(roots.map(p -> p.getFileName().toString()))
+            .as("only the tip: nothing on this node still asks for (base, a)")
+            .containsExactly(tip.chainId().hex());
+      }
+      assertThat(server.requests("/", "base.tar")).as("the dropped fetch never ran").isZero();
+    }
+  }
+
+  private static final Platform PLATFORM = Platform.current();
+
+  /** A LayerSet of layer URLs, each followed by the file it serves (for its digest). */
+  private static LayerSet layerSet(String name, Object... urlsAndFiles) throws Exception {
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.setSpec(new LayerSet.Spec());
+    layerSet.getSpec().layers = new ArrayList<>();
+    for (int i = 0; i < urlsAndFiles.length; i += 2) {
+      layerSet
+          .getSpec()
+          .layers
+          .add(
+              new LayerSet.Layer(
+                  (String) urlsAndFiles[i], Digest.ofFile((Path) urlsAndFiles[i + 1]).toString()));
+    }
+    return layerSet;
   }
 }
