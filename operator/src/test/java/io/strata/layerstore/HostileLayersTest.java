@@ -181,14 +181,7 @@ class HostileLayersTest {
         cases,
         "trusted.overlay.opaque xattr",
         Reason.ForbiddenXattr,
-        (d, c) ->
-            tar(
-                d,
-                new TarBuilder()
-                    .file(
-                        "f",
-                        "x".getBytes(StandardCharsets.UTF_8),
-                        pax(Map.of("SCHILY.xattr.trusted.overlay.opaque", "y")))));
+        (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.trusted.overlay.opaque", "y")));
     add(
         cases,
         "trusted.overlay.redirect xattr",
@@ -212,33 +205,18 @@ class HostileLayersTest {
           for (int i = 0; i < 10_000; i++) {
             many.put("SCHILY.xattr.user.x" + i, "v");
           }
-          return tar(
-              d, new TarBuilder().file("f", "x".getBytes(StandardCharsets.UTF_8), pax(many)));
+          return fileWithPax(d, many);
         });
     add(
         cases,
         "1 MiB xattr value",
         Reason.SizeLimit,
-        (d, c) ->
-            tar(
-                d,
-                new TarBuilder()
-                    .file(
-                        "f",
-                        "x".getBytes(StandardCharsets.UTF_8),
-                        pax(Map.of("SCHILY.xattr.user.big", "v".repeat(1 << 20))))));
+        (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.user.big", "v".repeat(1 << 20))));
     add(
         cases,
         "uid 2^32",
         Reason.InvalidHeader,
-        (d, c) ->
-            tar(
-                d,
-                new TarBuilder()
-                    .file(
-                        "f",
-                        "x".getBytes(StandardCharsets.UTF_8),
-                        pax(Map.of("uid", "4294967296")))));
+        (d, c) -> fileWithPax(d, Map.of("uid", "4294967296")));
     add(
         cases,
         "uid -1",
@@ -500,14 +478,7 @@ class HostileLayersTest {
     contain(
         cases,
         "mtime far in the future",
-        (d, c) ->
-            tar(
-                d,
-                new TarBuilder()
-                    .file(
-                        "f",
-                        "x".getBytes(StandardCharsets.UTF_8),
-                        pax(Map.of("mtime", "99999999999999")))),
+        (d, c) -> fileWithPax(d, Map.of("mtime", "99999999999999")),
         (root, c) ->
             assertThat(Syscalls.get().lstat(root.resolve("f")).mtimeSeconds())
                 .isEqualTo(2_147_483_647L));
@@ -697,6 +668,11 @@ class HostileLayersTest {
 
   private static Path tar(Path dir, TarBuilder tar) {
     return tar.write(dir.resolve("layer-" + System.nanoTime() + ".tar"));
+  }
+
+  /** A layer of one file, {@code f}, whose PAX header carries {@code records}. */
+  private static Path fileWithPax(Path dir, Map<String, String> records) {
+    return tar(dir, new TarBuilder().file("f", "x".getBytes(StandardCharsets.UTF_8), pax(records)));
   }
 
   private static Path rawTar(Path dir, byte[]... parts) throws Exception {
