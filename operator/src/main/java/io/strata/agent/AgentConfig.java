@@ -36,10 +36,10 @@ public record AgentConfig(
       new CacheCollector.Budget(0, 1L << 30, 10_000);
 
   /**
-   * A configuration for {@code nodeName} with its paths, the rest at the command line's defaults:
-   * the default namespace, the health server on any free port, a 40 s Lease, a full pass every 5
-   * minutes, 3 fetches at once, each given 2 minutes, {@link #DEFAULT_BUDGET}, registries as they
-   * are.
+   * A configuration for {@code nodeName} with its paths, the rest at the command line's defaults
+   * (the default namespace, a 40 s Lease, a full pass every 5 minutes, 3 fetches at once, each
+   * given 2 minutes, {@link #DEFAULT_BUDGET}, registries as they are) except the health server's
+   * port: any free one, where the command line takes 8080.
    */
   public static Builder builder(String nodeName, Path stateDir, Path mountBase) {
     return new Builder(nodeName, stateDir, mountBase);
@@ -58,7 +58,7 @@ public record AgentConfig(
         .registries(registries);
   }
 
-  /** Names each setting where it is set; {@link #build()} checks them as the record does. */
+  /** Sets by name what differs from the defaults; {@link #build()} validates as the record does. */
   public static final class Builder {
     private final String nodeName;
     private final Path stateDir;

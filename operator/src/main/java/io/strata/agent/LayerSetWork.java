@@ -183,7 +183,7 @@ final class LayerSetWork implements AutoCloseable {
         });
   }
 
-  /** Withdraws the chain {@code name}'s queued or running work declared, if any. */
+  /** Withdraws the declaration of {@code name}'s queued or running work, if it has one. */
   private void withdraw(String name) {
     LayerStore.Interest interest = declared.remove(name);
     if (interest != null) {
