@@ -7,7 +7,10 @@ import io.strata.agent.AgentConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 class MainTest {
   private final StringWriter out = new StringWriter();
@@ -38,15 +41,26 @@ class MainTest {
 
   @Test
   void theAgentCommandsDefaultsAreAgentConfigsDefaults() {
+    List<String> given = List.of("--node-name", "--state-dir", "--mount-base");
+    // Each other option's default comes from a variable when it is set (${env:NAME:-default}).
+    CommandLine uninterpolated = Main.commandLine().setInterpolateVariables(false);
+    List<String> setHere =
+        uninterpolated.getSubcommands().get("agent").getCommandSpec().options().stream()
+            .filter(o -> !given.contains(o.longestName()) && o.defaultValue() != null)
+            .flatMap(o -> ENV_DEFAULT.matcher(o.defaultValue()).results())
+            .map(m -> m.group(1))
+            .filter(name -> System.getenv(name) != null)
+            .toList();
     org.junit.jupiter.api.Assumptions.assumeTrue(
-        System.getenv().keySet().stream().noneMatch(k -> k.startsWith("STRATA_")),
-        "STRATA_* variables set in this environment change the command's defaults");
+        setHere.isEmpty(), "set in this environment, these change the defaults: " + setHere);
     var cli = Main.commandLine();
     cli.parseArgs("agent", "--node-name=n", "--state-dir=/s", "--mount-base=/m");
     AgentCommand agent = cli.getSubcommands().get("agent").getCommand();
     assertThat(agent.config())
         .isEqualTo(AgentConfig.builder("n", Path.of("/s"), Path.of("/m")).httpPort(8080).build());
   }
+
+  private static final Pattern ENV_DEFAULT = Pattern.compile("\\$\\{env:(\\w+)");
 
   @Test
   void anUnknownCommandIsAUsageError() {
