@@ -6,6 +6,7 @@ packages=(
   util-linux   # mount, umount, findmnt: preparing the shared mount base
   python3      # serves the example layers on loopback in hack/run.sh
   ca-certificates
+  libnettle8     # SHA-256 of every layer byte (io.strata.sys.Sha256); Sha256Test needs it
   tar gzip zstd  # real archives for the layer tests, and the benchmark's reference
   attr           # setfattr/getfattr: xattrs in test images
   libcap2-bin    # setcap: security.capability in test images
