@@ -227,7 +227,8 @@ public final class RootWriter {
    * joins the ancestor's inode.
    */
   private void makeHardlink(MakeHardlink h) throws LayerException, IOException {
-    String targetRel = resolveParentThen(h.target(), false);
+    String targetRel =
+        resolveParentThen(h.target(), Walk.EXISTING, "the target of hardlink " + h.path());
     Path target = targetRel == null ? null : path(targetRel);
     FileStat targetAttrs = target == null ? null : lstat(target);
     if (targetAttrs == null) {
@@ -259,7 +260,7 @@ public final class RootWriter {
   }
 
   private void whiteout(Whiteout w) throws LayerException, IOException {
-    String parent = resolve(w.path().parent().components(), false);
+    String parent = resolve(w.path().parent().components(), Walk.LENIENT, null);
     if (parent == null) {
       return; // a whiteout beneath no directory hides nothing
     }
@@ -275,7 +276,7 @@ public final class RootWriter {
   }
 
   private void opaque(Opaque o) throws LayerException, IOException {
-    String rel = resolve(o.path().components(), true);
+    String rel = resolve(o.path().components(), Walk.CREATE, "opaque directory " + o.path());
     touched(rel);
     opaqueDirs.add(rel);
   }
@@ -327,27 +328,39 @@ public final class RootWriter {
 
   /** Resolves (creating implied parents) the directory of {@code path} and returns its rel path. */
   private String place(EntryPath path) throws LayerException, IOException {
-    String rel = resolveParentThen(path, true);
+    String rel = resolveParentThen(path, Walk.CREATE, path);
     touched(rel);
     return rel;
   }
 
-  private String resolveParentThen(EntryPath path, boolean create)
+  private String resolveParentThen(EntryPath path, Walk walk, Object what)
       throws LayerException, IOException {
     if (path.isRoot()) {
       return "";
     }
-    String parent = resolve(path.parent().components(), create);
+    String parent = resolve(path.parent().components(), walk, what);
     return parent == null ? null : join(parent, path.name());
+  }
+
+  /** What {@link #resolve} does where a directory component is missing or is not a directory. */
+  private enum Walk {
+    /** Creates a missing one (mode 0755, like tar's implied parents); refuses a non-directory. */
+    CREATE,
+    /** Returns null for a missing one; refuses a non-directory, naming it. */
+    EXISTING,
+    /**
+     * Returns null for either: nothing lies beneath (umoci writes {@code d/.wh.x} after replacing
+     * the directory {@code d} by a file).
+     */
+    LENIENT
   }
 
   /**
    * Resolves directory components with chroot semantics and returns the relative path of the real
-   * directory they name; creates missing ones (mode 0755, like tar's implied parents) when asked,
-   * else returns null for a missing one, or for one that is not a directory: nothing lies beneath
-   * it (umoci writes {@code d/.wh.x} after replacing the directory {@code d} by a file).
+   * directory they name, or null where {@code walk} says so. {@code what} names the entry in an
+   * error (it is only turned into a string then: this runs for every entry).
    */
-  private String resolve(List<String> components, boolean create)
+  private String resolve(List<String> components, Walk walk, Object what)
       throws LayerException, IOException {
     Deque<String> todo = new ArrayDeque<>(components);
     List<String> at = new ArrayList<>();
@@ -371,7 +384,7 @@ public final class RootWriter {
       Path path = path(rel);
       FileStat attrs = lstat(path);
       if (attrs == null) {
-        if (!create) {
+        if (walk != Walk.CREATE) {
           return null;
         }
         Files.createDirectory(path);
@@ -393,11 +406,11 @@ public final class RootWriter {
         }
         continue;
       } else if (!attrs.isDirectory()) {
-        if (!create) {
+        if (walk == Walk.LENIENT) {
           return null;
         }
         throw new LayerException(
-            Reason.NotADirectory, rel + " is not a directory, but entries go beneath it");
+            Reason.NotADirectory, rel + " is not a directory, but " + what + " lies beneath it");
       }
       realDirs.add(rel);
     }

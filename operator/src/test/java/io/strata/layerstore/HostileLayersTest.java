@@ -139,6 +139,16 @@ class HostileLayersTest {
         (d, c) -> tar(d, new TarBuilder().dir("dir").hardlink("h", "dir")));
     add(
         cases,
+        "hardlink beneath a regular file",
+        Reason.NotADirectory,
+        (d, c) -> tar(d, new TarBuilder().file("f", "x").hardlink("h", "f/g")));
+    add(
+        cases,
+        "entry beneath a regular file",
+        Reason.NotADirectory,
+        (d, c) -> tar(d, new TarBuilder().file("f", "x").file("f/g", "y")));
+    add(
+        cases,
         "hardlink through a symlinked dir to a host file",
         Reason.InvalidLink,
         (d, c) -> tar(d, new TarBuilder().symlink("l", c).hardlink("h", "l/secret")));
@@ -592,6 +602,25 @@ class HostileLayersTest {
     } finally {
       exec("umount", small.toString());
     }
+  }
+
+  @org.junit.jupiter.api.Test
+  void aNameBeneathAFileIsRefusedNamingTheFileAndTheEntry() throws Exception {
+    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Path layers = Files.createDirectories(tmp.resolve("layers"));
+    // etc/hostname is a file the base layer made.
+    Path beneath = tar(layers, new TarBuilder().file("etc/hostname/x", "y"));
+    assertThatThrownBy(() -> f.onTopOfBase(beneath))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotADirectory))
+        .hasMessage("etc/hostname is not a directory, but etc/hostname/x lies beneath it");
+    Path link = tar(layers, new TarBuilder().hardlink("h", "etc/hostname/x"));
+    assertThatThrownBy(() -> f.onTopOfBase(link))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotADirectory))
+        .hasMessage(
+            "etc/hostname is not a directory, but the target of hardlink h lies beneath it");
+    f.assertNothingChanged(canary);
   }
 
   @org.junit.jupiter.api.Test
