@@ -213,8 +213,11 @@ final class LayerSetWork implements AutoCloseable {
     }
   }
 
-  /** One layer blob to bring onto the node, and how. */
-  private record Blob(Digest digest, String mediaType, Fetch fetch) {}
+  /**
+   * One layer blob to bring onto the node, and how; {@code diffId}, where the image's config lists
+   * one, is checked when the layer is applied.
+   */
+  private record Blob(Digest digest, String mediaType, Digest diffId, Fetch fetch) {}
 
   private interface Fetch {
     Path fetch(BlobFetcher.Progress progress) throws Exception;
@@ -230,7 +233,10 @@ final class LayerSetWork implements AutoCloseable {
       Digest digest = Digest.parse(layer.digest);
       blobs.add(
           new Blob(
-              digest, layer.mediaType, progress -> fetcher.fetch(layer.url, digest, progress)));
+              digest,
+              layer.mediaType,
+              null,
+              progress -> fetcher.fetch(layer.url, digest, progress)));
     }
     return blobs;
   }
@@ -244,6 +250,7 @@ final class LayerSetWork implements AutoCloseable {
           new Blob(
               layer.digest(),
               layer.mediaType(),
+              layer.diffId(),
               progress ->
                   fetcher.fetch(
                       registry.origins(image, layer.digest(), credentials),
@@ -327,7 +334,7 @@ final class LayerSetWork implements AutoCloseable {
                   });
       fetched = before + Files.size(file);
       metrics.fetch.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-      sources.add(new LayerSource(file, layer.digest(), layer.mediaType()));
+      sources.add(new LayerSource(file, layer.digest(), layer.mediaType(), layer.diffId()));
     }
     update(name, spec, entry(LayerSetPhase.Materializing, null, null));
     long started = System.nanoTime();

@@ -72,7 +72,15 @@ public final class LayerStore {
   }
 
   /** One layer blob to materialize, optionally with the digest it must have. */
-  public record LayerSource(Path file, Digest digest, String mediaType) {}
+  /**
+   * A layer blob to apply. {@code digest} (the blob's) and {@code diffId} (its uncompressed tar's,
+   * as an image config lists it) are checked when given; either may be null.
+   */
+  public record LayerSource(Path file, Digest digest, String mediaType, Digest diffId) {
+    public LayerSource(Path file, Digest digest, String mediaType) {
+      this(file, digest, mediaType, null);
+    }
+  }
 
   /** A committed root and what it holds. */
   public record Materialized(
@@ -176,6 +184,9 @@ public final class LayerStore {
       int verified = 0; // layers before this one were checked against their declared digests
       while (true) {
         Known known = knownPrefix(blobs);
+        for (int i = 0; i < known.diffIds.size(); i++) {
+          verifyDiffId(layers.get(i), known.diffIds.get(i)); // as recorded when it was applied
+        }
         for (; verified < known.committed; verified++) { // held by a committed root: still read
           verify(layers.get(verified), Digest.ofFile(layers.get(verified).file()));
         }
@@ -262,6 +273,7 @@ public final class LayerStore {
           throw new LayerException(
               Reason.DigestMismatch, layer.file() + " changed while it was being read");
         }
+        verifyDiffId(layer, applied.diffId());
         recordDiffId(blobs.get(i), applied.diffId());
         diffIds.add(applied.diffId());
         layersApplied.increment();
@@ -397,6 +409,18 @@ public final class LayerStore {
       throw new LayerException(
           Reason.DigestMismatch,
           layer.file() + " has digest " + actual + ", expected " + layer.digest());
+    }
+  }
+
+  private static void verifyDiffId(LayerSource layer, Digest actual) throws LayerException {
+    if (layer.diffId() != null && !layer.diffId().equals(actual)) {
+      throw new LayerException(
+          Reason.DigestMismatch,
+          layer.file()
+              + " unpacks to diffID "
+              + actual
+              + ", but its image lists "
+              + layer.diffId());
     }
   }
 

@@ -31,8 +31,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * beyond what its digest proves.
  */
 public final class RegistryClient {
-  /** Manifests are small JSON; anything bigger is refused unread. */
-  static final int MAX_MANIFEST_BYTES = 4 << 20;
+  /** Manifests and image configs are small JSON; anything bigger is refused unread. */
+  static final int MAX_DOCUMENT_BYTES = 4 << 20;
 
   static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
   static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -51,8 +51,11 @@ public final class RegistryClient {
           "application/vnd.oci.image.config.v1+json",
           "application/vnd.docker.container.image.v1+json");
 
-  /** One layer of an image: what {@link BlobFetcher} and the layer store need. */
-  public record Layer(Digest digest, String mediaType, long size) {}
+  /**
+   * One layer of an image: what {@link BlobFetcher} and the layer store need. {@code diffId} is the
+   * digest of its uncompressed tar as the image's config lists it; the layer store checks it.
+   */
+  public record Layer(Digest digest, String mediaType, long size, Digest diffId) {}
 
   private final HttpClient http;
   private final RegistryHosts hosts;
@@ -100,7 +103,14 @@ public final class RegistryClient {
             Reason.UnsupportedImage, image + ": the index for " + platform + " is an index again");
       }
     }
-    return layersOf(image, manifest);
+    List<Layer> layers = layersOf(image, manifest);
+    List<Digest> diffIds = diffIds(image, manifest, credentials, layers.size());
+    List<Layer> withDiffIds = new ArrayList<>();
+    for (int i = 0; i < layers.size(); i++) {
+      Layer layer = layers.get(i);
+      withDiffIds.add(new Layer(layer.digest(), layer.mediaType(), layer.size(), diffIds.get(i)));
+    }
+    return withDiffIds;
   }
 
   /** Where blob {@code digest} of {@code image}'s repository can be fetched from, in order. */
@@ -121,21 +131,81 @@ public final class RegistryClient {
   record Manifest(Digest digest, String mediaType, JsonNode document) {}
 
   /**
+   * The diffIDs the image's config lists, one per layer, base first. The config is fetched as a
+   * blob and verified against the digest the manifest gives it.
+   */
+  private List<Digest> diffIds(
+      ImageReference image, Manifest manifest, Credentials credentials, int layers)
+      throws LayerException, InterruptedException {
+    Digest digest;
+    try {
+      digest = Digest.parse(manifest.document().path("config").path("digest").asText(""));
+    } catch (IllegalArgumentException e) {
+      throw new LayerException(
+          Reason.UnsupportedImage, image + ": its config has no sha256 digest");
+    }
+    Document config = document(image, "blobs", digest.toString(), "*/*", credentials, "config");
+    Digest served = Digest.of(config.bytes());
+    if (!served.equals(digest)) {
+      throw new LayerException(
+          Reason.DigestMismatch,
+          config.uri() + " served a config with digest " + served + ", expected " + digest);
+    }
+    JsonNode rootfs;
+    try {
+      rootfs = json.readTree(config.bytes()).path("rootfs");
+    } catch (IOException e) {
+      throw new LayerException(Reason.UnsupportedImage, config.uri() + " is not a JSON config");
+    }
+    JsonNode listed = rootfs.path("diff_ids");
+    if (!"layers".equals(rootfs.path("type").asText()) || listed.size() != layers) {
+      throw new LayerException(
+          Reason.UnsupportedImage,
+          image + ": its config lists " + listed.size() + " diffIDs for " + layers + " layers");
+    }
+    List<Digest> diffIds = new ArrayList<>();
+    for (JsonNode diffId : listed) {
+      try {
+        diffIds.add(Digest.parse(diffId.asText("")));
+      } catch (IllegalArgumentException e) {
+        throw new LayerException(
+            Reason.UnsupportedImage, image + ": its config lists a diffID that is not sha256");
+      }
+    }
+    return diffIds;
+  }
+
+  /**
    * Fetches manifest {@code reference} (a tag or digest) from the first endpoint that has it. A
    * mirror that fails for any reason is skipped; the registry's own answer is the one reported.
    */
   private Manifest manifest(ImageReference image, String reference, Credentials credentials)
       throws LayerException, InterruptedException {
+    String accept = String.join(", ", OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST);
+    Document d = document(image, "manifests", reference, accept, credentials, "manifest");
+    return parse(image, reference, d.uri(), d.bytes(), d.headers());
+  }
+
+  /** A small JSON document as one endpoint served it. */
+  private record Document(URI uri, byte[] bytes, HttpHeaders headers) {}
+
+  /**
+   * Fetches {@code kind/reference} ({@code manifests} or {@code blobs}), at most {@link
+   * #MAX_DOCUMENT_BYTES}, from the first endpoint that has it; {@code what} names it in errors.
+   */
+  private Document document(
+      ImageReference image,
+      String kind,
+      String reference,
+      String accept,
+      Credentials credentials,
+      String what)
+      throws LayerException, InterruptedException {
     LayerException last = null;
     for (Endpoint endpoint : endpoints(image.registry())) {
-      URI uri = api(endpoint, image.repository(), "manifests", reference);
+      URI uri = api(endpoint, image.repository(), kind, reference);
       HttpRequest.Builder request =
-          HttpRequest.newBuilder(uri)
-              .timeout(timeout)
-              .header(
-                  "Accept",
-                  String.join(", ", OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
-              .GET();
+          HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", accept).GET();
       try {
         HttpResponse<InputStream> response =
             session(endpoint, image.repository(), credentials)
@@ -149,12 +219,12 @@ public final class RegistryClient {
             }
             continue;
           }
-          byte[] bytes = body.readNBytes(MAX_MANIFEST_BYTES + 1);
-          if (bytes.length > MAX_MANIFEST_BYTES) {
+          byte[] bytes = body.readNBytes(MAX_DOCUMENT_BYTES + 1);
+          if (bytes.length > MAX_DOCUMENT_BYTES) {
             throw new LayerException(
-                Reason.UnsupportedImage, uri + ": a manifest larger than 4 MiB is refused");
+                Reason.UnsupportedImage, uri + ": a " + what + " larger than 4 MiB is refused");
           }
-          return parse(image, reference, uri, bytes, response.headers());
+          return new Document(uri, bytes, response.headers());
         }
       } catch (RefusedException e) {
         last = new LayerException(e.reason(), e.getMessage(), e);
@@ -322,7 +392,7 @@ public final class RegistryClient {
       } catch (IllegalArgumentException e) {
         throw new LayerException(Reason.UnsupportedImage, where + " has no sha256 digest");
       }
-      layers.add(new Layer(digest, type, entry.path("size").asLong(-1)));
+      layers.add(new Layer(digest, type, entry.path("size").asLong(-1), null));
     }
     return layers;
   }
@@ -342,7 +412,11 @@ public final class RegistryClient {
       case 404 ->
           new LayerException(
               Reason.NotFound,
-              uri.getAuthority() + " has no " + image.repository() + ":" + reference);
+              uri.getAuthority()
+                  + " has no "
+                  + image.repository()
+                  + (reference.startsWith("sha256:") ? "@" : ":")
+                  + reference);
       default ->
           new LayerException(
               status >= 500 ? Reason.Unreachable : Reason.IOError,

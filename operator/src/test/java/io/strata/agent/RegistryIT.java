@@ -216,6 +216,10 @@ class RegistryIT {
       String login = LocalRegistry.USER + ":" + LocalRegistry.PASSWORD;
       images.push("v1", guarded.host(), REPO, "1.0", login);
       images.push("v2", open.host(), REPO, "2.0", null);
+      // v1's layers, with a config that lists another diffID for the second.
+      Digest notItsDiffId = images.diffIds("v2").getLast();
+      images.withDiffIds("v1", "v1-lying", d -> List.of(d.get(0), notItsDiffId.toString()));
+      images.push("v1-lying", open.host(), REPO, "lying", null);
       createPullSecret("reg-right", guarded.host(), LocalRegistry.PASSWORD);
       createPullSecret("reg-wrong", guarded.host(), "not-the-password");
       Digest v1 = images.digest("v1");
@@ -240,6 +244,7 @@ class RegistryIT {
       create(layerSet("reg-no-secret", guarded.host() + "/" + REPO + "@" + v1, "reg-absent"));
       create(layerSet("reg-no-tag", open.host() + "/" + REPO + ":nope", null));
       create(layerSet("reg-corrupt", open.host() + "/" + REPO + ":2.0", null));
+      create(layerSet("reg-lying", open.host() + "/" + REPO + ":lying", null));
       create(layerSet("reg-down", "127.0.0.1:" + closedPort + "/" + REPO + "@" + v1, null));
 
       Eventually.within(
@@ -251,6 +256,7 @@ class RegistryIT {
             assertFailed("reg-no-secret", "InvalidPullSecret", "reg-absent does not exist");
             assertFailed("reg-no-tag", "NotFound", REPO + ":nope");
             assertFailed("reg-corrupt", "DigestMismatch", "expected " + onlyInV2);
+            assertFailed("reg-lying", "DigestMismatch", "its image lists " + notItsDiffId);
             assertFailed("reg-down", "Unreachable", "127.0.0.1:" + closedPort);
           });
       assertThat(status("reg-no-tag").conditions)

@@ -326,6 +326,27 @@ class LayerStoreTest {
   }
 
   @Test
+  void aDiffIdTheLayerDoesNotUnpackToIsRefusedWhetherOrNotItsRootIsBuilt() throws Exception {
+    Path file = layer("layer", new TarBuilder().file("f", "content"));
+    Digest actual = Digest.of(Files.readAllBytes(file)); // a plain tar is its own diffID
+    Digest listed = Digest.of("another tar".getBytes(StandardCharsets.UTF_8));
+    List<LayerSource> lying = List.of(new LayerSource(file, null, null, listed));
+    assertThatThrownBy(() -> store.materialize(lying))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch))
+        .hasMessageContaining("unpacks to diffID " + actual)
+        .hasMessageContaining("lists " + listed);
+    assertThat(tmp.resolve("state/layers")).isEmptyDirectory();
+
+    Materialized made = store.materialize(List.of(new LayerSource(file, null, null, actual)));
+    assertThat(made.chainId()).isEqualTo(actual);
+    assertThatThrownBy(() -> store.materialize(lying)) // now from what was recorded at the build
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch))
+        .hasMessageContaining("lists " + listed);
+  }
+
+  @Test
   void aMediaTypeThatLiesIsRefused() throws Exception {
     Path plain = layer("plain", new TarBuilder().file("f", "content"));
     assertThatThrownBy(

@@ -74,9 +74,30 @@ class RegistryClientTest {
 
       assertThat(pinned.digest()).isEqualTo(images.digest("v1"));
       assertThat(pinned.toString()).isEqualTo(registry.host() + "/" + REPO + "@" + pinned.digest());
-      assertThat(client.layers(pinned, AMD64, Credentials.NONE))
+      List<RegistryClient.Layer> layers = client.layers(pinned, AMD64, Credentials.NONE);
+      assertThat(layers)
           .extracting(RegistryClient.Layer::digest)
           .containsExactlyElementsOf(images.layers("v1"));
+      assertThat(layers)
+          .extracting(RegistryClient.Layer::diffId)
+          .containsExactlyElementsOf(images.diffIds("v1"));
+    }
+  }
+
+  @Test
+  void anImageWhoseConfigDoesNotListADiffIdPerLayerIsRefused(@TempDir Path dir) throws Exception {
+    try (LocalRegistry registry = LocalRegistry.plain(dir)) {
+      images.withDiffIds("v2", "v2-short", diffIds -> diffIds.subList(0, 2));
+      images.push("v2-short", registry.host(), REPO, "short", null);
+      RegistryClient client = client(http(null), RegistryHosts.DEFAULT);
+      ImageReference pinned =
+          client.resolve(
+              ImageReference.parse(registry.host() + "/" + REPO + ":short"), Credentials.NONE);
+
+      assertThatThrownBy(() -> client.layers(pinned, AMD64, Credentials.NONE))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UnsupportedImage))
+          .hasMessageContaining("lists 2 diffIDs for 3 layers");
     }
   }
 

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Small real OCI images built by {@code umoci} in an OCI layout, and pushed to a registry by {@code
@@ -104,6 +105,36 @@ public final class TestImages {
     return layers;
   }
 
+  /** The diffIDs the config of single-platform {@code tag} lists, base first. */
+  public List<Digest> diffIds(String tag) throws IOException {
+    JsonNode config =
+        readBlob(Digest.parse(readBlob(digest(tag)).path("config").path("digest").asText()));
+    List<Digest> diffIds = new ArrayList<>();
+    for (JsonNode diffId : config.path("rootfs").path("diff_ids")) {
+      diffIds.add(Digest.parse(diffId.asText()));
+    }
+    return diffIds;
+  }
+
+  /**
+   * Tags {@code as} an image of {@code tag}'s layers whose config lists the diffIDs {@code edit}
+   * makes of {@code tag}'s: an image that lies about its layers.
+   */
+  public void withDiffIds(String tag, String as, UnaryOperator<List<String>> edit)
+      throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode manifest = (ObjectNode) readBlob(digest(tag));
+    ObjectNode configRef = (ObjectNode) manifest.path("config");
+    ObjectNode config = (ObjectNode) readBlob(Digest.parse(configRef.path("digest").asText()));
+    List<String> diffIds = new ArrayList<>(diffIds(tag).stream().map(Digest::toString).toList());
+    ArrayNode listed = ((ObjectNode) config.path("rootfs")).putArray("diff_ids");
+    edit.apply(diffIds).forEach(listed::add);
+    byte[] configBytes = json.writeValueAsBytes(config);
+    configRef.put("digest", writeBlob(configBytes).toString());
+    configRef.put("size", configBytes.length);
+    tag(as, descriptor(tag).path("mediaType").asText(), json.writeValueAsBytes(manifest));
+  }
+
   /** The blob file of {@code digest} in the layout. */
   public Path blob(Digest digest) {
     return layout.resolve("blobs/sha256").resolve(digest.hex());
@@ -169,13 +200,22 @@ public final class TestImages {
       entry.put("size", d.path("size").asLong());
       entry.putObject("platform").put("architecture", architectures.get(i)).put("os", "linux");
     }
-    byte[] bytes = json.writeValueAsBytes(index);
+    tag(name, "application/vnd.oci.image.index.v1+json", json.writeValueAsBytes(index));
+  }
+
+  private Digest writeBlob(byte[] bytes) throws IOException {
     Digest digest = Digest.of(bytes);
     Files.write(blob(digest), bytes);
+    return digest;
+  }
+
+  /** Stores manifest or index {@code bytes} as a blob and tags it {@code name} in index.json. */
+  private void tag(String name, String mediaType, byte[] bytes) throws IOException {
+    ObjectMapper json = new ObjectMapper();
     ObjectNode top = (ObjectNode) json.readTree(layout.resolve("index.json").toFile());
     ObjectNode entry = ((ArrayNode) top.path("manifests")).addObject();
-    entry.put("mediaType", "application/vnd.oci.image.index.v1+json");
-    entry.put("digest", digest.toString());
+    entry.put("mediaType", mediaType);
+    entry.put("digest", writeBlob(bytes).toString());
     entry.put("size", bytes.length);
     entry.putObject("annotations").put("org.opencontainers.image.ref.name", name);
     json.writeValue(layout.resolve("index.json").toFile(), top);
