@@ -190,6 +190,11 @@ public final class EntryPlanner {
         throw new LayerException(
             Reason.SizeLimit, "xattr " + name + " of " + path + " is " + value.length + " bytes");
       }
+      if (name.equals("security.capability") && !isCapabilitySet(value)) {
+        throw new LayerException(
+            Reason.InvalidHeader,
+            "xattr security.capability of " + path + " is not a version 2 or 3 capability set");
+      }
       if (xattrs.put(name, value) == null && xattrs.size() > limits.maxXattrsPerEntry()) {
         throw new LayerException(
             Reason.SizeLimit,
@@ -197,5 +202,18 @@ public final class EntryPlanner {
       }
     }
     return xattrs;
+  }
+
+  /**
+   * Whether {@code value} is a capability set the kernel takes: {@code struct vfs_cap_data}, whose
+   * little-endian first word carries the revision in its high byte, 20 bytes for revision 2 and 24
+   * (a root id added) for revision 3. Anything else fails {@code setxattr} with EINVAL.
+   */
+  private static boolean isCapabilitySet(byte[] value) {
+    if (value.length < 4) {
+      return false;
+    }
+    int revision = value[3] & 0xff; // the high byte of the little-endian magic
+    return (revision == 2 && value.length == 20) || (revision == 3 && value.length == 24);
   }
 }

@@ -189,6 +189,11 @@ class HostileLayersTest {
         (d, c) -> tar(d, new TarBuilder().charDevice("wh", 0, 0)));
     add(
         cases,
+        "malformed security.capability",
+        Reason.InvalidHeader,
+        (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.security.capability", "garbage")));
+    add(
+        cases,
         "trusted.overlay.opaque xattr",
         Reason.ForbiddenXattr,
         (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.trusted.overlay.opaque", "y")));
