@@ -3,6 +3,8 @@ package io.strata.tarapply;
 import io.strata.layout.Trees;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
+import io.strata.sys.FsStat;
+import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.EntryAction.MakeDirectory;
 import io.strata.tarapply.EntryAction.MakeHardlink;
@@ -28,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import jnr.constants.platform.Errno;
 
 /**
  * Applies entry actions to a root being built in private staging. Every name is resolved inside the
@@ -132,7 +135,7 @@ public final class RootWriter {
     }
     realDirs.add(rel);
     touched(rel);
-    setOwnerModeXattrs(path, d.meta());
+    setOwnerModeXattrs(d.path(), path, d.meta());
     directoryTimes.add(Map.entry(path, d.meta().mtimeNanos()));
   }
 
@@ -163,7 +166,7 @@ public final class RootWriter {
       sys.fchown(out, meta.uid(), meta.gid());
       sys.fchmod(out, meta.mode()); // after chown, which clears setuid and setgid
       for (Map.Entry<String, byte[]> xattr : meta.xattrs().entrySet()) {
-        sys.fsetxattr(out, xattr.getKey(), xattr.getValue());
+        setXattr(f.path(), xattr, () -> sys.fsetxattr(out, xattr.getKey(), xattr.getValue()));
       }
       sys.futimes(out, meta.mtimeNanos());
     }
@@ -216,7 +219,7 @@ public final class RootWriter {
     Path path = path(rel);
     clear(rel, path);
     sys.mknod(path, n.type() | 0600, n.major(), n.minor());
-    setOwnerModeXattrs(path, n.meta());
+    setOwnerModeXattrs(n.path(), path, n.meta());
     sys.lutimes(path, n.meta().mtimeNanos());
   }
 
@@ -311,7 +314,7 @@ public final class RootWriter {
     entriesSinceCheck = 0;
     bytesSinceCheck = 0;
     var fs = sys.statfs(root);
-    if (fs.availableBytes() < reserveBytes || (fs.files() > 0 && fs.freeFiles() < reserveInodes)) {
+    if (!hasRoom(fs)) {
       throw new LayerException(
           Reason.NoSpace,
           "the cache filesystem is nearly full at entry "
@@ -322,6 +325,15 @@ public final class RootWriter {
               + fs.freeFiles()
               + " inodes free)");
     }
+  }
+
+  private boolean hasRoom() throws IOException {
+    return hasRoom(sys.statfs(root));
+  }
+
+  private boolean hasRoom(FsStat fs) {
+    return fs.availableBytes() >= reserveBytes
+        && (fs.files() == 0 || fs.freeFiles() >= reserveInodes);
   }
 
   // ---- resolution inside the root
@@ -435,11 +447,41 @@ public final class RootWriter {
     Files.move(copy, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private void setOwnerModeXattrs(Path path, Meta meta) throws IOException {
+  private void setOwnerModeXattrs(EntryPath entry, Path path, Meta meta)
+      throws LayerException, IOException {
     sys.lchown(path, meta.uid(), meta.gid());
     sys.chmod(path, meta.mode()); // after chown, which clears setuid and setgid
     for (Map.Entry<String, byte[]> xattr : meta.xattrs().entrySet()) {
-      sys.lsetxattr(path, xattr.getKey(), xattr.getValue());
+      setXattr(entry, xattr, () -> sys.lsetxattr(path, xattr.getKey(), xattr.getValue()));
+    }
+  }
+
+  private interface XattrCall {
+    void run() throws SyscallException;
+  }
+
+  /**
+   * Sets one xattr of {@code entry}. E2BIG, or ENOSPC while the filesystem has room, means the
+   * entry's xattrs exceed what the filesystem keeps per inode (ext4: one block, about 4 KiB in
+   * all), which no retry changes; a full disk stays a full disk.
+   */
+  private void setXattr(EntryPath entry, Map.Entry<String, byte[]> xattr, XattrCall call)
+      throws LayerException, IOException {
+    try {
+      call.run();
+    } catch (SyscallException e) {
+      if (e.is(Errno.E2BIG) || (e.is(Errno.ENOSPC) && hasRoom())) {
+        throw new LayerException(
+            Reason.SizeLimit,
+            "the xattrs of "
+                + entry
+                + " do not fit in what the cache filesystem keeps per file (at "
+                + xattr.getKey()
+                + ", "
+                + xattr.getValue().length
+                + " bytes)");
+      }
+      throw e;
     }
   }
 

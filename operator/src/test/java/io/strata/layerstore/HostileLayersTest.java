@@ -577,12 +577,7 @@ class HostileLayersTest {
 
   @org.junit.jupiter.api.Test
   void aLayerThatWouldFillTheDiskStopsWithNoSpace() throws Exception {
-    // A small filesystem of its own, so "full" is real and nothing else is at risk.
-    Path fsImage = tmp.resolve("small.img");
-    Path small = Files.createDirectories(tmp.resolve("small"));
-    exec("truncate", "-s", "64M", fsImage.toString());
-    exec("mkfs.ext4", "-q", "-F", fsImage.toString());
-    exec("mount", "-o", "loop", fsImage.toString(), small.toString());
+    Path small = ext4("small", "64M");
     try {
       // non-zero bytes: sparse holes would not fill anything
       java.util.Random random = new java.util.Random(7);
@@ -607,6 +602,40 @@ class HostileLayersTest {
     } finally {
       exec("umount", small.toString());
     }
+  }
+
+  @org.junit.jupiter.api.Test
+  void xattrsBeyondWhatExt4KeepsPerFileAreASizeLimitNotAFullDisk() throws Exception {
+    Path small = ext4("xattrs", "1G"); // above the 256 MiB the store keeps free
+    try {
+      // Two values of 3,000 bytes: within Strata's bounds, beyond the one block ext4 gives them.
+      String value = "v".repeat(3_000);
+      Path layer =
+          fileWithPax(
+              Files.createDirectories(tmp.resolve("layers")),
+              Map.of("SCHILY.xattr.user.a", value, "SCHILY.xattr.user.b", value));
+      LayerStore store =
+          new LayerStore(
+              new NodeLayout(small.resolve("state"), tmp.resolve("mnt")),
+              Syscalls.get(),
+              Limits.DEFAULT);
+      assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(layer, null, null))))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
+          .hasMessageContaining("the xattrs of f do not fit");
+    } finally {
+      exec("umount", small.toString());
+    }
+  }
+
+  /** An ext4 of its own, so its limits are ext4's and nothing else is at risk. */
+  private Path ext4(String name, String size) throws Exception {
+    Path image = tmp.resolve(name + ".img");
+    Path mounted = Files.createDirectories(tmp.resolve(name));
+    exec("truncate", "-s", size, image.toString());
+    exec("mkfs.ext4", "-q", "-F", image.toString());
+    exec("mount", "-o", "loop", image.toString(), mounted.toString());
+    return mounted;
   }
 
   @org.junit.jupiter.api.Test
