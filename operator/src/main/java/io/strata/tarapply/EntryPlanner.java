@@ -108,12 +108,31 @@ public final class EntryPlanner {
     return new Whiteout(path.parent().child(hidden));
   }
 
+  /** The kernel's device numbers: 12 bits of major, 20 of minor; mknod refuses more. */
+  static final int MAX_DEVICE_MAJOR = (1 << 12) - 1;
+
+  static final int MAX_DEVICE_MINOR = (1 << 20) - 1;
+
   private EntryAction device(TarArchiveEntry entry, Map<String, byte[]> pax, EntryPath path)
       throws LayerException {
     int major = entry.getDevMajor();
     int minor = entry.getDevMinor();
     if (major < 0 || minor < 0) {
       throw new LayerException(Reason.InvalidHeader, "device " + path + " has negative numbers");
+    }
+    if (major > MAX_DEVICE_MAJOR || minor > MAX_DEVICE_MINOR) {
+      throw new LayerException(
+          Reason.InvalidDevice,
+          "device "
+              + path
+              + " is "
+              + major
+              + ":"
+              + minor
+              + "; Linux device numbers reach "
+              + MAX_DEVICE_MAJOR
+              + ":"
+              + MAX_DEVICE_MINOR);
     }
     boolean character = entry.getLinkFlag() == '3';
     if (character && major == 0 && minor == 0) {

@@ -189,6 +189,16 @@ class HostileLayersTest {
         (d, c) -> tar(d, new TarBuilder().charDevice("wh", 0, 0)));
     add(
         cases,
+        "device major over 12 bits",
+        Reason.InvalidDevice,
+        (d, c) -> tar(d, new TarBuilder().charDevice("dev", 4096, 1)));
+    add(
+        cases,
+        "device minor over 20 bits",
+        Reason.InvalidDevice,
+        (d, c) -> tar(d, new TarBuilder().charDevice("dev", 1, 1 << 20)));
+    add(
+        cases,
         "malformed security.capability",
         Reason.InvalidHeader,
         (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.security.capability", "garbage")));
