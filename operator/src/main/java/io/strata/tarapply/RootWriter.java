@@ -99,15 +99,34 @@ public final class RootWriter {
     if (++entriesSinceCheck >= CHECK_EVERY_ENTRIES || bytesSinceCheck >= CHECK_EVERY_BYTES) {
       checkRoom(action.path());
     }
-    switch (action) {
-      case MakeDirectory d -> makeDirectory(d);
-      case WriteFile f -> writeFile(f, data);
-      case MakeSymlink l -> makeSymlink(l);
-      case MakeHardlink h -> makeHardlink(h);
-      case MakeNode n -> makeNode(n);
-      case Whiteout w -> whiteout(w);
-      case Opaque o -> opaque(o);
+    try {
+      switch (action) {
+        case MakeDirectory d -> makeDirectory(d);
+        case WriteFile f -> writeFile(f, data);
+        case MakeSymlink l -> makeSymlink(l);
+        case MakeHardlink h -> makeHardlink(h);
+        case MakeNode n -> makeNode(n);
+        case Whiteout w -> whiteout(w);
+        case Opaque o -> opaque(o);
+      }
+    } catch (IOException e) {
+      if (isNameTooLong(e)) {
+        // Within the planner's bounds, but over the kernel's 4095 bytes once under the root's
+        // own path (or, for a symlink, as its target): no retry changes that.
+        throw new LayerException(
+            Reason.InvalidName,
+            "entry "
+                + action.path()
+                + " has a name or link target too long for the kernel under the root being built",
+            e);
+      }
+      throw e;
     }
+  }
+
+  private static boolean isNameTooLong(IOException e) {
+    return (e instanceof SyscallException s && s.is(Errno.ENAMETOOLONG))
+        || (e instanceof FileSystemException f && "File name too long".equals(f.getReason()));
   }
 
   /** Opaque directories drop lower content; then directory times, now that contents are done. */

@@ -104,6 +104,16 @@ class HostileLayersTest {
         (d, c) -> tar(d, new TarBuilder().file("d/".repeat(2100) + "f", "x")));
     add(
         cases,
+        "path within 4096 bytes, too long under the cache's own path",
+        Reason.InvalidName,
+        (d, c) -> tar(d, new TarBuilder().file(("n".repeat(200) + "/").repeat(20) + "f", "x")));
+    add(
+        cases,
+        "symlink target of 4096 bytes",
+        Reason.InvalidName,
+        (d, c) -> tar(d, new TarBuilder().symlink("l", "t".repeat(4096))));
+    add(
+        cases,
         "10,000 nested directories",
         Reason.InvalidName,
         (d, c) -> tar(d, new TarBuilder().file("d/".repeat(10_000) + "f", "x")));
