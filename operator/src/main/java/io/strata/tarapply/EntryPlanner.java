@@ -108,6 +108,9 @@ public final class EntryPlanner {
     return new Whiteout(path.parent().child(hidden));
   }
 
+  /** XATTR_NAME_MAX: longer names fail setxattr with ERANGE. */
+  static final int MAX_XATTR_NAME_BYTES = 255;
+
   /** The kernel's device numbers: 12 bits of major, 20 of minor; mknod refuses more. */
   static final int MAX_DEVICE_MAJOR = (1 << 12) - 1;
 
@@ -204,6 +207,14 @@ public final class EntryPlanner {
       }
       if (!name.startsWith("user.") && !name.equals("security.capability")) {
         continue;
+      }
+      int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
+      if (name.equals("user.") || nameBytes > MAX_XATTR_NAME_BYTES || name.indexOf('\0') >= 0) {
+        throw new LayerException(
+            Reason.InvalidHeader,
+            "entry "
+                + path
+                + " has an xattr name the kernel refuses (empty, NUL or over 255 bytes)");
       }
       if (value.length > limits.maxXattrValueBytes()) {
         throw new LayerException(

@@ -209,6 +209,16 @@ class HostileLayersTest {
         (d, c) -> tar(d, new TarBuilder().charDevice("dev", 1, 1 << 20)));
     add(
         cases,
+        "xattr named user. alone",
+        Reason.InvalidHeader,
+        (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.user.", "v")));
+    add(
+        cases,
+        "xattr name over 255 bytes",
+        Reason.InvalidHeader,
+        (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.user." + "n".repeat(251), "v")));
+    add(
+        cases,
         "malformed security.capability",
         Reason.InvalidHeader,
         (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.security.capability", "garbage")));
