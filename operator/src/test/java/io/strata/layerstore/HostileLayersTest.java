@@ -618,11 +618,7 @@ class HostileLayersTest {
         dense.file("chunk" + i, data, e -> e.setMode(0644));
       }
       Path denseLayer = dense.write(tmp.resolve("dense.tar"));
-      LayerStore store =
-          new LayerStore(
-              new NodeLayout(small.resolve("state"), tmp.resolve("mnt")),
-              Syscalls.get(),
-              Limits.DEFAULT);
+      LayerStore store = storeOn(small);
       assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(denseLayer, null, null))))
           .isInstanceOfSatisfying(
               LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace));
@@ -644,11 +640,7 @@ class HostileLayersTest {
           fileWithPax(
               Files.createDirectories(tmp.resolve("layers")),
               Map.of("SCHILY.xattr.user.a", value, "SCHILY.xattr.user.b", value));
-      LayerStore store =
-          new LayerStore(
-              new NodeLayout(small.resolve("state"), tmp.resolve("mnt")),
-              Syscalls.get(),
-              Limits.DEFAULT);
+      LayerStore store = storeOn(small);
       assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(layer, null, null))))
           .isInstanceOfSatisfying(
               LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
@@ -656,6 +648,13 @@ class HostileLayersTest {
     } finally {
       exec("umount", small.toString());
     }
+  }
+
+  private LayerStore storeOn(Path filesystem) {
+    return new LayerStore(
+        new NodeLayout(filesystem.resolve("state"), tmp.resolve("mnt")),
+        Syscalls.get(),
+        Limits.DEFAULT);
   }
 
   /** An ext4 of its own, so its limits are ext4's and nothing else is at risk. */
