@@ -219,6 +219,11 @@ class HostileLayersTest {
         (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.user." + "n".repeat(251), "v")));
     add(
         cases,
+        "xattr name with a NUL",
+        Reason.InvalidHeader,
+        (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.user.a\u0000b", "v")));
+    add(
+        cases,
         "malformed security.capability",
         Reason.InvalidHeader,
         (d, c) -> fileWithPax(d, Map.of("SCHILY.xattr.security.capability", "garbage")));
