@@ -29,6 +29,14 @@ public final class EntryPlanner {
   /** 2038-01-19: every filesystem a root may live on can hold it (ext4 with small inodes, xfs). */
   static final long MAX_SECONDS = Integer.MAX_VALUE;
 
+  /** XATTR_NAME_MAX: longer names fail setxattr with ERANGE. */
+  static final int MAX_XATTR_NAME_BYTES = 255;
+
+  /** The kernel's device numbers: 12 bits of major, 20 of minor; mknod refuses more. */
+  static final int MAX_DEVICE_MAJOR = (1 << 12) - 1;
+
+  static final int MAX_DEVICE_MINOR = (1 << 20) - 1;
+
   private final Limits limits;
 
   public EntryPlanner(Limits limits) {
@@ -107,14 +115,6 @@ public final class EntryPlanner {
     }
     return new Whiteout(path.parent().child(hidden));
   }
-
-  /** XATTR_NAME_MAX: longer names fail setxattr with ERANGE. */
-  static final int MAX_XATTR_NAME_BYTES = 255;
-
-  /** The kernel's device numbers: 12 bits of major, 20 of minor; mknod refuses more. */
-  static final int MAX_DEVICE_MAJOR = (1 << 12) - 1;
-
-  static final int MAX_DEVICE_MINOR = (1 << 20) - 1;
 
   private EntryAction device(TarArchiveEntry entry, Map<String, byte[]> pax, EntryPath path)
       throws LayerException {
