@@ -627,9 +627,7 @@ class HostileLayersTest {
       assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(denseLayer, null, null))))
           .isInstanceOfSatisfying(
               LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace));
-      try (var left = Files.list(small.resolve("state/staging"))) {
-        assertThat(left.filter(p -> !p.toString().endsWith(".lock"))).isEmpty();
-      }
+      assertNothingHalfBuilt(small);
     } finally {
       exec("umount", small.toString());
     }
@@ -650,8 +648,17 @@ class HostileLayersTest {
           .isInstanceOfSatisfying(
               LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
           .hasMessageContaining("the xattrs of f do not fit");
+      assertNothingHalfBuilt(small);
+      assertThat(small.resolve("state/layers")).isEmptyDirectory();
     } finally {
       exec("umount", small.toString());
+    }
+  }
+
+  /** The staging area of the store on {@code filesystem} holds no build, only build locks. */
+  private static void assertNothingHalfBuilt(Path filesystem) throws Exception {
+    try (var left = Files.list(filesystem.resolve("state/staging"))) {
+      assertThat(left.filter(p -> !p.toString().endsWith(".lock"))).isEmpty();
     }
   }
 
