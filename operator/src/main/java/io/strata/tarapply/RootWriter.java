@@ -45,6 +45,16 @@ public final class RootWriter {
   private static final int BUFFER = 64 << 10;
   private static final int HOLE_BLOCK = 4 << 10;
 
+  /** Free space and inodes are checked every this many bytes or entries written. */
+  private static final long CHECK_EVERY_BYTES = 64L << 20;
+
+  private static final long CHECK_EVERY_ENTRIES = 4096;
+
+  /** What a build leaves free for the rest of the node; below either it stops with NoSpace. */
+  private static final long RESERVE_BYTES = 256L << 20;
+
+  private static final long RESERVE_INODES = 16_384;
+
   private final Path root;
   private final Path ancestor;
   private final Syscalls sys;
@@ -59,12 +69,6 @@ public final class RootWriter {
 
   private final List<String> opaqueDirs = new ArrayList<>();
 
-  /** Free space and inodes are checked every this many bytes or entries written. */
-  private static final long CHECK_EVERY_BYTES = 64L << 20;
-
-  private static final long CHECK_EVERY_ENTRIES = 4096;
-  private final long reserveBytes;
-  private final long reserveInodes;
   private long bytesSinceCheck;
   private long entriesSinceCheck;
   private final List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
@@ -74,19 +78,9 @@ public final class RootWriter {
    *     with it get a private copy before anything would link more names to them
    */
   public RootWriter(Path root, Path ancestor, Syscalls sys) {
-    this(root, ancestor, sys, 256L << 20, 16_384);
-  }
-
-  /**
-   * @param reserveBytes stop with {@code NoSpace} before free space falls below this
-   * @param reserveInodes stop with {@code NoSpace} before free inodes fall below this
-   */
-  public RootWriter(Path root, Path ancestor, Syscalls sys, long reserveBytes, long reserveInodes) {
     this.root = root;
     this.ancestor = ancestor;
     this.sys = sys;
-    this.reserveBytes = reserveBytes;
-    this.reserveInodes = reserveInodes;
   }
 
   void beginLayer() {
@@ -351,8 +345,8 @@ public final class RootWriter {
   }
 
   private boolean hasRoom(FsStat fs) {
-    return fs.availableBytes() >= reserveBytes
-        && (fs.files() == 0 || fs.freeFiles() >= reserveInodes);
+    return fs.availableBytes() >= RESERVE_BYTES
+        && (fs.files() == 0 || fs.freeFiles() >= RESERVE_INODES);
   }
 
   // ---- resolution inside the root

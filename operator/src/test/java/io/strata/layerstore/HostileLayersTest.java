@@ -634,6 +634,34 @@ class HostileLayersTest {
   }
 
   @org.junit.jupiter.api.Test
+  void aBombOfEmptyFilesStopsWhileTheNodeStillHasInodes() throws Exception {
+    // About 20,000 inodes and plenty of bytes: 12,000 empty files would fit, but would leave the
+    // node fewer than the 16,384 inodes the store keeps free for everything else on it.
+    Path small = ext4("inodes", "1G", "-N", "20000");
+    try {
+      TarBuilder empties = new TarBuilder();
+      for (int i = 0; i < 12_000; i++) {
+        empties.file("e" + i, "");
+      }
+      Path layer = empties.write(tmp.resolve("empties.tar"));
+      LayerStore store = storeOn(small);
+      long freeBefore = Syscalls.get().statfs(small).freeFiles();
+      assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(layer, null, null))))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace))
+          .hasMessageContaining("the cache filesystem is nearly full at entry e")
+          .hasMessageContaining("inodes free");
+      assertNothingHalfBuilt(small);
+      assertThat(small.resolve("state/layers")).isEmptyDirectory();
+      // The thousands of files made before the stop went with the build: the inodes are back,
+      // but for the store's own few directories and lock.
+      assertThat(Syscalls.get().statfs(small).freeFiles()).isGreaterThan(freeBefore - 10);
+    } finally {
+      exec("umount", small.toString());
+    }
+  }
+
+  @org.junit.jupiter.api.Test
   void xattrsBeyondWhatExt4KeepsPerFileAreASizeLimitNotAFullDisk() throws Exception {
     Path small = ext4("xattrs", "1G"); // above the 256 MiB the store keeps free
     try {
@@ -670,11 +698,14 @@ class HostileLayersTest {
   }
 
   /** An ext4 of its own, so its limits are ext4's and nothing else is at risk. */
-  private Path ext4(String name, String size) throws Exception {
+  private Path ext4(String name, String size, String... mkfsOptions) throws Exception {
     Path image = tmp.resolve(name + ".img");
     Path mounted = Files.createDirectories(tmp.resolve(name));
     exec("truncate", "-s", size, image.toString());
-    exec("mkfs.ext4", "-q", "-F", image.toString());
+    List<String> mkfs = new ArrayList<>(List.of("mkfs.ext4", "-q", "-F"));
+    mkfs.addAll(List.of(mkfsOptions));
+    mkfs.add(image.toString());
+    exec(mkfs.toArray(String[]::new));
     exec("mount", "-o", "loop", image.toString(), mounted.toString());
     return mounted;
   }
