@@ -611,25 +611,32 @@ class HostileLayersTest {
   }
 
   @org.junit.jupiter.api.Test
-  void aLayerThatWouldFillTheDiskStopsWithNoSpace() throws Exception {
-    Path small = ext4("small", "64M");
+  void aLayerThatWouldFillTheDiskOrEatItsReserveStopsWithNoSpace() throws Exception {
+    // 128 MiB of non-zero bytes: sparse holes would not fill anything
+    java.util.Random random = new java.util.Random(7);
+    TarBuilder dense = new TarBuilder();
+    for (int i = 0; i < 8; i++) {
+      byte[] data = new byte[16 << 20];
+      random.nextBytes(data);
+      dense.file("chunk" + i, data, e -> e.setMode(0644));
+    }
+    Path denseLayer = dense.write(tmp.resolve("dense.tar"));
+    Path full = ext4("full", "64M"); // the disk fills
+    Path tight = ext4("tight", "320M"); // it fits, but leaves less than the store keeps free
+    List<LayerSource> layer = List.of(new LayerSource(denseLayer, null, null));
     try {
-      // non-zero bytes: sparse holes would not fill anything
-      java.util.Random random = new java.util.Random(7);
-      TarBuilder dense = new TarBuilder();
-      for (int i = 0; i < 8; i++) {
-        byte[] data = new byte[16 << 20];
-        random.nextBytes(data);
-        dense.file("chunk" + i, data, e -> e.setMode(0644));
-      }
-      Path denseLayer = dense.write(tmp.resolve("dense.tar"));
-      LayerStore store = storeOn(small);
-      assertThatThrownBy(() -> store.materialize(List.of(new LayerSource(denseLayer, null, null))))
+      assertThatThrownBy(() -> storeOn(full).materialize(layer))
           .isInstanceOfSatisfying(
               LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace));
-      assertNothingHalfBuilt(small);
+      assertNothingHalfBuilt(full);
+      assertThatThrownBy(() -> storeOn(tight).materialize(layer))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace))
+          .hasMessageContaining("the cache filesystem is nearly full at entry chunk");
+      assertNothingHalfBuilt(tight);
     } finally {
-      exec("umount", small.toString());
+      exec("umount", full.toString());
+      exec("umount", tight.toString());
     }
   }
 
