@@ -8,6 +8,7 @@ import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.layout.NodeLayout;
+import io.strata.layout.RecordFile;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountRefusedException;
 import io.strata.overlay.MountRefusedException.Reason;
@@ -16,7 +17,6 @@ import io.strata.overlay.MountTable;
 import io.strata.overlay.MountedOverlay;
 import io.strata.overlay.Overlays;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -184,16 +184,15 @@ final class NodeMounts {
             : "Delete";
     Path file = layout.upperHome(uid).resolve(RECORD);
     Files.createDirectories(file.getParent());
-    Files.writeString(
-        file, mount.getMetadata().getName() + "\n" + policy + "\n", StandardCharsets.UTF_8);
+    RecordFile.replace(file, mount.getMetadata().getName() + "\n" + policy + "\n");
   }
 
   private String[] readRecord(String uid) throws IOException {
-    Path file = layout.upperHome(uid).resolve(RECORD);
-    if (!Files.isRegularFile(file)) {
+    String record = RecordFile.read(layout.upperHome(uid).resolve(RECORD));
+    if (record == null) {
       return new String[] {uid, "Delete"};
     }
-    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    List<String> lines = record.lines().toList();
     return new String[] {
       lines.isEmpty() ? uid : lines.get(0), lines.size() < 2 ? "Delete" : lines.get(1)
     };

@@ -1,6 +1,7 @@
 package io.strata.overlay;
 
 import io.strata.layout.NodeLayout;
+import io.strata.layout.RecordFile;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountRefusedException.Reason;
 import io.strata.sys.Fd;
@@ -9,11 +10,9 @@ import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -264,13 +263,9 @@ public final class Overlays {
    */
   private Path recordLower(String uid, Path lower) throws IOException {
     Path record = layout.lowerRecord(uid);
-    Path previous =
-        Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)
-            ? Path.of(Files.readString(record, StandardCharsets.UTF_8).strip())
-            : null;
-    Path temp = record.resolveSibling(record.getFileName() + ".new");
-    Files.writeString(temp, lower + "\n", StandardCharsets.UTF_8);
-    Files.move(temp, record, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    String recorded = RecordFile.read(record);
+    Path previous = recorded == null ? null : Path.of(recorded.strip());
+    RecordFile.replace(record, lower + "\n");
     return previous == null || previous.equals(lower) ? null : previous;
   }
 
