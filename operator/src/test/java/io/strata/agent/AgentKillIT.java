@@ -8,11 +8,13 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.OverlayMount;
 import io.strata.layerstore.Digest;
+import io.strata.layout.NodeLayout;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.NodeStates;
+import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestNodes;
 import io.strata.testing.TestResources;
@@ -89,11 +91,9 @@ class AgentKillIT {
                 .contains(LayerSetPhase.Materializing));
     Thread.sleep(500); // well inside the build
     kill();
-    try (Stream<Path> staging = Files.list(node.stateDir.resolve("staging"))) {
-      assertThat(staging.filter(p -> !p.toString().endsWith(".lock")))
-          .as("killed mid-build: a half-made tree is left in staging")
-          .isNotEmpty();
-    }
+    assertThat(leftoverStaging())
+        .as("killed mid-build: a half-made tree is left in staging")
+        .isNotEmpty();
 
     // Work created while the agent is down.
     List<String> firstMounts = new ArrayList<>();
@@ -156,9 +156,96 @@ class AgentKillIT {
         "AgentKillIT: %d of 20 mounts were made before the second kill%n", madeBeforeKill);
   }
 
+  @Test
+  void twentySigkillsInARowLoseNoWriteAndLeaveOneMountEach() throws Exception {
+    client
+        .resource(
+            TestResources.exampleLayerSet(
+                "kill-loop",
+                SUITE,
+                file -> ProjectFiles.examples().resolve("layers").resolve(file).toUri().toString()))
+        .create();
+    List<String> live = new ArrayList<>(List.of("kill-loop-0", "kill-loop-1", "kill-loop-2"));
+    for (String name : live) {
+      client.resource(TestResources.overlayMount(name, SUITE, "kill-loop")).create();
+    }
+    startAgent();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(NodeStates.overlayMount(client, NODE, "kill-loop-0").map(e -> e.phase))
+                .contains(MountPhase.Mounted));
+    Path written = node.mountBase.resolve("kill-loop-0/written-before-the-kills");
+    Files.writeString(written, "kept");
+
+    // A crash loop: each agent lives 0.5-3.5 s, from before its lock to well into its work, which
+    // now includes building a real root filesystem (seconds) and mounting it.
+    Path rootfs = Tools.testRootfsTar();
+    client
+        .resource(
+            layerSet("kill-loop-big", rootfs.toUri().toString(), Digest.ofFile(rootfs).toString()))
+        .create();
+    client.resource(TestResources.overlayMount("kill-loop-big-0", SUITE, "kill-loop-big")).create();
+    live.add("kill-loop-big-0");
+    long seed = System.nanoTime();
+    java.util.Random random = new java.util.Random(seed);
+    List<Integer> mountedAtEachKill = new ArrayList<>();
+    int midBuild = 0;
+    for (int i = 0; i < 20; i++) {
+      if (i == 10) { // work that comes and goes while the agent crash-loops
+        client.resource(TestResources.overlayMount("kill-loop-3", SUITE, "kill-loop")).create();
+        client.resources(OverlayMount.class).withName("kill-loop-1").delete();
+        live.add("kill-loop-3");
+        live.remove("kill-loop-1");
+      }
+      mountedAtEachKill.add(node.mountsBeneath().size() - 1); // less the base itself
+      midBuild += leftoverStaging().isEmpty() ? 0 : 1;
+      kill();
+      startAgent();
+      Thread.sleep(500 + random.nextInt(3_000));
+    }
+    System.out.printf(
+        "AgentKillIT: kill times from seed %d; mounts at each kill %s; %d kills mid-build%n",
+        seed, mountedAtEachKill, midBuild);
+
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          for (String name : live) {
+            assertThat(NodeStates.overlayMount(client, NODE, name).map(e -> e.phase))
+                .as("%s (kill times from seed %d)", name, seed)
+                .contains(MountPhase.Mounted);
+          }
+          assertThat(NodeStates.overlayMount(client, NODE, "kill-loop-1")).isEmpty();
+          assertThat(readMount(node.mountBase.resolve("kill-loop-1"))).isEmpty();
+          assertThat(upperHomes()).as("one upper per live mount").hasSize(live.size());
+        });
+    for (String name : live) {
+      onlyMountAt(node.mountBase.resolve(name));
+    }
+    assertThat(written).as("a write made before the crash loop").hasContent("kept");
+    assertThat(upperHomes())
+        .containsExactlyInAnyOrderElementsOf(
+            live.stream()
+                .map(n -> client.resources(OverlayMount.class).withName(n).get())
+                .map(m -> m.getMetadata().getUid())
+                .toList());
+    assertNoLeftoverStaging();
+  }
+
+  private List<String> upperHomes() throws Exception {
+    try (Stream<Path> uppers = Files.list(node.stateDir.resolve(NodeLayout.UPPERS))) {
+      return uppers.map(p -> p.getFileName().toString()).toList();
+    }
+  }
+
   private void assertNoLeftoverStaging() throws Exception {
+    assertThat(leftoverStaging()).isEmpty();
+  }
+
+  private List<Path> leftoverStaging() throws Exception {
     try (Stream<Path> staging = Files.list(node.stateDir.resolve("staging"))) {
-      assertThat(staging.filter(p -> !p.toString().endsWith(".lock"))).isEmpty();
+      return staging.filter(p -> !p.toString().endsWith(".lock")).toList();
     }
   }
 
