@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.strata.layout.NodeLayout;
+import io.strata.layout.RecordFile;
 import io.strata.layout.Trees;
 import io.strata.sys.Fd;
 import io.strata.sys.LibC;
@@ -22,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
@@ -227,11 +227,11 @@ public final class LayerStore {
     List<Digest> diffIds = new ArrayList<>();
     int committed = 0;
     for (Digest blob : blobs) {
-      Path record = layout.diffIdRecord(blob.hex());
-      if (!Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)) {
+      Digest diffId = recordedDiffId(blob);
+      if (diffId == null) {
         break;
       }
-      diffIds.add(Digest.parse(Files.readString(record).strip()));
+      diffIds.add(diffId);
       if (isCommitted(ChainIds.of(diffIds).getLast())) {
         committed = diffIds.size();
       }
@@ -427,9 +427,24 @@ public final class LayerStore {
   private void recordDiffId(Digest blob, Digest diffId) throws IOException {
     Path record = layout.diffIdRecord(blob.hex());
     Files.createDirectories(record.getParent());
-    Path temp = record.resolveSibling(blob.hex() + ".new");
-    Files.writeString(temp, diffId + "\n");
-    Files.move(temp, record, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    RecordFile.replace(record, diffId + "\n");
+  }
+
+  /**
+   * The diffID recorded for {@code blob}, or null when none is, or what is there is not a digest
+   * (as a file system may leave a file after a power cut): the blob is then applied again and its
+   * record rewritten.
+   */
+  private Digest recordedDiffId(Digest blob) throws IOException {
+    String recorded = RecordFile.read(layout.diffIdRecord(blob.hex()));
+    if (recorded == null) {
+      return null;
+    }
+    try {
+      return Digest.parse(recorded.strip());
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** Regular files and their bytes in a root: one lstat per entry, links never followed. */

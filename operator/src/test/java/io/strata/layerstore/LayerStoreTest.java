@@ -347,6 +347,24 @@ class LayerStoreTest {
   }
 
   @Test
+  void aDiffIdRecordAPowerCutLeftEmptyOrTornIsRewrittenNotFatal() throws Exception {
+    Path file = layer("layer", new TarBuilder().file("f", "content"));
+    Digest blob = Digest.of(Files.readAllBytes(file));
+    List<LayerSource> chain = List.of(new LayerSource(file, blob, null));
+    Materialized first = store.materialize(chain);
+    Path record = tmp.resolve("state/diffids/sha256").resolve(blob.hex());
+    assertThat(record).hasContent(first.chainId().toString());
+
+    for (String left : List.of("", "sha256:" + "0".repeat(17))) {
+      Files.writeString(record, left);
+      Materialized again = store.materialize(chain);
+      assertThat(again.chainId()).as("after %s", left).isEqualTo(first.chainId());
+      assertThat(again.root()).isEqualTo(first.root());
+      assertThat(record).hasContent(first.chainId().toString());
+    }
+  }
+
+  @Test
   void aMediaTypeThatLiesIsRefused() throws Exception {
     Path plain = layer("plain", new TarBuilder().file("f", "content"));
     assertThatThrownBy(
