@@ -105,6 +105,25 @@ class CrashAndConcurrencyTest {
   }
 
   @Test
+  void whatAKillDuringRemovalLeftInTrashIsClearedAtStartAndNothingElse() throws Exception {
+    LayerStore store = store();
+    Path kept = store.materialize(List.of(new LayerSource(layer, null, null))).root();
+    TreeSnapshot before = TreeSnapshot.of(kept);
+    // A removal renames the tree into trash/ in one step, then deletes it there: a kill midway
+    // leaves part of it.
+    Path trash = state.resolve(NodeLayout.TRASH);
+    Path remains = Files.createDirectories(trash.resolve("root-123/usr/share/doc"));
+    Files.writeString(remains.resolve("left"), "half deleted");
+
+    LayerStore restarted = store();
+    restarted.recover();
+    assertThat(trash).isEmptyDirectory();
+    assertThat(TreeSnapshot.of(kept)).isEqualTo(before);
+    assertThat(restarted.materialize(List.of(new LayerSource(layer, null, null))).reused())
+        .isTrue();
+  }
+
+  @Test
   void twoRequestsForOneChainBuildItOnce() throws Exception {
     LayerStore store = store();
     List<LayerSource> chain = List.of(new LayerSource(layer, null, null));
