@@ -81,7 +81,40 @@ final class NodeMounts {
         }
       }
     }
+    removeStrayUppers(wanted, before.keySet());
     return entries;
+  }
+
+  /**
+   * An upper whose OverlayMount went away while nothing was mounted from it (deleted while the node
+   * was rebooting, say) has no mount to tear down: it goes now, as its policy says, or it would
+   * stay on the disk for good.
+   */
+  private void removeStrayUppers(Set<String> wanted, Set<String> mounted) throws IOException {
+    Path uppers = layout.stateDir().resolve(NodeLayout.UPPERS);
+    if (!Files.isDirectory(uppers)) {
+      return;
+    }
+    List<String> uids;
+    try (var homes = Files.list(uppers)) {
+      uids = homes.map(home -> home.getFileName().toString()).toList();
+    }
+    for (String uid : uids) {
+      if (wanted.contains(uid) || mounted.contains(uid)) {
+        continue;
+      }
+      String[] recorded = readRecord(uid);
+      if ("Retain".equals(recorded[1])) {
+        continue;
+      }
+      try {
+        overlays.unmount(uid, true); // nothing of it is mounted, but a Memory upper's tmpfs
+        log.info(
+            "removed the upper of {} ({}): nothing asks for it on this node", recorded[0], uid);
+      } catch (MountRefusedException | IllegalArgumentException e) {
+        log.warn("left {} in {}: {}", uid, uppers, e.getMessage()); // not a uid, or busy
+      }
+    }
   }
 
   private OverlayMountEntry mountOne(

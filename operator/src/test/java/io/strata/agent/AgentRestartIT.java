@@ -104,6 +104,59 @@ class AgentRestartIT {
   }
 
   @Test
+  void afterARebootUppersComeBackAndThoseOfMountsDeletedMeanwhileGoUnlessRetained()
+      throws Exception {
+    OverlayMount retained = mount("it-retained");
+    retained.getSpec().upper = new OverlayMount.Upper();
+    retained.getSpec().upper.reclaimPolicy = OverlayMount.ReclaimPolicy.Retain;
+    List<String> names = List.of("it-rebooted", "it-deleted", "it-retained");
+    Map<String, String> uids = new java.util.HashMap<>();
+    for (OverlayMount m : List.of(mount("it-rebooted"), mount("it-deleted"), retained)) {
+      uids.put(m.getMetadata().getName(), client.resource(m).create().getMetadata().getUid());
+    }
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          for (String name : names) {
+            assertThat(phase(name)).as(name).isEqualTo(MountPhase.Mounted);
+          }
+        });
+    for (String name : names) {
+      Files.writeString(node.mountBase.resolve(name).resolve("written"), name);
+    }
+
+    // The node reboots: the agent stops, every mount is gone, and two OverlayMounts are deleted
+    // meanwhile, so there is nothing mounted for the agent to tear down when it is back.
+    stopAgent();
+    for (String name : names) {
+      assertThat(
+              new ProcessBuilder("umount", node.mountBase.resolve(name).toString())
+                  .start()
+                  .waitFor())
+          .isZero();
+    }
+    client.resources(OverlayMount.class).withName("it-deleted").delete();
+    client.resources(OverlayMount.class).withName("it-retained").delete();
+    startAgent();
+
+    Path uppers = node.stateDir.resolve("uppers");
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          // the phase may still be the one reported before the reboot: look at the node
+          assertThat(MountTable.read().at(node.mountBase.resolve("it-rebooted"))).isPresent();
+          assertThat(uppers.resolve(uids.get("it-deleted"))).doesNotExist();
+        });
+    assertThat(node.mountBase.resolve("it-rebooted/written"))
+        .as("the upper is mounted again, with what was written")
+        .hasContent("it-rebooted");
+    assertThat(uppers.resolve(uids.get("it-retained")).resolve("upper/written"))
+        .as("Retain keeps the upper of a deleted mount")
+        .hasContent("it-retained");
+    assertThat(uppers.resolve(uids.get("it-rebooted"))).exists();
+  }
+
+  @Test
   void aDeletedNodeLayerStateComesBackWithWhatTheNodeHolds() throws Exception {
     client.resource(mount("it-back")).create();
     Eventually.within(CONVERGE, () -> assertThat(phase("it-back")).isEqualTo(MountPhase.Mounted));
