@@ -43,7 +43,8 @@ public final class CustomResources {
       return isEstablished(
           client.apiextensions().v1().customResourceDefinitions().withName(name).get());
     } catch (KubernetesClientException e) {
-      log.warn("cannot read CRD {}: {}", name, e.getMessage());
+      String refused = e.getCode() == 403 ? " (refused: check this account's RBAC)" : "";
+      log.warn("cannot read CRD {}{}: {}", name, refused, e.getMessage());
       return false;
     }
   }

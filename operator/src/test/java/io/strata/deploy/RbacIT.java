@@ -16,18 +16,24 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.agent.Agent;
 import io.strata.agent.AgentConfig;
 import io.strata.controller.Controller;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
+import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.Apply;
+import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.TestResources;
 import io.strata.testing.Tools;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -134,6 +140,7 @@ class RbacIT {
     if (admin == null) {
       return;
     }
+    admin.resources(OverlayMount.class).withLabels(SUITE).delete();
     admin.resources(LayerSet.class).withLabels(SUITE).delete();
     Eventually.within(
         CONVERGE,
@@ -256,6 +263,93 @@ class RbacIT {
           assertThat(admin.nodes().withName(NODE_A).get().getMetadata().getLabels())
               .doesNotContainKey(StrataApi.LAYERSET_LABEL_PREFIX + "rbac-example");
         });
+  }
+
+  @Test
+  void anAgentWhoseRightsAreRevokedTouchesNothingAndAdoptsItsMountOnceTheyAreBack()
+      throws Exception {
+    RootMounts node = RootMounts.prepare(tmp);
+    running.add(node::cleanUp); // closed last, once the agents are
+    AgentConfig config =
+        AgentConfig.builder(NODE_A, node.stateDir, node.mountBase)
+            .namespace(NS)
+            .resyncPeriod(Duration.ofSeconds(2))
+            .build();
+    admin.resource(exampleLayerSet("rbac-revoked")).create();
+    admin.resource(TestResources.overlayMount("rbac-revoked", SUITE, "rbac-revoked")).create();
+    Path target = node.mountBase.resolve("rbac-revoked");
+    KubernetesClient agent = clientWithToken(podBoundToken("strata-agent", NODE_A));
+    running.add(agent);
+    Agent first = new Agent(agent, config, Clock.systemUTC());
+    first.start();
+    Eventually.within(CONVERGE, () -> assertThat(MountTable.read().at(target)).isPresent());
+    int mountId = MountTable.read().at(target).orElseThrow().mountId();
+    Path upper = node.stateDir.resolve("uppers");
+    List<Path> uppers;
+    try (var listed = java.nio.file.Files.list(upper)) {
+      uppers = listed.toList();
+    }
+
+    List<HasMetadata> agentBindings =
+        access.stream()
+            .filter(o -> o.getKind().endsWith("Binding") && !o.getKind().startsWith("Validating"))
+            .filter(o -> Serialization.asJson(o).contains("\"strata-agent\""))
+            .toList();
+    assertThat(agentBindings).isNotEmpty();
+    for (HasMetadata binding : agentBindings) {
+      admin.resource(binding).delete();
+    }
+    Eventually.within(CONVERGE, () -> assertRefused(() -> agent.nodes().withName(NODE_A).get()));
+    // Running on: passes every 2 s from its caches, its writes refused. Then restarted, as its
+    // pod would be: it cannot read even its CRDs, and waits.
+    Thread.sleep(10_000);
+    first.close();
+    Agent back = new Agent(agent, config, Clock.systemUTC());
+    running.add(back);
+    java.util.concurrent.CompletableFuture<Void> starting =
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              try {
+                back.start();
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
+    Thread.sleep(10_000);
+    assertThat(starting).as("waiting for its rights").isNotDone();
+    assertThat(MountTable.read().at(target).orElseThrow().mountId())
+        .as("still mounted, never mounted again")
+        .isEqualTo(mountId);
+    try (var listed = java.nio.file.Files.list(upper)) {
+      assertThat(listed.toList()).as("uppers kept").isEqualTo(uppers);
+    }
+
+    for (HasMetadata binding : agentBindings) {
+      admin.resource(binding).forceConflicts().serverSideApply();
+    }
+    try {
+      starting.get(CONVERGE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException refusedWhileRightsReturned) {
+      // Its informers may still have been refused while the bindings came back: it stops, as
+      // it must rather than run on empty caches, and its pod is restarted.
+      back.close();
+      Eventually.within(
+          CONVERGE,
+          () -> assertThat(agent.resources(NodeLayerState.class).list().getItems()).isNotNull());
+      Agent restarted = new Agent(agent, config, Clock.systemUTC());
+      running.add(restarted);
+      restarted.start();
+    }
+    admin.resource(TestResources.overlayMount("rbac-after", SUITE, "rbac-revoked")).create();
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(NodeStates.overlayMount(admin, NODE_A, "rbac-after").map(e -> e.phase))
+                .as("the agent works again")
+                .contains(MountPhase.Mounted));
+    assertThat(MountTable.read().at(target).orElseThrow().mountId())
+        .as("adopted")
+        .isEqualTo(mountId);
   }
 
   private static void assertRefused(Runnable call, String... inMessage) {
