@@ -96,8 +96,12 @@ public final class LayerStore {
    */
   public void recover() throws IOException {
     ensureDirectories();
-    Trees.delete(layout.trash());
     Files.createDirectories(layout.trash());
+    try (var left = Files.list(layout.trash())) {
+      for (Path entry : left.toList()) {
+        Trees.delete(entry); // the directory stays: another process may be moving into it
+      }
+    }
     try (var entries = Files.list(layout.staging())) {
       for (Path entry : entries.toList()) {
         String name = entry.getFileName().toString();

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
@@ -31,7 +32,8 @@ public final class Trees {
 
   /**
    * Deletes a tree known to hold no mountpoint (a private staging build), without following
-   * symlinks and without reading the mount table.
+   * symlinks and without reading the mount table. What vanishes meanwhile (another removal of the
+   * same tree, such as a start-up emptying trash) is gone, as wanted: not an error.
    */
   public static void deleteUnmounted(Path root) throws IOException {
     Files.walkFileTree(
@@ -40,16 +42,24 @@ public final class Trees {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
               throws IOException {
-            Files.delete(file);
+            Files.deleteIfExists(file);
             return FileVisitResult.CONTINUE;
           }
 
           @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            if (e instanceof NoSuchFileException) {
+              return FileVisitResult.CONTINUE;
+            }
+            throw e;
+          }
+
+          @Override
           public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-            if (e != null) {
+            if (e != null && !(e instanceof NoSuchFileException)) {
               throw e;
             }
-            Files.delete(dir);
+            Files.deleteIfExists(dir);
             return FileVisitResult.CONTINUE;
           }
         });
