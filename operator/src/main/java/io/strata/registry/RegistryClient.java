@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
 
 /**
  * Reads images from registries over the OCI distribution API: resolves a tag to a manifest digest,
@@ -55,7 +56,11 @@ public final class RegistryClient {
    * One layer of an image: what {@link BlobFetcher} and the layer store need. {@code diffId} is the
    * digest of its uncompressed tar as the image's config lists it; the layer store checks it.
    */
-  public record Layer(Digest digest, String mediaType, long size, Digest diffId) {}
+  public record Layer(Digest digest, String mediaType, long size, Digest diffId) {
+    Layer withDiffId(Digest listed) {
+      return new Layer(digest, mediaType, size, listed);
+    }
+  }
 
   private final HttpClient http;
   private final RegistryHosts hosts;
@@ -103,14 +108,11 @@ public final class RegistryClient {
             Reason.UnsupportedImage, image + ": the index for " + platform + " is an index again");
       }
     }
-    List<Layer> layers = layersOf(image, manifest);
+    List<Layer> layers = layersOf(image, manifest); // checked before the config is fetched
     List<Digest> diffIds = diffIds(image, manifest, credentials, layers.size());
-    List<Layer> withDiffIds = new ArrayList<>();
-    for (int i = 0; i < layers.size(); i++) {
-      Layer layer = layers.get(i);
-      withDiffIds.add(new Layer(layer.digest(), layer.mediaType(), layer.size(), diffIds.get(i)));
-    }
-    return withDiffIds;
+    return IntStream.range(0, layers.size())
+        .mapToObj(i -> layers.get(i).withDiffId(diffIds.get(i)))
+        .toList();
   }
 
   /** Where blob {@code digest} of {@code image}'s repository can be fetched from, in order. */
