@@ -88,7 +88,8 @@ final class NodeMounts {
   /**
    * An upper whose OverlayMount went away while nothing was mounted from it (deleted while the node
    * was rebooting, say) has no mount to tear down: it goes now, as its policy says, or it would
-   * stay on the disk for good.
+   * stay on the disk for good. Only uppers the agent recorded: one without a record is not an
+   * OverlayMount's (`strata unmount --retain-upper` leaves such uppers on purpose).
    */
   private void removeStrayUppers(Set<String> wanted, Set<String> mounted) throws IOException {
     Path uppers = layout.stateDir().resolve(NodeLayout.UPPERS);
@@ -100,7 +101,9 @@ final class NodeMounts {
       uids = homes.map(home -> home.getFileName().toString()).toList();
     }
     for (String uid : uids) {
-      if (wanted.contains(uid) || mounted.contains(uid)) {
+      if (wanted.contains(uid)
+          || mounted.contains(uid)
+          || RecordFile.read(layout.upperHome(uid).resolve(RECORD)) == null) {
         continue;
       }
       String[] recorded = readRecord(uid);

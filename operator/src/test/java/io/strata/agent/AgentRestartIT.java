@@ -137,6 +137,10 @@ class AgentRestartIT {
     }
     client.resources(OverlayMount.class).withName("it-deleted").delete();
     client.resources(OverlayMount.class).withName("it-retained").delete();
+    // An upper no OverlayMount made, as `strata unmount --retain-upper` leaves: not the agent's.
+    Path byHand =
+        Files.createDirectories(node.stateDir.resolve("uppers/by-hand/upper")).resolve("kept");
+    Files.writeString(byHand, "mine");
     startAgent();
 
     Path uppers = node.stateDir.resolve("uppers");
@@ -154,6 +158,7 @@ class AgentRestartIT {
         .as("Retain keeps the upper of a deleted mount")
         .hasContent("it-retained");
     assertThat(uppers.resolve(uids.get("it-rebooted"))).exists();
+    assertThat(byHand).as("an upper the agent did not record").hasContent("mine");
   }
 
   @Test
