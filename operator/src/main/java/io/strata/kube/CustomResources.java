@@ -15,37 +15,40 @@ public final class CustomResources {
 
   private CustomResources() {}
 
-  /** Blocks until every CRD for {@code kinds} is Established; logs what it waits for. */
+  /**
+   * Blocks until every CRD for {@code kinds} is Established; logs why it waits, once for each
+   * reason (not installed yet, or not readable by this account).
+   */
   public static void awaitEstablished(
       KubernetesClient client, List<Class<? extends HasMetadata>> kinds, Duration poll)
       throws InterruptedException {
     for (Class<? extends HasMetadata> kind : kinds) {
       String name = HasMetadata.getFullResourceName(kind);
-      boolean said = false;
-      while (!isEstablished(client, name)) {
-        if (!said) {
-          log.warn(
-              "CRD {} is not installed or not yet established; waiting (install it with"
-                  + " kubectl apply -f crds/)",
-              name);
-          said = true;
+      String said = null;
+      for (String waiting; (waiting = whyWaiting(client, name)) != null; ) {
+        if (!waiting.equals(said)) {
+          log.warn("waiting for CRD {}: {}", name, waiting);
+          said = waiting;
         }
         Thread.sleep(poll.toMillis());
       }
-      if (said) {
+      if (said != null) {
         log.info("CRD {} is established", name);
       }
     }
   }
 
-  static boolean isEstablished(KubernetesClient client, String name) {
+  /** Why CRD {@code name} cannot be used yet, or null once it is Established. */
+  public static String whyWaiting(KubernetesClient client, String name) {
     try {
       return isEstablished(
-          client.apiextensions().v1().customResourceDefinitions().withName(name).get());
+              client.apiextensions().v1().customResourceDefinitions().withName(name).get())
+          ? null
+          : "not installed or not yet established (install it with kubectl apply -f crds/)";
     } catch (KubernetesClientException e) {
-      String refused = e.getCode() == 403 ? " (refused: check this account's RBAC)" : "";
-      log.warn("cannot read CRD {}{}: {}", name, refused, e.getMessage());
-      return false;
+      return e.getCode() == 403
+          ? "this account may not read it (HTTP 403): check its RBAC"
+          : "cannot read it: " + e.getMessage();
     }
   }
 

@@ -27,6 +27,7 @@ import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.Apply;
+import io.strata.kube.CustomResources;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
@@ -300,6 +301,9 @@ class RbacIT {
       admin.resource(binding).delete();
     }
     Eventually.within(CONVERGE, () -> assertRefused(() -> agent.nodes().withName(NODE_A).get()));
+    assertThat(CustomResources.whyWaiting(agent, "layersets.strata.io"))
+        .as("what a restarted agent logs while it waits")
+        .isEqualTo("this account may not read it (HTTP 403): check its RBAC");
     // Running on: passes every 2 s from its caches, its writes refused. Then restarted, as its
     // pod would be: it cannot read even its CRDs, and waits.
     Thread.sleep(10_000);
