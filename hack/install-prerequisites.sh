@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   util-linux   # mount, umount, findmnt: preparing the shared mount base
   e2fsprogs    # mkfs.ext4: the layer tests' own small filesystems, the benchmark's fresh ext4
+  libfuse2     # FUSE for FaultyDisk, the tests' disk that returns EIO on demand
   python3      # serves the example layers on loopback in hack/run.sh
   ca-certificates
   libnettle8     # SHA-256 of every layer byte (io.strata.sys.Sha256); Sha256Test needs it

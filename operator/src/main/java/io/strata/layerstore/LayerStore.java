@@ -247,7 +247,8 @@ public final class LayerStore {
    * Applies the layers after the nearest committed ancestor onto a hardlink copy of it (or an empty
    * root) in private staging, up to the end of the chain or to a root another request needs (asked
    * after each layer, so a request that arrives mid-build is still served), and publishes the
-   * result. Reused when another process published the same root meanwhile.
+   * result. Reused when another process published the same root meanwhile. An I/O failure (a disk
+   * error, say) becomes {@code IOError} naming the step it stopped.
    */
   private Materialized buildSegment(
       String key, List<LayerSource> layers, List<Digest> blobs, Known known)
@@ -255,12 +256,10 @@ public final class LayerStore {
     List<Digest> diffIds = new ArrayList<>(known.diffIds.subList(0, known.committed));
     Path ancestor =
         diffIds.isEmpty() ? null : layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
-    Path build = layout.staging().resolve(key + "-" + System.nanoTime());
-    Files.createDirectory(build);
-    sys.chmod(build, 0700);
-    boolean published = false;
-    try {
-      Path root = build.resolve(NodeLayout.ROOT);
+    String step =
+        ancestor == null ? "starting a build in " + layout.staging() : "copying " + ancestor;
+    try (Staged build = new Staged(layout.staging().resolve(key + "-" + System.nanoTime()))) {
+      Path root = build.dir.resolve(NodeLayout.ROOT);
       if (ancestor != null) {
         new TreeLinker(sys).copy(ancestor, root);
       } else {
@@ -271,6 +270,7 @@ public final class LayerStore {
       do {
         int i = diffIds.size();
         LayerSource layer = layers.get(i);
+        step = "applying " + layer.file();
         LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
         verify(layer, applied.blobDigest());
         if (!applied.blobDigest().equals(blobs.get(i))) {
@@ -278,20 +278,46 @@ public final class LayerStore {
               Reason.DigestMismatch, layer.file() + " changed while it was being read");
         }
         verifyDiffId(layer, applied.diffId());
+        step = "recording the diffID of " + layer.file();
         recordDiffId(blobs.get(i), applied.diffId());
         diffIds.add(applied.diffId());
         layersApplied.increment();
       } while (diffIds.size() < layers.size() && !neededByAnother(blobs, diffIds.size()));
       Digest chain = ChainIds.of(diffIds).getLast();
+      step = "committing " + chain + " from " + build.dir;
       if (isCommitted(chain)) {
         return committed(chain, diffIds, true);
       }
-      Materialized made = publish(build, root, chain, diffIds, blobs.subList(0, diffIds.size()));
-      published = true;
+      Materialized made =
+          publish(build.dir, root, chain, diffIds, blobs.subList(0, diffIds.size()));
+      build.published = true;
       return made;
-    } finally {
+    } catch (IOException e) {
+      boolean full = e instanceof SyscallException failed && failed.is(Errno.ENOSPC);
+      throw new LayerException(
+          full ? Reason.NoSpace : Reason.IOError, step + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A private build directory in staging, removed on close unless it was published. A failure to
+   * remove it is suppressed in the failure that stopped the build, never in its place; start-up
+   * removes what is left.
+   */
+  private final class Staged implements AutoCloseable {
+    final Path dir;
+    boolean published;
+
+    Staged(Path dir) throws IOException {
+      this.dir = dir;
+      Files.createDirectory(dir);
+      sys.chmod(dir, 0700);
+    }
+
+    @Override
+    public void close() throws IOException {
       if (!published) {
-        Trees.delete(build);
+        Trees.delete(dir);
       }
     }
   }

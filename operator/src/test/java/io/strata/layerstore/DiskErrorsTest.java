@@ -1,0 +1,148 @@
+package io.strata.layerstore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import io.strata.layerstore.LayerStore.LayerSource;
+import io.strata.layerstore.LayerStore.Materialized;
+import io.strata.layout.NodeLayout;
+import io.strata.layout.Trees;
+import io.strata.sys.Syscalls;
+import io.strata.tarapply.LayerException;
+import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.Limits;
+import io.strata.testing.FaultyDisk;
+import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
+import io.strata.testing.TreeSnapshot;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The cache's disk fails (EIO) while a layer is built: nothing half-built is published, not even
+ * for the moment before the node reboots, the error says what failed, a committed root survives,
+ * and once the disk is repaired the next start clears the remains and builds the layer.
+ */
+class DiskErrorsTest {
+  @TempDir Path tmp;
+  private Path base;
+  private Path child;
+
+  @BeforeEach
+  void layers() {
+    base = new TarBuilder().file("etc/hostname", "base").write(tmp.resolve("base.tar"));
+    TarBuilder layer = new TarBuilder().file("etc/hostname", "child");
+    Random random = new Random(11);
+    for (int i = 0; i < 8; i++) { // 8 MiB that must reach the disk before the root is published
+      byte[] data = new byte[1 << 20];
+      random.nextBytes(data);
+      layer.file("data/" + i, data, e -> e.setMode(0644));
+    }
+    child = layer.write(tmp.resolve("child.tar"));
+  }
+
+  @Test
+  void aDiskThatFailsWhileALayerIsAppliedPublishesNothing() throws Exception {
+    try (FaultyDisk disk = disk()) {
+      Materialized parent = storeOn(disk).materialize(List.of(source(base)));
+      TreeSnapshot parentBefore = TreeSnapshot.of(parent.root());
+
+      disk.failWrites(true);
+      // The layer's files are written to the page cache; the first sync, of the diffID record
+      // made once the layer is applied, meets the disk's refusals.
+      assertFailsNamingTheDisk(disk, catchThrowable(() -> storeOn(disk).materialize(chain())));
+      assertRoots(disk, parent.chainId());
+
+      disk.repairAndRemount();
+      LayerStore restarted = recovered(disk);
+      assertRoots(disk, parent.chainId());
+      assertThat(TreeSnapshot.of(parent.root())).as("the committed parent").isEqualTo(parentBefore);
+      assertBuilt(restarted.materialize(chain()));
+    }
+  }
+
+  @Test
+  void aDiskThatFailsWhileARootIsSyncedPublishesNothing() throws Exception {
+    try (FaultyDisk disk = disk()) {
+      Materialized parent = storeOn(disk).materialize(List.of(source(base)));
+      // Built once and collected: the diffIDs stay recorded, so nothing syncs before the root does.
+      Materialized collected = storeOn(disk).materialize(chain());
+      Trees.delete(collected.root().getParent());
+      Tools.run(tmp, "sync", "-f", disk.path().toString()); // or the failing journal brings it back
+      TreeSnapshot parentBefore = TreeSnapshot.of(parent.root());
+
+      disk.failWrites(true);
+      Throwable failed = catchThrowable(() -> storeOn(disk).materialize(chain()));
+      assertFailsNamingTheDisk(disk, failed);
+      assertThat(failed).hasMessageStartingWith("committing " + collected.chainId());
+      assertRoots(disk, parent.chainId());
+
+      disk.repairAndRemount();
+      LayerStore restarted = recovered(disk);
+      assertRoots(disk, parent.chainId());
+      assertThat(TreeSnapshot.of(parent.root())).as("the committed parent").isEqualTo(parentBefore);
+      assertBuilt(restarted.materialize(chain()));
+    }
+  }
+
+  /** 256 MiB of the disk are the store's reserve; the rest holds the layers. */
+  private FaultyDisk disk() throws Exception {
+    return FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "400M");
+  }
+
+  private static void assertFailsNamingTheDisk(FaultyDisk disk, Throwable failed) {
+    assertThat(disk.writesRefused()).as("writes the disk refused").isPositive();
+    assertThat(failed)
+        .as("the build on a failing disk")
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IOError))
+        .hasMessageContaining(disk.path().toString()) // the file or build the disk failed on
+        .hasMessageContaining("Input/output error");
+  }
+
+  /** The roots {@code layers/} holds, as the running node sees them (or the rebooted one). */
+  private static void assertRoots(FaultyDisk disk, Digest... chains) throws Exception {
+    try (var roots = Files.list(disk.path().resolve("state/layers"))) {
+      assertThat(roots.map(p -> p.getFileName().toString()))
+          .as("committed roots")
+          .containsExactlyInAnyOrder(
+              List.of(chains).stream().map(Digest::hex).toArray(String[]::new));
+    }
+  }
+
+  /** A store started on the repaired disk: staging holds no build afterwards. */
+  private LayerStore recovered(FaultyDisk disk) throws Exception {
+    LayerStore store = storeOn(disk);
+    store.recover();
+    try (var left = Files.list(disk.path().resolve("state/staging"))) {
+      assertThat(left.filter(p -> !p.toString().endsWith(".lock"))).as("staging").isEmpty();
+    }
+    return store;
+  }
+
+  private static void assertBuilt(Materialized built) throws Exception {
+    assertThat(built.reused()).isFalse();
+    assertThat(Files.readString(built.root().resolve("etc/hostname"))).isEqualTo("child");
+    assertThat(Files.size(built.root().resolve("data/7"))).isEqualTo(1 << 20);
+  }
+
+  private List<LayerSource> chain() {
+    return List.of(source(base), source(child));
+  }
+
+  private LayerStore storeOn(FaultyDisk disk) {
+    return new LayerStore(
+        new NodeLayout(disk.path().resolve("state"), tmp.resolve("mnt")),
+        Syscalls.get(),
+        Limits.DEFAULT);
+  }
+
+  private static LayerSource source(Path tar) {
+    return new LayerSource(tar, null, null);
+  }
+}
