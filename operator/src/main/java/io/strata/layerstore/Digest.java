@@ -3,6 +3,7 @@ package io.strata.layerstore;
 import io.strata.sys.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -44,6 +45,10 @@ public record Digest(String hex) {
       for (int n; (n = in.read(buffer)) > 0; ) {
         sha.update(buffer, 0, n);
       }
+    } catch (FileSystemException e) {
+      throw e; // names the file already
+    } catch (IOException e) {
+      throw new IOException("reading " + file + ": " + e.getMessage(), e); // EIO names nothing
     }
     return of(sha);
   }

@@ -1,6 +1,7 @@
 package io.strata.layerstore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.strata.layerstore.LayerStore.LayerSource;
@@ -15,6 +16,7 @@ import io.strata.testing.FaultyDisk;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -90,13 +92,50 @@ class DiskErrorsTest {
     }
   }
 
+  @Test
+  void aLayerTheDiskCannotReadIsAnIOErrorNamingIt() throws Exception {
+    try (FaultyDisk disk = disk()) {
+      Path blob = Files.copy(child, disk.path().resolve("child.tar"));
+      Digest digest = Digest.ofFile(blob);
+      disk.remount(); // every read of the blob now reaches the disk
+      Files.size(blob); // its inode is read while the disk still answers
+      disk.failReads(true);
+      // The store's own files are on a healthy disk; only the layer cannot be read.
+      LayerStore store =
+          new LayerStore(
+              new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
+              Syscalls.get(),
+              Limits.DEFAULT);
+      Materialized parent = store.materialize(List.of(source(base)));
+
+      // Without a declared digest the blob is hashed first, as the command line does.
+      assertThatThrownBy(() -> store.materialize(List.of(source(base), source(blob))))
+          .isInstanceOf(IOException.class)
+          .hasMessage("reading " + blob + ": Input/output error");
+      // With one, as the agent's blobs always have, it is read once, while it is applied.
+      LayerSource declared = new LayerSource(blob, digest, null);
+      assertThatThrownBy(() -> store.materialize(List.of(source(base), declared)))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IOError))
+          .hasMessage("child.tar: Input/output error");
+      assertThat(disk.refused()).as("reads the disk refused").isPositive();
+      try (var roots = Files.list(tmp.resolve("state/layers"))) {
+        assertThat(roots.map(p -> p.getFileName().toString()))
+            .containsExactly(parent.chainId().hex());
+      }
+
+      disk.failReads(false);
+      assertBuilt(store.materialize(List.of(source(base), declared)));
+    }
+  }
+
   /** 256 MiB of the disk are the store's reserve; the rest holds the layers. */
   private FaultyDisk disk() throws Exception {
     return FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "400M");
   }
 
   private static void assertFailsNamingTheDisk(FaultyDisk disk, Throwable failed) {
-    assertThat(disk.writesRefused()).as("writes the disk refused").isPositive();
+    assertThat(disk.refused()).as("writes the disk refused").isPositive();
     assertThat(failed)
         .as("the build on a failing disk")
         .isInstanceOfSatisfying(

@@ -25,7 +25,8 @@ import ru.serce.jnrfuse.struct.FuseFileInfo;
  * FUSE filesystem in this process; a loop device over that file carries the ext4, mounted at {@link
  * #path()}. While {@link #failWrites} is on, every write reaching the disk returns EIO, so the
  * kernel sees what a dying disk gives it: writeback errors that {@code fsync} and {@code syncfs}
- * report, and a journal that aborts and leaves the filesystem read-only.
+ * report, and a journal that aborts and leaves the filesystem read-only. While {@link #failReads}
+ * is on, every read reaching the disk (one the page cache does not answer) does.
  */
 public final class FaultyDisk implements AutoCloseable {
   private final Path image;
@@ -74,14 +75,25 @@ public final class FaultyDisk implements AutoCloseable {
     return mounted;
   }
 
-  /** Turns the fault on or off: while on, every write to the disk fails with EIO. */
+  /** While on, every write to the disk fails with EIO. */
   public void failWrites(boolean fail) {
     disk.failWrites.set(fail);
   }
 
-  /** Writes refused since the disk was made. */
-  public long writesRefused() {
+  /** While on, every read from the disk fails with EIO. */
+  public void failReads(boolean fail) {
+    disk.failReads.set(fail);
+  }
+
+  /** Reads and writes refused since the disk was made. */
+  public long refused() {
     return disk.refused.get();
+  }
+
+  /** Unmounts and mounts the ext4 again: nothing of it stays in the page cache. */
+  public void remount() throws Exception {
+    Tools.run(image.getParent(), "umount", mounted.toString());
+    mountExt4();
   }
 
   /**
@@ -90,6 +102,7 @@ public final class FaultyDisk implements AutoCloseable {
    */
   public void repairAndRemount() throws Exception {
     failWrites(false);
+    failReads(false);
     Tools.run(image.getParent(), "umount", mounted.toString());
     Process fsck = new ProcessBuilder("e2fsck", "-f", "-y", image.toString()).start();
     String output = new String(fsck.getInputStream().readAllBytes());
@@ -106,6 +119,7 @@ public final class FaultyDisk implements AutoCloseable {
   @Override
   public void close() throws Exception {
     failWrites(false);
+    failReads(false);
     try {
       new ProcessBuilder("umount", mounted.toString()).start().waitFor();
     } finally {
@@ -120,6 +134,7 @@ public final class FaultyDisk implements AutoCloseable {
     private final FileChannel image;
     private final long size;
     final AtomicBoolean failWrites = new AtomicBoolean();
+    final AtomicBoolean failReads = new AtomicBoolean();
     final AtomicLong refused = new AtomicLong();
 
     Disk(Path image) throws IOException {
@@ -163,6 +178,10 @@ public final class FaultyDisk implements AutoCloseable {
     @Override
     public int read(
         String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+      if (failReads.get()) {
+        refused.incrementAndGet();
+        return -ErrorCodes.EIO();
+      }
       ByteBuffer bytes = ByteBuffer.allocate((int) Math.min(size, Math.max(0, this.size - offset)));
       try {
         while (bytes.hasRemaining() && image.read(bytes, offset + bytes.position()) > 0) {}
