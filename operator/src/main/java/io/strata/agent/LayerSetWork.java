@@ -16,6 +16,7 @@ import io.strata.registry.Platform;
 import io.strata.registry.PullSecrets;
 import io.strata.registry.RegistryClient;
 import io.strata.tarapply.LayerException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -338,7 +339,15 @@ final class LayerSetWork implements AutoCloseable {
     }
     update(name, spec, entry(LayerSetPhase.Materializing, null, null));
     long started = System.nanoTime();
-    Materialized made = store.materialize(sources);
+    Materialized made;
+    try {
+      made = store.materialize(sources);
+    } catch (LayerException e) {
+      if (e.reason() == LayerException.Reason.DigestMismatch) {
+        discardCorrupt(sources);
+      }
+      throw e;
+    }
     metrics.materialize.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
     ready.chainId = made.chainId().toString();
@@ -347,6 +356,19 @@ final class LayerSetWork implements AutoCloseable {
     ready.bytes = made.bytes();
     update(name, spec, ready);
     log.info("LayerSet {} is ready: {} at {}", name, made.chainId(), made.root());
+  }
+
+  /**
+   * A blob in the cache that no longer has its digest is removed, so the retry fetches it again
+   * instead of failing the same way for good. Blobs outside the cache ({@code file://} layers) are
+   * the user's and stay.
+   */
+  private void discardCorrupt(List<LayerSource> sources) throws IOException {
+    for (LayerSource source : sources) {
+      if (source.digest() != null && fetcher.discardIfCorrupt(source.digest())) {
+        log.warn("removed the node's copy of {}: it no longer has that digest", source.digest());
+      }
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package io.strata.fetch;
 
 import io.strata.fetch.HttpClients.Network;
 import io.strata.layerstore.Digest;
+import io.strata.layout.Durable;
 import io.strata.layout.NodeLayout;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
@@ -15,7 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -142,6 +142,22 @@ public final class BlobFetcher {
         uri, request -> http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream()));
   }
 
+  /**
+   * Removes the node's copy of blob {@code digest} if it no longer has that digest (a failing disk,
+   * a hand that changed it): a blob is verified once, when it lands, so without this a corrupt copy
+   * would fail every LayerSet that uses it for good. The next fetch brings it again. Returns
+   * whether it removed one.
+   */
+  public boolean discardIfCorrupt(Digest digest) throws IOException {
+    Path blob = blobPath(digest);
+    if (!Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)
+        || Digest.ofFile(blob).equals(digest)) {
+      return false;
+    }
+    Files.delete(blob);
+    return true;
+  }
+
   public Path blobPath(Digest digest) {
     return layout.stateDir().resolve("blobs/sha256").resolve(digest.hex());
   }
@@ -196,7 +212,7 @@ public final class BlobFetcher {
           Reason.DigestMismatch, served.uri() + " has digest " + actual + ", expected " + digest);
     }
     Files.createDirectories(blob.getParent());
-    Files.move(partial, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Durable.rename(partial, blob); // on disk before any LayerSet uses it
     return blob;
   }
 

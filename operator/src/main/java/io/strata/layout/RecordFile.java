@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -48,20 +46,9 @@ public final class RecordFile {
       while (bytes.hasRemaining()) {
         out.write(bytes);
       }
-      out.force(true);
     } catch (IOException e) {
-      throw named(temp, e);
+      throw Durable.named(temp, e);
     }
-    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-      dir.force(true);
-    } catch (IOException e) {
-      throw named(file.getParent(), e);
-    }
-  }
-
-  /** A channel's write or sync failure (EIO) says nothing of the file; Files' failures do. */
-  private static IOException named(Path path, IOException e) {
-    return e instanceof FileSystemException ? e : new IOException(path + ": " + e.getMessage(), e);
+    Durable.rename(temp, file);
   }
 }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
+import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.fetch.BlobFetcher;
 import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
@@ -95,6 +97,56 @@ class LayerSetWorkTest {
             .containsExactly(tip.chainId().hex());
       }
       assertThat(server.requests("/", "base.tar")).as("the dropped fetch never ran").isZero();
+    }
+  }
+
+  /**
+   * The node's copy of a blob changes after it was verified (a failing disk): the next LayerSet
+   * that uses it fails with DigestMismatch, the copy goes, and the retry fetches it again.
+   */
+  @Test
+  void aCachedBlobThatNoLongerHasItsDigestIsFetchedAgain(@TempDir Path tmp) throws Exception {
+    assumeTrue(
+        RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
+    Path served = Files.createDirectories(tmp.resolve("served"));
+    Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
+    NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
+    BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
+    try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
+        LayerSetWork work =
+            new LayerSetWork(
+                fetcher,
+                null,
+                null,
+                new LayerStore(layout, Syscalls.get(), Limits.DEFAULT),
+                1,
+                new AgentMetrics(),
+                () -> {})) {
+      String url = server.url("/", "base.tar");
+      Eventually.within(
+          Duration.ofSeconds(20),
+          () ->
+              assertThat(work.ensure(layerSet("first", url, base), PLATFORM).phase)
+                  .isEqualTo(LayerSetPhase.Ready));
+      Path cached = fetcher.blobPath(Digest.ofFile(base));
+      byte[] bytes = Files.readAllBytes(cached);
+      bytes[600] ^= 1; // a bit of the first entry's data flips
+      Files.write(cached, bytes);
+
+      LayerSet second = layerSet("second", url, base);
+      Eventually.within(
+          Duration.ofSeconds(20),
+          () -> {
+            LayerSetEntry failed = work.ensure(second, PLATFORM);
+            assertThat(failed.phase).isEqualTo(LayerSetPhase.Failed);
+            assertThat(failed.reason).isEqualTo("DigestMismatch");
+          });
+      assertThat(cached).as("the corrupt copy").doesNotExist();
+      Eventually.within(
+          Duration.ofSeconds(30), // the first retry comes 10 s after the failure
+          () -> assertThat(work.ensure(second, PLATFORM).phase).isEqualTo(LayerSetPhase.Ready));
+      assertThat(cached).hasSameBinaryContentAs(base);
+      assertThat(server.requests("/", "base.tar")).as("fetched again once").isEqualTo(2);
     }
   }
 

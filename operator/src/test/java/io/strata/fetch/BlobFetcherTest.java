@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.sun.net.httpserver.HttpServer;
 import io.strata.layerstore.Digest;
 import io.strata.layout.NodeLayout;
+import io.strata.layout.RecordFile;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
+import io.strata.testing.FaultyDisk;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -99,6 +101,26 @@ class BlobFetcherTest {
       }
     }
     assertThat(requests).hasValue(1);
+  }
+
+  @Test
+  void aPowerCutAfterAFetchLeavesTheBlobWholeOrAbsent() throws Exception {
+    try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "64M")) {
+      Path state = disk.path().resolve("state");
+      BlobFetcher onDisk =
+          new BlobFetcher(new NodeLayout(state, tmp.resolve("mnt")), 2, Duration.ofSeconds(10));
+      Path got = onDisk.fetch(url(), Digest.of(blob), (done, total) -> {});
+      // The agent goes on: its next synced record commits the filesystem's journal, and with it
+      // the blob's name, well before the kernel would write the blob's data back by itself.
+      RecordFile.replace(state.resolve("record"), "synced\n");
+      disk.powerCut();
+      if (Files.exists(got)) {
+        assertThat(Digest.ofFile(got))
+            .as("the blob after the power cut")
+            .isEqualTo(Digest.of(blob));
+      }
+      assertThat(onDisk.fetch(url(), Digest.of(blob), (done, total) -> {})).hasBinaryContent(blob);
+    }
   }
 
   @Test

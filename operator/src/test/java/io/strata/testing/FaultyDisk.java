@@ -97,13 +97,14 @@ public final class FaultyDisk implements AutoCloseable {
   }
 
   /**
-   * What a node does after a disk error and a reboot: the fault clears, the filesystem is unmounted
-   * (whatever was cached of it goes), checked and repaired by {@code e2fsck}, and mounted again.
+   * What a node does after a disk error and a reboot: the filesystem goes (unmounted while the
+   * fault lasts, so what had not reached the disk is lost), the fault clears, and the filesystem is
+   * checked and repaired by {@code e2fsck} and mounted again.
    */
   public void repairAndRemount() throws Exception {
+    Tools.run(image.getParent(), "umount", mounted.toString());
     failWrites(false);
     failReads(false);
-    Tools.run(image.getParent(), "umount", mounted.toString());
     Process fsck = new ProcessBuilder("e2fsck", "-f", "-y", image.toString()).start();
     String output = new String(fsck.getInputStream().readAllBytes());
     // 0: clean; 1: errors corrected. Anything else leaves the disk unusable.
@@ -111,9 +112,23 @@ public final class FaultyDisk implements AutoCloseable {
     mountExt4();
   }
 
+  /**
+   * A power cut and a reboot: whatever was written but not yet on the disk is lost, as the page
+   * cache is, and the filesystem comes back as its journal left it.
+   */
+  public void powerCut() throws Exception {
+    failWrites(true);
+    repairAndRemount();
+  }
+
   private void mountExt4() throws Exception {
     Tools.run(
-        mounted, "mount", "-o", "loop", served.resolve("disk").toString(), mounted.toString());
+        image.getParent(),
+        "mount",
+        "-o",
+        "loop",
+        served.resolve("disk").toString(),
+        mounted.toString());
   }
 
   @Override
