@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The cache's disk fails (EIO) while a layer is built: nothing half-built is published, not even
  * for the moment before the node reboots, the error says what failed, a committed root survives,
- * and once the disk is repaired the next start clears the remains and builds the layer.
+ * and once the disk is repaired the next start clears the remains and builds the layer. A layer the
+ * disk cannot read is an error naming it; a root committed before a power cut comes back whole.
  */
 class DiskErrorsTest {
   @TempDir Path tmp;
@@ -126,6 +127,22 @@ class DiskErrorsTest {
 
       disk.failReads(false);
       assertBuilt(store.materialize(List.of(source(base), declared)));
+    }
+  }
+
+  @Test
+  void aRootCommittedBeforeAPowerCutComesBackWhole() throws Exception {
+    try (FaultyDisk disk = disk()) {
+      Materialized built = storeOn(disk).materialize(chain());
+      TreeSnapshot before = TreeSnapshot.of(built.root());
+      disk.powerCut(); // at once: the kernel has written back nothing the store did not sync
+      assertRoots(disk, built.chainId());
+      assertThat(TreeSnapshot.of(built.root()))
+          .as("the root after the power cut")
+          .isEqualTo(before);
+      Materialized again = recovered(disk).materialize(chain());
+      assertThat(again.reused()).as("the record and the diffIDs came back too").isTrue();
+      assertThat(again.files()).isEqualTo(built.files());
     }
   }
 
