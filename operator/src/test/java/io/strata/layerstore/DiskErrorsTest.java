@@ -60,12 +60,7 @@ class DiskErrorsTest {
       // made once the layer is applied, meets the disk's refusals.
       assertFailsNamingTheDisk(disk, catchThrowable(() -> storeOn(disk).materialize(chain())));
       assertRoots(disk, parent.chainId());
-
-      disk.repairAndRemount();
-      LayerStore restarted = recovered(disk);
-      assertRoots(disk, parent.chainId());
-      assertThat(TreeSnapshot.of(parent.root())).as("the committed parent").isEqualTo(parentBefore);
-      assertBuilt(restarted.materialize(chain()));
+      assertTheRebootedNodeBuildsIt(disk, parent, parentBefore);
     }
   }
 
@@ -84,12 +79,7 @@ class DiskErrorsTest {
       assertFailsNamingTheDisk(disk, failed);
       assertThat(failed).hasMessageStartingWith("committing " + collected.chainId());
       assertRoots(disk, parent.chainId());
-
-      disk.repairAndRemount();
-      LayerStore restarted = recovered(disk);
-      assertRoots(disk, parent.chainId());
-      assertThat(TreeSnapshot.of(parent.root())).as("the committed parent").isEqualTo(parentBefore);
-      assertBuilt(restarted.materialize(chain()));
+      assertTheRebootedNodeBuildsIt(disk, parent, parentBefore);
     }
   }
 
@@ -144,6 +134,19 @@ class DiskErrorsTest {
       assertThat(again.reused()).as("the record and the diffIDs came back too").isTrue();
       assertThat(again.files()).isEqualTo(built.files());
     }
+  }
+
+  /**
+   * After the disk is repaired and the node restarted: the parent is the only root and unchanged,
+   * staging is empty, and the chain builds.
+   */
+  private void assertTheRebootedNodeBuildsIt(
+      FaultyDisk disk, Materialized parent, TreeSnapshot parentBefore) throws Exception {
+    disk.repairAndRemount();
+    LayerStore restarted = recovered(disk);
+    assertRoots(disk, parent.chainId());
+    assertThat(TreeSnapshot.of(parent.root())).as("the committed parent").isEqualTo(parentBefore);
+    assertBuilt(restarted.materialize(chain()));
   }
 
   /** 256 MiB of the disk are the store's reserve; the rest holds the layers. */
