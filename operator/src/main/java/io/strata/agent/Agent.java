@@ -335,7 +335,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   /**
    * Keeps the cache within budget, at most once a minute and only while every served LayerSet has
    * settled (Ready or Failed): new work starts only on this thread, so nothing is being built on a
-   * root the collector could remove.
+   * root the collector could remove. Blobs no LayerSet still needs go on every settled pass: they
+   * are big, and listing them is cheap.
    */
   private void collectGarbage(NodeLayerState.Status next) {
     boolean settled =
@@ -344,8 +345,16 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
                 e ->
                     e.phase == NodeLayerState.LayerSetPhase.Ready
                         || e.phase == NodeLayerState.LayerSetPhase.Failed);
+    if (!settled) {
+      return;
+    }
+    try {
+      layerSetWork.removeUnneededBlobs();
+    } catch (IOException e) {
+      log.warn("removing unneeded blobs failed (retried later): {}", e.getMessage());
+    }
     long now = System.nanoTime();
-    if (!settled || now - lastCollection < TimeUnit.MINUTES.toNanos(1) && lastCollection != 0) {
+    if (now - lastCollection < TimeUnit.MINUTES.toNanos(1) && lastCollection != 0) {
       return;
     }
     lastCollection = now;

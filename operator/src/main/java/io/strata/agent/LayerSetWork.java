@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,6 +31,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,6 +103,12 @@ final class LayerSetWork implements AutoCloseable {
   /** Each queued or running fetch's declaration to the layer store, by LayerSet. */
   private final Map<String, LayerStore.Interest> declared = new ConcurrentHashMap<>();
 
+  /** The blobs of each LayerSet's chain, base first, once known (an image's once listed). */
+  private final Map<String, List<Digest>> chains = new ConcurrentHashMap<>();
+
+  /** Listings and fetches submitted and not yet finished. */
+  private final AtomicInteger busy = new AtomicInteger();
+
   LayerSetWork(
       BlobFetcher fetcher,
       RegistryClient registry,
@@ -152,7 +160,8 @@ final class LayerSetWork implements AutoCloseable {
     withdraw(name); // work queued for an earlier spec no longer speaks for this LayerSet
     if (pin instanceof ImagePin.Pinned pinned) {
       // Listing the layers asks the registry: off the status loop, and not behind the fetches.
-      listing.execute(
+      submit(
+          listing,
           () ->
               attempt(
                   name,
@@ -169,12 +178,17 @@ final class LayerSetWork implements AutoCloseable {
    * that share its base publish that base for it, even while it waits for a worker.
    */
   private void queue(String name, String spec, List<Blob> blobs) {
-    LayerStore.Interest interest = store.want(blobs.stream().map(Blob::digest).toList());
+    List<Digest> chain = blobs.stream().map(Blob::digest).toList();
+    if (stillWanted(name, spec)) {
+      chains.put(name, chain);
+    }
+    LayerStore.Interest interest = store.want(chain);
     LayerStore.Interest earlier = declared.put(name, interest);
     if (earlier != null) {
       earlier.close();
     }
-    pool.execute(
+    submit(
+        pool,
         () -> {
           try (interest) {
             attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
@@ -182,6 +196,46 @@ final class LayerSetWork implements AutoCloseable {
             declared.remove(name, interest);
           }
         });
+  }
+
+  /** Runs {@code work} on {@code executor}, counted as busy from now until it has finished. */
+  private void submit(ExecutorService executor, Runnable work) {
+    busy.incrementAndGet();
+    try {
+      executor.execute(
+          () -> {
+            try {
+              work.run();
+            } finally {
+              busy.decrementAndGet();
+            }
+          });
+    } catch (RuntimeException e) {
+      busy.decrementAndGet(); // rejected: shutting down
+      throw e;
+    }
+  }
+
+  /**
+   * Removes the fetched blobs and partial downloads no LayerSet on this node still needs: a Ready
+   * LayerSet's root holds its layers, so only the blobs of LayerSets not Ready stay (a Failed one
+   * is tried again). Does nothing while a listing or fetch is queued or running; work starts only
+   * from the status loop, which calls this, so none can start meanwhile.
+   */
+  void removeUnneededBlobs() throws IOException {
+    if (busy.get() > 0) {
+      return;
+    }
+    Set<Digest> needed = new HashSet<>();
+    states.forEach(
+        (name, state) -> {
+          if (state.entry().phase != LayerSetPhase.Ready) {
+            needed.addAll(chains.getOrDefault(name, List.of()));
+          }
+        });
+    for (Digest removed : fetcher.removeAllBut(needed)) {
+      log.info("removed blob {}: no LayerSet on this node still needs it", removed);
+    }
   }
 
   /** Withdraws the declaration of {@code name}'s queued or running work, if it has one. */
@@ -207,6 +261,7 @@ final class LayerSetWork implements AutoCloseable {
    */
   void retainOnly(Set<String> names) {
     states.keySet().retainAll(names);
+    chains.keySet().retainAll(names);
     for (String name : List.copyOf(declared.keySet())) {
       if (!names.contains(name)) {
         withdraw(name);
@@ -313,8 +368,16 @@ final class LayerSetWork implements AutoCloseable {
     onChange.run();
   }
 
-  /** Fetches each blob, then materializes the chain, reporting each phase. */
+  /**
+   * Fetches each blob, then materializes the chain, reporting each phase; a chain whose root this
+   * node already holds needs neither.
+   */
   private void fetchAndMaterialize(String name, String spec, List<Blob> blobs) throws Exception {
+    Materialized held = store.lookup(blobs.stream().map(Blob::digest).toList());
+    if (held != null && listedDiffIdsMatch(blobs, held)) {
+      ready(name, spec, held);
+      return;
+    }
     List<LayerSource> sources = new ArrayList<>();
     long fetched = 0;
     for (Blob layer : blobs) {
@@ -349,6 +412,21 @@ final class LayerSetWork implements AutoCloseable {
       throw e;
     }
     metrics.materialize.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+    ready(name, spec, made);
+  }
+
+  /** Whether every diffID an image's config lists is the one recorded for its blob. */
+  private static boolean listedDiffIdsMatch(List<Blob> blobs, Materialized held) {
+    for (int i = 0; i < blobs.size(); i++) {
+      Digest listed = blobs.get(i).diffId();
+      if (listed != null && !listed.equals(held.diffIds().get(i))) {
+        return false; // materializing reports the mismatch
+      }
+    }
+    return true;
+  }
+
+  private void ready(String name, String spec, Materialized made) {
     LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
     ready.chainId = made.chainId().toString();
     ready.root = made.root().toString();

@@ -21,8 +21,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -158,8 +161,43 @@ public final class BlobFetcher {
     return true;
   }
 
+  /**
+   * Removes the fetched blobs and partial downloads of every digest not in {@code keep}, and
+   * returns those digests. The caller makes sure no fetch runs meanwhile. Names that are not a
+   * blob's are left alone.
+   */
+  public List<Digest> removeAllBut(Set<Digest> keep) throws IOException {
+    Set<String> kept = keep.stream().map(Digest::hex).collect(Collectors.toSet());
+    List<Digest> removed = new ArrayList<>();
+    for (Path dir : List.of(blobs(), ingest())) {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        continue;
+      }
+      try (Stream<Path> files = Files.list(dir)) {
+        for (Path file : files.toList()) {
+          String hex = file.getFileName().toString().replaceFirst("\\.partial$", "");
+          if (BLOB_NAME.matcher(hex).matches() && !kept.contains(hex)) {
+            Files.deleteIfExists(file);
+            removed.add(new Digest(hex));
+          }
+        }
+      }
+    }
+    return removed;
+  }
+
+  private static final Pattern BLOB_NAME = Pattern.compile("[0-9a-f]{64}");
+
+  private Path blobs() {
+    return layout.stateDir().resolve("blobs/sha256");
+  }
+
+  private Path ingest() {
+    return layout.stateDir().resolve("ingest");
+  }
+
   public Path blobPath(Digest digest) {
-    return layout.stateDir().resolve("blobs/sha256").resolve(digest.hex());
+    return blobs().resolve(digest.hex());
   }
 
   /**
@@ -169,7 +207,7 @@ public final class BlobFetcher {
    */
   private Path download(List<Origin> origins, Digest digest, Path blob, Progress progress)
       throws LayerException, IOException, InterruptedException {
-    Path partial = layout.stateDir().resolve("ingest").resolve(digest.hex() + ".partial");
+    Path partial = ingest().resolve(digest.hex() + ".partial");
     Files.createDirectories(partial.getParent());
     List<Origin> remaining = new ArrayList<>(origins);
     Exception last = null;

@@ -218,6 +218,22 @@ public final class LayerStore {
     }
   }
 
+  /**
+   * The committed root of the chain of {@code blobs} (base first), or null when this node has none:
+   * found through the diffIDs recorded as each blob was verified and applied, so the blobs
+   * themselves need not be here. A root found is marked used.
+   */
+  public Materialized lookup(List<Digest> blobs) throws IOException {
+    if (blobs.isEmpty() || blobs.size() > MAX_LAYERS) {
+      return null;
+    }
+    Known known = knownPrefix(blobs);
+    if (known.committed != blobs.size()) {
+      return null;
+    }
+    return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
+  }
+
   /** Names the build of layer {@code next} of {@code blobs} onto the root of the ones before. */
   private static String segmentKey(List<Digest> blobs, int next) {
     String chain = String.join(",", blobs.subList(0, next + 1).stream().map(Digest::hex).toList());

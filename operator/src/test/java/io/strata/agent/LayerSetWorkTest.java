@@ -102,7 +102,7 @@ class LayerSetWorkTest {
 
   /**
    * The node's copy of a blob changes after it was verified (a failing disk): the next LayerSet
-   * that uses it fails with DigestMismatch, the copy goes, and the retry fetches it again.
+   * that reads it fails with DigestMismatch, the copy goes, and the retry fetches it again.
    */
   @Test
   void aCachedBlobThatNoLongerHasItsDigestIsFetchedAgain(@TempDir Path tmp) throws Exception {
@@ -110,6 +110,7 @@ class LayerSetWorkTest {
         RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
+    Path next = new TarBuilder().file("n", "next").write(served.resolve("next.tar"));
     NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
     BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
     try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
@@ -133,7 +134,8 @@ class LayerSetWorkTest {
       bytes[600] ^= 1; // a bit of the first entry's data flips
       Files.write(cached, bytes);
 
-      LayerSet second = layerSet("second", url, base);
+      // A chain not built yet, on top of it: applying it reads the base's blob to verify it.
+      LayerSet second = layerSet("second", url, base, server.url("/", "next.tar"), next);
       Eventually.within(
           Duration.ofSeconds(20),
           () -> {
@@ -148,6 +150,69 @@ class LayerSetWorkTest {
       assertThat(cached).hasSameBinaryContentAs(base);
       assertThat(server.requests("/", "base.tar")).as("fetched again once").isEqualTo(2);
     }
+  }
+
+  /**
+   * A Ready LayerSet's root holds its layers: its blobs go, and a LayerSet of the same layers is
+   * Ready from that root without fetching them again. A LayerSet not yet Ready keeps its blobs for
+   * its next attempt.
+   */
+  @Test
+  void blobsStayOnlyWhileALayerSetThatIsNotReadyNeedsThem(@TempDir Path tmp) throws Exception {
+    assumeTrue(
+        RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
+    Path served = Files.createDirectories(tmp.resolve("served"));
+    Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
+    Path a = new TarBuilder().file("a", "a").write(served.resolve("a.tar"));
+    Path late = new TarBuilder().file("late", "late").write(tmp.resolve("late.tar"));
+    NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
+    BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
+    try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
+        LayerSetWork work =
+            new LayerSetWork(
+                fetcher,
+                null,
+                null,
+                new LayerStore(layout, Syscalls.get(), Limits.DEFAULT),
+                1,
+                new AgentMetrics(),
+                () -> {})) {
+      String baseUrl = server.url("/", "base.tar");
+      String aUrl = server.url("/", "a.tar");
+      assertPhase(work, layerSet("ready", baseUrl, base, aUrl, a), LayerSetPhase.Ready);
+      // Its second layer is not served yet: Failed, to be tried again.
+      LayerSet waiting = layerSet("waiting", baseUrl, base, server.url("/", "late.tar"), late);
+      assertPhase(work, waiting, LayerSetPhase.Failed);
+
+      Eventually.within(
+          Duration.ofSeconds(5), // once the failed attempt has finished
+          () -> {
+            work.removeUnneededBlobs();
+            assertThat(fetcher.blobPath(Digest.ofFile(a))).as("only Ready needs it").doesNotExist();
+          });
+      assertThat(fetcher.blobPath(Digest.ofFile(base))).as("waiting needs it").exists();
+
+      assertPhase(work, layerSet("again", baseUrl, base, aUrl, a), LayerSetPhase.Ready);
+      assertThat(server.requests("/", "a.tar")).as("Ready from the root it shares").isOne();
+
+      Files.copy(late, served.resolve("late.tar"));
+      Eventually.within(
+          Duration.ofSeconds(30), // the first retry comes 10 s after the failure
+          () -> assertThat(work.ensure(waiting, PLATFORM).phase).isEqualTo(LayerSetPhase.Ready));
+      assertThat(server.requests("/", "base.tar")).as("the blob waiting kept").isOne();
+      Eventually.within(
+          Duration.ofSeconds(5),
+          () -> {
+            work.removeUnneededBlobs();
+            assertThat(layout.stateDir().resolve("blobs/sha256")).isEmptyDirectory();
+          });
+    }
+  }
+
+  private static void assertPhase(LayerSetWork work, LayerSet layerSet, LayerSetPhase phase) {
+    Eventually.within(
+        Duration.ofSeconds(20),
+        () -> assertThat(work.ensure(layerSet, PLATFORM).phase).isEqualTo(phase));
   }
 
   private static final Platform PLATFORM = Platform.current();

@@ -117,6 +117,9 @@ class RegistryIT {
       assertThat(entry("reg-tag").chainId).isEqualTo(entry("reg-digest").chainId);
       assertSameTree(entry("reg-tag").root, images.unpack("v1", tmp.resolve("unpacked-v1")));
       assertSameTree(entry("reg-multi").root, images.unpack("v2", tmp.resolve("unpacked-v2")));
+      // All Ready: the roots hold the layers, and the fetched blobs go.
+      Eventually.within(
+          CONVERGE, () -> assertThat(tmp.resolve("state/blobs/sha256")).isEmptyDirectory());
 
       // The tag moves. Nothing changes on the node until the LayerSet itself does.
       String v1Chain = entry("reg-tag").chainId;
