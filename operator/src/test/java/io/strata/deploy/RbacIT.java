@@ -187,7 +187,9 @@ class RbacIT {
 
     admin.resource(exampleLayerSet("rbac-example")).create();
     LayerSet broken = exampleLayerSet("rbac-broken");
+    // A layer this node does not hold (a chain it holds is Ready without fetching), at no URL.
     broken.getSpec().layers.getFirst().url = "file:///nonexistent/strata-rbac/base.tar.gz";
+    broken.getSpec().layers.getFirst().digest = "sha256:" + "0".repeat(64);
     admin.resource(broken).create();
     Eventually.within(
         CONVERGE,
