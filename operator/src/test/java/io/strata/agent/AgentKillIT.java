@@ -13,6 +13,7 @@ import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
+import io.strata.testing.FileServer;
 import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
@@ -154,6 +155,38 @@ class AgentKillIT {
     assertNoLeftoverStaging();
     System.out.printf(
         "AgentKillIT: %d of 20 mounts were made before the second kill%n", madeBeforeKill);
+  }
+
+  @Test
+  void sigkillMidDownloadResumesFromWhereTheDownloadStopped() throws Exception {
+    Path rootfs = Tools.testRootfsTar();
+    Digest digest = Digest.ofFile(rootfs);
+    String name = rootfs.getFileName().toString();
+    // 32 MiB/s: the 150 MB root filesystem takes about five seconds to come.
+    try (FileServer server = new FileServer().serveThrottled("/", rootfs.getParent(), 32 << 20)) {
+      client.resource(layerSet("kill-download", server.url("/", name), digest.toString())).create();
+      startAgent();
+      Path partial = node.stateDir.resolve("ingest/" + digest.hex() + ".partial");
+      Eventually.within(
+          CONVERGE,
+          Duration.ofMillis(20),
+          () -> assertThat(Files.exists(partial) && Files.size(partial) > 32 << 20).isTrue());
+      kill();
+      long kept = Files.size(partial);
+      assertThat(kept).as("killed mid-download").isLessThan(Files.size(rootfs));
+
+      startAgent();
+      Eventually.within(
+          CONVERGE,
+          () ->
+              assertThat(NodeStates.layerSet(client, NODE, "kill-download").map(e -> e.phase))
+                  .contains(LayerSetPhase.Ready));
+      assertThat(server.ranges("/", name))
+          .as("the restarted agent asks only for the rest")
+          .containsExactly("none", "bytes=" + kept + "-");
+      assertThat(partial).doesNotExist();
+      assertNoLeftoverStaging();
+    }
   }
 
   @Test
