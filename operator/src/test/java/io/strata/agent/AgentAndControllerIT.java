@@ -22,6 +22,7 @@ import java.time.ZonedDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -311,8 +312,30 @@ class AgentAndControllerIT {
 
   @Test
   void uninstallLeavesNothingStuckOnTheFinalizer() throws Exception {
+    // The controller adds the finalizer to each of the four, one after another.
     Eventually.within(
-        CONVERGE, () -> assertThat(stored("it-all").getMetadata().getFinalizers()).isNotEmpty());
+        CONVERGE,
+        () ->
+            assertThat(
+                    Stream.concat(
+                            client
+                                .resources(LayerSet.class)
+                                .withLabels(SUITE)
+                                .list()
+                                .getItems()
+                                .stream(),
+                            client
+                                .resources(OverlayMount.class)
+                                .withLabels(SUITE)
+                                .list()
+                                .getItems()
+                                .stream())
+                        .filter(
+                            o ->
+                                o.getMetadata()
+                                    .getFinalizers()
+                                    .contains(StrataApi.TEARDOWN_FINALIZER)))
+                .hasSize(4));
     running.close(); // every agent and controller gone
     assertThat(io.strata.controller.Uninstall.removeFinalizers(client)).isGreaterThanOrEqualTo(4);
     client.resources(OverlayMount.class).withLabels(SUITE).delete();
