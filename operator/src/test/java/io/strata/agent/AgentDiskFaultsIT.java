@@ -13,6 +13,7 @@ import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FaultyDisk;
+import io.strata.testing.InProcess;
 import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
@@ -25,7 +26,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +49,7 @@ class AgentDiskFaultsIT {
   private FaultyDisk disk;
   private Path stateDir;
   private KubernetesClient client;
-  private KubernetesClient agentClient;
+  private final InProcess running = new InProcess();
   private Agent agent;
 
   @BeforeEach
@@ -78,7 +78,7 @@ class AgentDiskFaultsIT {
       client.resources(OverlayMount.class).withLabels(SUITE).delete();
       client.resources(LayerSet.class).withLabels(SUITE).delete();
     }
-    stopAgent();
+    running.close();
     if (node != null) {
       node.cleanUp(); // the overlays, before the disk beneath them goes
     }
@@ -190,25 +190,17 @@ class AgentDiskFaultsIT {
   }
 
   private void startAgent() throws Exception {
-    agentClient = ControlPlane.shared().adminClient();
     agent =
-        new Agent(
-            agentClient,
+        running.agent(
             AgentConfig.builder(NODE, stateDir, node.mountBase)
                 .resyncPeriod(Duration.ofSeconds(2))
-                .build(),
-            Clock.systemUTC());
-    agent.start();
+                .build());
   }
 
   private void stopAgent() throws Exception {
     if (agent != null) {
-      agent.close();
+      running.stop(agent);
       agent = null;
-    }
-    if (agentClient != null) {
-      agentClient.close();
-      agentClient = null;
     }
   }
 }

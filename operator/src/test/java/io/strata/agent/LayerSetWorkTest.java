@@ -71,15 +71,7 @@ class LayerSetWorkTest {
             new FileServer()
                 .serve("/", served, Duration.ZERO)
                 .serve("/slow/", served, Duration.ofSeconds(20));
-        LayerSetWork work =
-            new LayerSetWork(
-                new BlobFetcher(layout, 1, Duration.ofMinutes(1)),
-                null,
-                null,
-                store,
-                1,
-                new AgentMetrics(),
-                () -> {})) {
+        LayerSetWork work = work(new BlobFetcher(layout, 1, Duration.ofMinutes(1)), store)) {
       work.ensure(layerSet("holds-the-worker", server.url("/slow/", "slow.tar"), slow), PLATFORM);
       Eventually.within(
           Duration.ofSeconds(20), () -> assertThat(server.requests("/slow/", "slow.tar")).isOne());
@@ -114,15 +106,7 @@ class LayerSetWorkTest {
     NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
     BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
     try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
-        LayerSetWork work =
-            new LayerSetWork(
-                fetcher,
-                null,
-                null,
-                new LayerStore(layout, Syscalls.get(), Limits.DEFAULT),
-                1,
-                new AgentMetrics(),
-                () -> {})) {
+        LayerSetWork work = work(fetcher, new LayerStore(layout, Syscalls.get(), Limits.DEFAULT))) {
       String url = server.url("/", "base.tar");
       Eventually.within(
           Duration.ofSeconds(20),
@@ -168,15 +152,7 @@ class LayerSetWorkTest {
     NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
     BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
     try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
-        LayerSetWork work =
-            new LayerSetWork(
-                fetcher,
-                null,
-                null,
-                new LayerStore(layout, Syscalls.get(), Limits.DEFAULT),
-                1,
-                new AgentMetrics(),
-                () -> {})) {
+        LayerSetWork work = work(fetcher, new LayerStore(layout, Syscalls.get(), Limits.DEFAULT))) {
       String baseUrl = server.url("/", "base.tar");
       String aUrl = server.url("/", "a.tar");
       assertPhase(work, layerSet("ready", baseUrl, base, aUrl, a), LayerSetPhase.Ready);
@@ -213,6 +189,11 @@ class LayerSetWorkTest {
     Eventually.within(
         Duration.ofSeconds(20),
         () -> assertThat(work.ensure(layerSet, PLATFORM).phase).isEqualTo(phase));
+  }
+
+  /** URL layers only (no registry), one fetch worker, nothing woken on a change. */
+  private static LayerSetWork work(BlobFetcher fetcher, LayerStore store) {
+    return new LayerSetWork(fetcher, null, null, store, 1, new AgentMetrics(), () -> {});
   }
 
   private static final Platform PLATFORM = Platform.current();
