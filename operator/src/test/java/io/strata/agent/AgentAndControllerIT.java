@@ -6,14 +6,17 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.strata.controller.Controller;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
+import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.InProcess;
+import io.strata.testing.NodeStates;
 import io.strata.testing.TestNodes;
 import io.strata.testing.TestResources;
 import java.nio.file.Path;
@@ -22,6 +25,8 @@ import java.time.ZonedDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -391,6 +396,62 @@ class AgentAndControllerIT {
         .contains("operator_sdk_reconciliations_executions")
         .contains("strata-agent")
         .contains("strata_materialize_seconds");
+  }
+
+  /**
+   * Something else writes the LayerSet without pause (a tool re-applying it, a hand editing it), so
+   * every write changes the resourceVersion a read-modify-write would have to match: a 409 storm
+   * for any writer that sends one. Strata's writes are server-side applies that send none, so the
+   * status still follows the nodes.
+   */
+  @Test
+  void statusFollowsTheNodesWhileSomethingElseWritesTheLayerSetWithoutPause() throws Exception {
+    Eventually.within(CONVERGE, () -> assertThat(desired(LayerSet.class, "it-gpu")).isEqualTo(1));
+    AtomicBoolean storming = new AtomicBoolean(true);
+    AtomicInteger writes = new AtomicInteger();
+    AtomicInteger conflicts = new AtomicInteger();
+    Thread storm =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  while (storming.get()) {
+                    try {
+                      client
+                          .resources(LayerSet.class)
+                          .withName("it-gpu")
+                          .edit(
+                              l -> {
+                                l.getMetadata()
+                                    .getAnnotations()
+                                    .put("storm", String.valueOf(writes.incrementAndGet()));
+                                return l;
+                              });
+                    } catch (KubernetesClientException e) {
+                      if (e.getCode() != 409) {
+                        throw e;
+                      }
+                      conflicts.incrementAndGet(); // the storm's own: it lost a race
+                    }
+                  }
+                });
+    try {
+      Eventually.within(
+          CONVERGE, () -> assertThat(writes).as("the storm is on").hasValueGreaterThan(20));
+      client.nodes().withName(CPU).edit(n -> relabel(n, "gpu"));
+      Eventually.within(CONVERGE, () -> assertThat(desired(LayerSet.class, "it-gpu")).isEqualTo(2));
+      Eventually.within(
+          CONVERGE,
+          () ->
+              assertThat(NodeStates.layerSet(client, CPU, "it-gpu").map(e -> e.phase))
+                  .as("the relabelled node's agent took the LayerSet on")
+                  .contains(LayerSetPhase.Failed)); // its layer is at no URL
+    } finally {
+      storming.set(false);
+      storm.join();
+    }
+    System.out.printf(
+        "AgentAndControllerIT: the storm wrote %d times, %d of them refused with 409%n",
+        writes.get(), conflicts.get());
   }
 
   private Integer desired(
