@@ -47,8 +47,7 @@ public final class FaultyDisk implements AutoCloseable {
    */
   public static FaultyDisk ext4(Path dir, String size) throws Exception {
     Tools.require(RootMounts.isRoot(), "root, for FUSE and loop mounts,");
-    Tools.require(
-        Files.exists(Path.of("/dev/fuse")) && Files.exists(libfuse()), "libfuse2 and /dev/fuse");
+    Tools.require(Files.exists(Path.of("/dev/fuse")) && hasLibfuse(), "libfuse2 and /dev/fuse");
     Path image = dir.resolve("disk.img");
     Tools.run(dir, "truncate", "-s", size, image.toString());
     Tools.run(dir, "mkfs.ext4", "-q", "-F", image.toString());
@@ -66,8 +65,16 @@ public final class FaultyDisk implements AutoCloseable {
     return faulty;
   }
 
-  private static Path libfuse() {
-    return Path.of("/usr/lib/x86_64-linux-gnu/libfuse.so.2");
+  /** Whether libfuse.so.2, which jnr-fuse loads, is in a multiarch directory (Debian's place). */
+  private static boolean hasLibfuse() throws IOException {
+    try (var dirs = Files.newDirectoryStream(Path.of("/usr/lib"), "*-linux-gnu")) {
+      for (Path dir : dirs) {
+        if (Files.exists(dir.resolve("libfuse.so.2"))) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Where the ext4 is mounted. */
