@@ -27,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -99,7 +98,11 @@ class AgentDiskFaultsIT {
 
     disk.failWrites(true);
     Path layer = new TarBuilder().file("new", "new").write(tmp.resolve("new.tar"));
-    client.resource(layerSet("it-disk-new", layer)).create();
+    client
+        .resource(
+            TestResources.layerSet(
+                "it-disk-new", SUITE, layer.toUri().toString(), Digest.ofFile(layer)))
+        .create();
     Eventually.within(
         CONVERGE,
         () -> {
@@ -169,16 +172,6 @@ class AgentDiskFaultsIT {
     }
     disk.repairAndRemount();
     startAgent();
-  }
-
-  private static LayerSet layerSet(String name, Path layer) throws Exception {
-    LayerSet layerSet = new LayerSet();
-    layerSet.getMetadata().setName(name);
-    layerSet.getMetadata().setLabels(SUITE);
-    layerSet.setSpec(new LayerSet.Spec());
-    layerSet.getSpec().layers =
-        List.of(new LayerSet.Layer(layer.toUri().toString(), Digest.ofFile(layer).toString()));
-    return layerSet;
   }
 
   private MountPhase mountPhase(String name) {

@@ -82,7 +82,9 @@ class AgentKillIT {
   void sigkillMidMaterializeAndMidMountThenRestartConverges() throws Exception {
     Path rootfs = Tools.testRootfsTar(); // 150 MB of a real root filesystem: seconds to build
     client
-        .resource(layerSet("kill-big", rootfs.toUri().toString(), Digest.ofFile(rootfs).toString()))
+        .resource(
+            TestResources.layerSet(
+                "kill-big", SUITE, rootfs.toUri().toString(), Digest.ofFile(rootfs)))
         .create();
     startAgent();
     Eventually.within(
@@ -164,7 +166,9 @@ class AgentKillIT {
     String name = rootfs.getFileName().toString();
     // 32 MiB/s: the 150 MB root filesystem takes about five seconds to come.
     try (FileServer server = new FileServer().serveThrottled("/", rootfs.getParent(), 32 << 20)) {
-      client.resource(layerSet("kill-download", server.url("/", name), digest.toString())).create();
+      client
+          .resource(TestResources.layerSet("kill-download", SUITE, server.url("/", name), digest))
+          .create();
       startAgent();
       Path partial = node.stateDir.resolve("ingest/" + digest.hex() + ".partial");
       Eventually.within(
@@ -216,7 +220,8 @@ class AgentKillIT {
     Path rootfs = Tools.testRootfsTar();
     client
         .resource(
-            layerSet("kill-loop-big", rootfs.toUri().toString(), Digest.ofFile(rootfs).toString()))
+            TestResources.layerSet(
+                "kill-loop-big", SUITE, rootfs.toUri().toString(), Digest.ofFile(rootfs)))
         .create();
     client.resource(TestResources.overlayMount("kill-loop-big-0", SUITE, "kill-loop-big")).create();
     live.add("kill-loop-big-0");
@@ -312,15 +317,5 @@ class AgentKillIT {
       agent.waitFor();
       agent = null;
     }
-  }
-
-  private static LayerSet layerSet(String name, String url, String digest) {
-    LayerSet layerSet = new LayerSet();
-    layerSet.getMetadata().setName(name);
-    layerSet.getMetadata().setLabels(SUITE);
-    LayerSet.Spec spec = new LayerSet.Spec();
-    spec.layers = List.of(new LayerSet.Layer(url, digest));
-    layerSet.setSpec(spec);
-    return layerSet;
   }
 }

@@ -4,8 +4,10 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
 import io.strata.crd.OverlayMount;
+import io.strata.layerstore.Digest;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
@@ -25,6 +27,20 @@ public final class TestResources {
     mount.setSpec(new OverlayMount.Spec());
     mount.getSpec().layerSetRef = new OverlayMount.LayerSetReference(layerSet);
     return mount;
+  }
+
+  /**
+   * LayerSet {@code name} of one layer, at {@code url} with {@code digest}, labelled {@code
+   * labels}; no node selector (every node).
+   */
+  public static LayerSet layerSet(
+      String name, Map<String, String> labels, String url, Digest digest) {
+    LayerSet layerSet = new LayerSet();
+    layerSet.getMetadata().setName(name);
+    layerSet.getMetadata().setLabels(labels);
+    layerSet.setSpec(new LayerSet.Spec());
+    layerSet.getSpec().layers = List.of(new LayerSet.Layer(url, digest.toString()));
+    return layerSet;
   }
 
   /**
