@@ -1,18 +1,31 @@
 package io.strata.sys;
 
-/** An open file descriptor, closed exactly once. */
+/** An open file descriptor, closed exactly once, and what it was opened as, for messages. */
 public final class Fd implements AutoCloseable {
   private final Syscalls sys;
   private final int value;
+  private final Fd dir;
+  private final String name;
   private boolean closed;
 
-  Fd(Syscalls sys, int value) {
+  /** {@code name} is a path, or, when {@code dir} is not null, a name relative to {@code dir}. */
+  Fd(Syscalls sys, int value, Fd dir, String name) {
     this.sys = sys;
     this.value = value;
+    this.dir = dir;
+    this.name = name;
   }
 
   public int value() {
     return value;
+  }
+
+  /**
+   * The path it was opened by, as an error message names it (a failed sync or write says which
+   * file); composed only when asked, so opening costs no string.
+   */
+  public String describe() {
+    return dir == null ? name : dir.describe() + "/" + name;
   }
 
   /** The descriptor's magic link, through which mount(2) can reach the very inode it holds. */

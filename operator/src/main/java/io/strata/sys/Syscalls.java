@@ -46,14 +46,15 @@ public final class Syscalls {
 
   /** open(2); always close-on-exec. */
   public Fd open(Path path, int flags, int mode) throws SyscallException {
+    String name = path.toString();
     return new Fd(
-        this, check(libc.open(path.toString(), flags | LibC.O_CLOEXEC, mode), "open", path));
+        this, check(libc.open(name, flags | LibC.O_CLOEXEC, mode), "open", path), null, name);
   }
 
   /** openat(2) of {@code name} relative to {@code dir}; always close-on-exec. */
   public Fd openat(Fd dir, String name, int flags, int mode) throws SyscallException {
     int fd = libc.openat(dir.value(), name, flags | LibC.O_CLOEXEC, mode);
-    return new Fd(this, check(fd, "openat", name));
+    return new Fd(this, check(fd, "openat", name), dir, name);
   }
 
   /**
@@ -75,7 +76,7 @@ public final class Syscalls {
           .putLong(resolve);
       long fd = libc.syscall(LibC.SYS_OPENAT2, dir.value(), relative, how, how.length);
       if (fd >= 0) {
-        return new Fd(this, (int) fd);
+        return new Fd(this, (int) fd, dir, relative);
       }
       int errno = runtime.getLastError();
       if (errno != Errno.ENOSYS.intValue()) {
@@ -211,7 +212,7 @@ public final class Syscalls {
     check(
         libc.fstatat(fd.value(), "", buf, LibC.AT_EMPTY_PATH | LibC.AT_SYMLINK_NOFOLLOW),
         "fstat",
-        "fd " + fd.value());
+        fd.describe());
     return FileStat.decode(buf);
   }
 
@@ -222,11 +223,11 @@ public final class Syscalls {
   }
 
   public void fsync(Fd fd) throws SyscallException {
-    check(libc.fsync(fd.value()), "fsync", "fd " + fd.value());
+    check(libc.fsync(fd.value()), "fsync", fd.describe());
   }
 
   public void syncfs(Fd fd) throws SyscallException {
-    check(libc.syncfs(fd.value()), "syncfs", "fd " + fd.value());
+    check(libc.syncfs(fd.value()), "syncfs", fd.describe());
   }
 
   public void renameat2(Fd fromDir, String from, Fd toDir, String to, int flags)
@@ -263,9 +264,10 @@ public final class Syscalls {
    * something (of any type, a symlink included) is already there. Never follows a symlink.
    */
   public Fd createNew(Path path, int mode) throws SyscallException {
+    String name = path.toString();
     int fd =
         libc.open(
-            path.toString(),
+            name,
             LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC,
             mode);
     if (fd < 0) {
@@ -273,9 +275,9 @@ public final class Syscalls {
       if (errno == Errno.EEXIST.intValue()) {
         return null;
       }
-      throw new SyscallException("open", path.toString(), errno);
+      throw new SyscallException("open", name, errno);
     }
-    return new Fd(this, fd);
+    return new Fd(this, fd, null, name);
   }
 
   /** Writes {@code length} bytes of {@code bytes} from index {@code from} at {@code offset}. */
@@ -293,7 +295,7 @@ public final class Syscalls {
     while (left > 0) {
       long n = libc.pwrite(fd.value(), rest, left, at);
       if (n < 0) {
-        throw new SyscallException("pwrite", "fd " + fd.value(), runtime.getLastError());
+        throw new SyscallException("pwrite", fd.describe(), runtime.getLastError());
       }
       left -= (int) n;
       at += n;
@@ -304,11 +306,11 @@ public final class Syscalls {
   }
 
   public void fchown(Fd fd, int uid, int gid) throws SyscallException {
-    check(libc.fchown(fd.value(), uid, gid), "fchown", "fd " + fd.value());
+    check(libc.fchown(fd.value(), uid, gid), "fchown", fd.describe());
   }
 
   public void fchmod(Fd fd, int mode) throws SyscallException {
-    check(libc.fchmod(fd.value(), mode), "fchmod", "fd " + fd.value());
+    check(libc.fchmod(fd.value(), mode), "fchmod", fd.describe());
   }
 
   /** Sets the access and modification times of an open file to {@code nanos}. */

@@ -77,7 +77,9 @@ class DiskErrorsTest {
       disk.failWrites(true);
       Throwable failed = catchThrowable(() -> storeOn(disk).materialize(chain()));
       assertFailsNamingTheDisk(disk, failed);
-      assertThat(failed).hasMessageStartingWith("committing " + collected.chainId());
+      assertThat(failed)
+          .hasMessageStartingWith("committing " + collected.chainId())
+          .hasMessageContaining("syncfs(" + disk.path().resolve("state/staging")); // the build
       assertRoots(disk, parent.chainId());
       assertTheRebootedNodeBuildsIt(disk, parent, parentBefore);
     }

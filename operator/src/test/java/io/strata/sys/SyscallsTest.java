@@ -57,6 +57,22 @@ class SyscallsTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("resolvers")
+  void aCallThatFailsOnADescriptorNamesThePathItWasOpenedBy(String name, Syscalls resolver)
+      throws Exception {
+    Path file = Files.createDirectories(tmp.resolve("base/a")).resolve("f");
+    Files.writeString(file, "x");
+    try (Fd base = resolver.open(tmp.resolve("base"), LibC.O_PATH | LibC.O_DIRECTORY, 0);
+        Fd a = resolver.openat(base, "a", LibC.O_PATH | LibC.O_DIRECTORY, 0);
+        Fd f = resolver.openBeneath(a, "f", LibC.O_PATH, 0)) {
+      // A descriptor opened O_PATH refuses fchmod (EBADF): the message says which file it was.
+      assertThatThrownBy(() -> resolver.fchmod(f, 0600))
+          .isInstanceOf(SyscallException.class)
+          .hasMessageStartingWith("fchmod(" + file + "): EBADF");
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("resolvers")
   void openBeneathWithNoXdevRefusesToCrossAMount(String name, Syscalls resolver) throws Exception {
     assumeTrue(isRoot(), "mounting a tmpfs needs root (CI runs as root)");
     Path mountPoint = Files.createDirectories(tmp.resolve("base/mnt"));
