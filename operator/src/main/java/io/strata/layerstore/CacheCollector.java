@@ -88,15 +88,21 @@ public final class CacheCollector {
     List<Root> roots = new ArrayList<>();
     try (Stream<Path> dirs = Files.list(layout.layers())) {
       for (Path dir : dirs.toList()) {
+        Path root = dir.resolve(NodeLayout.ROOT);
+        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+          continue; // not a committed root: the layer store clears it when it publishes one there
+        }
         Path record = dir.resolve(NodeLayout.LAYER_JSON);
-        if (Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)) {
-          LayerStore.LayerRecord stored =
-              LayerStore.JSON.readValue(record.toFile(), LayerStore.LayerRecord.class);
+        LayerStore.LayerRecord stored = LayerStore.readRecord(record);
+        String chainHex = dir.getFileName().toString();
+        if (stored != null) {
           roots.add(
-              new Root(
-                  dir.getFileName().toString(),
-                  stored.bytes(),
-                  Files.getLastModifiedTime(record).toMillis()));
+              new Root(chainHex, stored.bytes(), Files.getLastModifiedTime(record).toMillis()));
+        } else { // the layer store writes it again when the root is next used
+          log.warn(
+              "{} is unreadable: counting its root, and taking it as the least recently used",
+              record);
+          roots.add(new Root(chainHex, LayerStore.count(root)[1], 0));
         }
       }
     }

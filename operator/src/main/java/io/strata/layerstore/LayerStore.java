@@ -71,7 +71,6 @@ public final class LayerStore {
     this.reader = new LayerReader(limits);
   }
 
-  /** One layer blob to materialize, optionally with the digest it must have. */
   /**
    * A layer blob to apply. {@code digest} (the blob's) and {@code diffId} (its uncompressed tar's,
    * as an image config lists it) are checked when given; either may be null.
@@ -195,7 +194,7 @@ public final class LayerStore {
           verify(layers.get(verified), Digest.ofFile(layers.get(verified).file()));
         }
         if (known.committed == layers.size()) {
-          return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
+          return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, blobs, true);
         }
         // One build at a time applies a given layer onto a given root, in this process and across
         // processes; one that waited looks again, since the build before it may have published
@@ -231,7 +230,7 @@ public final class LayerStore {
     if (known.committed != blobs.size()) {
       return null;
     }
-    return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, true);
+    return committed(ChainIds.of(known.diffIds).getLast(), known.diffIds, blobs, true);
   }
 
   /** Names the build of layer {@code next} of {@code blobs} onto the root of the ones before. */
@@ -302,7 +301,7 @@ public final class LayerStore {
       Digest chain = ChainIds.of(diffIds).getLast();
       step = "committing " + chain + " from " + build.dir;
       if (isCommitted(chain)) {
-        return committed(chain, diffIds, true);
+        return committed(chain, diffIds, blobs, true);
       }
       Materialized made =
           publish(build.dir, root, chain, diffIds, blobs.subList(0, diffIds.size()));
@@ -351,25 +350,20 @@ public final class LayerStore {
         Fd staging = sys.open(layout.staging(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
         Fd layers = sys.open(layout.layers(), LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
       counts = countWhileSyncing(root, buildFd);
-      LayerRecord record =
-          new LayerRecord(
-              chain.toString(),
-              diffIds.stream().map(Digest::toString).toList(),
-              blobs.stream().map(Digest::toString).toList(),
-              counts[0],
-              counts[1]);
+      LayerRecord record = record(chain, diffIds, blobs, counts);
       Path recordFile = build.resolve(NodeLayout.LAYER_JSON);
       Files.write(recordFile, JSON.writeValueAsBytes(record));
       try (Fd recordFd = sys.open(recordFile, LibC.O_RDONLY, 0)) {
         sys.fsync(recordFd);
       }
       sys.fsync(buildFd);
+      removeDebris(chain);
       sys.renameat2(
           staging, build.getFileName().toString(), layers, chain.hex(), LibC.RENAME_NOREPLACE);
       sys.fsync(layers);
     } catch (SyscallException e) {
       if (e.is(Errno.EEXIST) || e.is(Errno.ENOTEMPTY)) {
-        return committed(chain, diffIds, true); // another process published it first
+        return committed(chain, diffIds, blobs, true); // another process published it first
       }
       if (e.is(Errno.ENOSPC)) {
         throw new LayerException(Reason.NoSpace, e.getMessage());
@@ -378,6 +372,19 @@ public final class LayerStore {
     }
     return new Materialized(
         chain, layout.layerRoot(chain.hex()), counts[0], counts[1], List.copyOf(diffIds), false);
+  }
+
+  /**
+   * Removes what stands at {@code layers/<chain>} without a root in it, which no build leaves (each
+   * renames its root and record into place at once), but a damaged disk's repair or an interrupted
+   * removal by hand can; nothing can mount it.
+   */
+  private void removeDebris(Digest chain) throws IOException {
+    Path dir = layout.layer(chain.hex());
+    if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !isCommitted(chain)) {
+      log.warn("{} holds no root: removing it to publish one", dir);
+      Trees.deleteViaTrash(dir, layout.trash());
+    }
   }
 
   /**
@@ -424,12 +431,23 @@ public final class LayerStore {
     }
   }
 
-  private Materialized committed(Digest chain, List<Digest> diffIds, boolean reused)
-      throws IOException {
+  /**
+   * The committed root of {@code chain}, marked used. Its record is only what the chain and the
+   * root say: when a damaged disk has made it unreadable or removed it, it is written again from
+   * them, and the root, which is never changed, goes on serving as it is.
+   */
+  private Materialized committed(
+      Digest chain, List<Digest> diffIds, List<Digest> blobs, boolean reused) throws IOException {
+    Path recordFile = layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON);
+    LayerRecord record = readRecord(recordFile);
+    if (record == null || !chain.toString().equals(record.chainId())) {
+      log.warn(
+          "{} is unreadable or names another chain: writing it again from its root", recordFile);
+      long[] counts = count(layout.layerRoot(chain.hex()));
+      record = record(chain, diffIds, blobs.subList(0, diffIds.size()), counts);
+      RecordFile.replace(recordFile, JSON.writeValueAsString(record));
+    }
     touch(chain);
-    LayerRecord record =
-        JSON.readValue(
-            layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON).toFile(), LayerRecord.class);
     return new Materialized(
         chain,
         layout.layerRoot(chain.hex()),
@@ -439,15 +457,34 @@ public final class LayerStore {
         reused);
   }
 
+  /** What {@code file} records, or null when it is not there or not a record. */
+  static LayerRecord readRecord(Path file) {
+    try {
+      return JSON.readValue(file.toFile(), LayerRecord.class);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static LayerRecord record(
+      Digest chain, List<Digest> diffIds, List<Digest> blobs, long[] counts) {
+    return new LayerRecord(
+        chain.toString(),
+        diffIds.stream().map(Digest::toString).toList(),
+        blobs.stream().map(Digest::toString).toList(),
+        counts[0],
+        counts[1]);
+  }
+
   /** Marks a root used now: the cache collector removes the least recently used first. */
   private void touch(Digest chain) throws IOException {
     Files.setLastModifiedTime(
         layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), FileTime.from(Instant.now()));
   }
 
+  /** A root is committed once its build is renamed into place, record and all, in one step. */
   private boolean isCommitted(Digest chain) {
-    return Files.isRegularFile(
-        layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), LinkOption.NOFOLLOW_LINKS);
+    return Files.isDirectory(layout.layerRoot(chain.hex()), LinkOption.NOFOLLOW_LINKS);
   }
 
   private static void verify(LayerSource layer, Digest actual) throws LayerException {
@@ -494,7 +531,7 @@ public final class LayerStore {
   }
 
   /** Regular files and their bytes in a root: one lstat per entry, links never followed. */
-  private static long[] count(Path root) throws IOException {
+  static long[] count(Path root) throws IOException {
     long[] counts = new long[2];
     Files.walkFileTree(
         root,

@@ -78,6 +78,25 @@ class CacheCollectorTest {
   }
 
   @Test
+  void aRootWhoseRecordIsUnreadableIsCountedByItsFilesAndGoesFirst() throws Exception {
+    Materialized damaged = root("damaged", 100);
+    Materialized older = root("older", 100);
+    Materialized newest = root("newest", 100);
+    Files.write(damaged.root().resolveSibling(NodeLayout.LAYER_JSON), new byte[] {0, 0, '{'});
+    store.materialize(
+        List.of(new LayerSource(tmp.resolve("older.tar"), null, null))); // now the newest
+    CacheCollector collector = new CacheCollector(layout, Syscalls.get());
+
+    assertThat(collector.collect(Set.of(), new Budget(300 << 10, 0, 0)))
+        .as("three roots of 100 KiB each fit in 300 KiB, the damaged one counted by its files")
+        .isEmpty();
+    assertThat(collector.collect(Set.of(), new Budget(250 << 10, 0, 0)))
+        .containsExactly(damaged.chainId().hex());
+    assertThat(newest.root()).exists();
+    assertThat(older.root()).exists();
+  }
+
+  @Test
   void withinBudgetNothingIsRemoved() throws Exception {
     root("a", 10);
     root("b", 10);

@@ -183,6 +183,51 @@ class LayerStoreTest {
   }
 
   @Test
+  void aCommittedRootWhoseRecordIsDamagedOrGoneIsUsedAsItIsAndTheRecordWrittenAgain()
+      throws Exception {
+    Path base = layer("base", new TarBuilder().file("a", "a").file("d/b", "bb"));
+    Path top = layer("top", new TarBuilder().file("c", "ccc"));
+    Materialized made = materialize(base, top);
+    Path record = made.root().resolveSibling(NodeLayout.LAYER_JSON);
+    byte[] written = Files.readAllBytes(record);
+    TreeSnapshot before = TreeSnapshot.of(made.root());
+    long inode = sys.lstat(made.root()).ino();
+
+    Files.write(record, new byte[] {0, 0, 0, 0, '{'}); // what a bad block can leave
+    Materialized again = materialize(base, top);
+    Files.delete(record);
+    Materialized found =
+        store.lookup(List.of(Digest.ofFile(base), Digest.ofFile(top))); // the agent's shortcut
+
+    for (Materialized reused : List.of(again, found)) {
+      assertThat(reused.reused()).isTrue();
+      assertThat(reused.chainId()).isEqualTo(made.chainId());
+      assertThat(List.of(reused.files(), reused.bytes())).containsExactly(3L, 6L);
+    }
+    assertThat(sys.lstat(made.root()).ino())
+        .as("the same root, not a rebuilt one")
+        .isEqualTo(inode);
+    assertThat(TreeSnapshot.of(made.root())).isEqualTo(before);
+    assertThat(record).hasBinaryContent(written);
+    assertThat(store.layersApplied()).as("nothing applied again").isEqualTo(2);
+  }
+
+  @Test
+  void whatStandsWhereARootBelongsWithoutARootInItGivesWayToABuiltOne() throws Exception {
+    Path only = layer("only", new TarBuilder().file("f", "content"));
+    Materialized made = materialize(only);
+    io.strata.layout.Trees.delete(made.root()); // say, a repair moved it to lost+found
+    Files.writeString(made.root().resolveSibling("left"), "debris");
+
+    Materialized again = materialize(only);
+
+    assertThat(again.reused()).isFalse();
+    assertThat(again.root().resolve("f")).hasContent("content");
+    assertThat(made.root().resolveSibling("left")).doesNotExist();
+    assertThat(store.layersApplied()).isEqualTo(2);
+  }
+
+  @Test
   void chainsThatShareAPrefixShareItsRoot() throws Exception {
     Path base = layer("base", new TarBuilder().file("f", "base"));
     Path a = layer("a", new TarBuilder().file("a", "a"));
