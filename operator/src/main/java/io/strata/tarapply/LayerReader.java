@@ -10,7 +10,9 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
@@ -47,15 +49,25 @@ public final class LayerReader {
   /** What reading a layer found out. */
   public record Applied(Digest blobDigest, Digest diffId, long entries, long uncompressedBytes) {}
 
-  public Applied apply(Path blob, String mediaType, RootWriter writer)
-      throws LayerException, IOException {
+  /**
+   * Applies the layer in {@code blob} to {@code writer}'s root. A refusal names the layer first
+   * (the node's blobs are named by their digests), then what in it was refused.
+   */
+  public Applied apply(Path blob, String mediaType, RootWriter writer) throws LayerException {
+    try {
+      return read(blob, mediaType, writer);
+    } catch (LayerException e) {
+      throw new LayerException(e.reason(), blob + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Applied read(Path blob, String mediaType, RootWriter writer) throws LayerException {
     Compression declared = Compression.ofMediaType(mediaType);
     try (InputStream file = new BufferedInputStream(Files.newInputStream(blob), BUFFER)) {
       Compression actual = Compression.sniff(file);
       if (declared != null && declared != actual) {
         throw new LayerException(
-            Reason.UnsupportedMediaType,
-            blob.getFileName() + " is declared " + mediaType + " but its bytes are " + actual);
+            Reason.UnsupportedMediaType, "declared " + mediaType + ", but its bytes are " + actual);
       }
       boolean plain = actual == Compression.NONE;
       MessageDigest blobSha = Digest.sha256();
@@ -84,7 +96,7 @@ public final class LayerReader {
     } catch (GuardException e) {
       throw e.refusal;
     } catch (IOException e) {
-      throw classify(e, blob);
+      throw classify(e);
     }
   }
 
@@ -131,40 +143,44 @@ public final class LayerReader {
     };
   }
 
-  private static LayerException classify(IOException e, Path blob) {
+  private static LayerException classify(IOException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof GuardException guard) {
         return guard.refusal;
       }
     }
-    String message = String.valueOf(e.getMessage());
-    String where = blob.getFileName() + ": ";
+    String message =
+        switch (e) {
+          case NoSuchFileException missing -> "no such file";
+          case FileSystemException named when named.getReason() != null -> named.getReason();
+          default -> String.valueOf(e.getMessage());
+        };
     if (message.contains("No space left on device") || message.contains("Disk quota exceeded")) {
-      return new LayerException(Reason.NoSpace, where + message, e);
+      return new LayerException(Reason.NoSpace, message, e);
     }
     if (message.contains("Garbage after")
         || message.contains("after a valid")
         || message.contains("Unknown frame descriptor")) {
-      return new LayerException(Reason.TrailingGarbage, where + message, e);
+      return new LayerException(Reason.TrailingGarbage, message, e);
     }
     if (e instanceof EOFException
         || message.contains("Truncated")
         || message.contains("truncated")
         || message.contains("premature")
         || message.contains("Unexpected end")) {
-      return new LayerException(Reason.Truncated, where + message, e);
+      return new LayerException(Reason.Truncated, message, e);
     }
     if (message.contains("parsing the pax header")
         || message.contains("parsing the header")
         || message.contains("Unable to parse")) {
-      return new LayerException(Reason.InvalidHeader, where + message, e);
+      return new LayerException(Reason.InvalidHeader, message, e);
     }
     if (message.contains("Frame requires too much memory")
         || message.contains("Window")
         || message.contains("window")) {
-      return new LayerException(Reason.SizeLimit, where + message, e);
+      return new LayerException(Reason.SizeLimit, message, e);
     }
-    return new LayerException(Reason.IOError, where + message, e);
+    return new LayerException(Reason.IOError, message, e);
   }
 
   /**

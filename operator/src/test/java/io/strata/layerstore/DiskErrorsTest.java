@@ -110,7 +110,7 @@ class DiskErrorsTest {
       assertThatThrownBy(() -> store.materialize(List.of(source(base), declared)))
           .isInstanceOfSatisfying(
               LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IOError))
-          .hasMessage("child.tar: Input/output error");
+          .hasMessage(blob + ": Input/output error");
       assertThat(disk.refused()).as("reads the disk refused").isPositive();
       try (var roots = Files.list(tmp.resolve("state/layers"))) {
         assertThat(roots.map(p -> p.getFileName().toString()))

@@ -431,7 +431,8 @@ class HostileLayersTest {
     assertThatThrownBy(() -> f.onTopOfBase(evil))
         .as(attack)
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason));
+            LayerException.class, e -> assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason))
+        .hasMessageStartingWith(evil.toString()); // which layer of a chain, then what in it
     f.assertNothingChanged(canary);
   }
 
@@ -726,13 +727,15 @@ class HostileLayersTest {
     assertThatThrownBy(() -> f.onTopOfBase(beneath))
         .isInstanceOfSatisfying(
             LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotADirectory))
-        .hasMessage("etc/hostname is not a directory, but etc/hostname/x lies beneath it");
+        .hasMessage(
+            beneath + ": etc/hostname is not a directory, but etc/hostname/x lies beneath it");
     Path link = tar(layers, new TarBuilder().hardlink("h", "etc/hostname/x"));
     assertThatThrownBy(() -> f.onTopOfBase(link))
         .isInstanceOfSatisfying(
             LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotADirectory))
         .hasMessage(
-            "etc/hostname is not a directory, but the target of hardlink h lies beneath it");
+            link
+                + ": etc/hostname is not a directory, but the target of hardlink h lies beneath it");
     f.assertNothingChanged(canary);
   }
 
