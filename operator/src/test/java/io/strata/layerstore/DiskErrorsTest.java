@@ -80,6 +80,12 @@ class DiskErrorsTest {
       assertThat(failed)
           .hasMessageStartingWith("committing " + collected.chainId())
           .hasMessageContaining("syncfs(" + disk.path().resolve("state/staging")); // the build
+      // The failed sync aborted the journal and the disk went read-only, so the build could not be
+      // removed either: that failure rides along with the one that stopped the build.
+      assertThat(failed.getCause().getSuppressed())
+          .singleElement()
+          .asString()
+          .contains(disk.path().resolve("state/staging").toString(), "Read-only file system");
       assertRoots(disk, parent.chainId());
       assertTheRebootedNodeBuildsIt(disk, parent, parentBefore);
     }
