@@ -79,12 +79,11 @@ public final class LayerReader {
               ? new DigestInputStream(file, blobSha)
               : new BufferedInputStream(new DigestInputStream(file, blobSha), BUFFER);
       // Reading, hashing the blob and decompressing run on a thread of their own, beside parsing
-      // and writing, as GNU tar's gzip or zstd process does. Decompression keeps that thread busy
-      // enough that the diffID of a compressed blob is hashed on this one: measured with gzip and
-      // zstd, hashing it there as well is slower.
-      try (Prefetch tarStream = new Prefetch(decompressor(raw, actual))) {
-        Metered tarBytes =
-            new Metered(tarStream, limits.maxUncompressedBytes(), plain ? null : diffSha);
+      // and writing, as GNU tar's gzip or zstd process does. The diffID of a compressed blob is
+      // hashed by whichever of the two threads has time (measured with gzip and zstd: on either
+      // thread alone it makes that one the slower where the layer favours it).
+      try (Prefetch tarStream = new Prefetch(decompressor(raw, actual), plain ? null : diffSha)) {
+        Metered tarBytes = new Metered(tarStream, limits.maxUncompressedBytes());
         long entries = applyEntries(tarBytes, writer); // reads the tar to its end
         // The thread has stopped at the end of the tar; bytes after a compressed stream still
         // count toward the blob digest.
@@ -228,16 +227,14 @@ public final class LayerReader {
     }
   }
 
-  /** The uncompressed tar bytes: counted, bounded, and hashed into the diffID when asked to. */
+  /** The uncompressed tar bytes: counted and bounded. */
   private static final class Metered extends FilterInputStream {
     final long limit;
-    final MessageDigest sha;
     long count;
 
-    Metered(InputStream in, long limit, MessageDigest sha) {
+    Metered(InputStream in, long limit) {
       super(in);
       this.limit = limit;
-      this.sha = sha;
     }
 
     @Override
@@ -249,9 +246,6 @@ public final class LayerReader {
     public int read(byte[] b, int off, int len) throws IOException {
       int n = super.read(b, off, len);
       if (n > 0) {
-        if (sha != null) {
-          sha.update(b, off, n);
-        }
         count += n;
         if (count > limit) {
           throw new GuardException(
