@@ -95,7 +95,7 @@ public final class LayerReader {
     } catch (GuardException e) {
       throw e.refusal;
     } catch (IOException e) {
-      throw classify(e);
+      throw classify(e, blob);
     }
   }
 
@@ -142,18 +142,20 @@ public final class LayerReader {
     };
   }
 
-  private static LayerException classify(IOException e) {
+  private static LayerException classify(IOException e, Path blob) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof GuardException guard) {
         return guard.refusal;
       }
     }
-    String message =
-        switch (e) {
-          case NoSuchFileException missing -> "no such file";
-          case FileSystemException named when named.getReason() != null -> named.getReason();
-          default -> String.valueOf(e.getMessage());
-        };
+    String message = String.valueOf(e.getMessage());
+    if (e instanceof FileSystemException named && blob.toString().equals(named.getFile())) {
+      // the layer's own file, which the message's prefix names already: only what went wrong
+      message =
+          named instanceof NoSuchFileException
+              ? "no such file"
+              : named.getReason() != null ? named.getReason() : named.getClass().getSimpleName();
+    }
     if (message.contains("No space left on device") || message.contains("Disk quota exceeded")) {
       return new LayerException(Reason.NoSpace, message, e);
     }

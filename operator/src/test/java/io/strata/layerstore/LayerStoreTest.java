@@ -213,6 +213,16 @@ class LayerStoreTest {
   }
 
   @Test
+  void aLayerFileThatIsNotThereIsNamedOnce() throws Exception {
+    Path missing = tmp.resolve("gone.tar");
+    LayerSource declared = new LayerSource(missing, new Digest("0".repeat(64)), null);
+    assertThatThrownBy(() -> store.materialize(List.of(declared)))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IOError))
+        .hasMessage(missing + ": no such file");
+  }
+
+  @Test
   void whatStandsWhereARootBelongsWithoutARootInItGivesWayToABuiltOne() throws Exception {
     Path only = layer("only", new TarBuilder().file("f", "content"));
     Materialized made = materialize(only);
