@@ -110,14 +110,14 @@ class AgentAndControllerIT {
           assertReports(CPU, List.of("it-all"), List.of());
         });
 
-    client.nodes().withName(CPU).edit(n -> relabel(n, "gpu"));
+    TestResources.edit(client.nodes().withName(CPU), n -> relabel(n, "gpu"));
     Eventually.within(
         CONVERGE,
         () ->
             assertReports(
                 CPU, List.of("it-all", "it-gpu"), List.of("it-om-gpu-nodes", "it-om-on-gpu-set")));
 
-    client.nodes().withName(CPU).edit(n -> relabel(n, "cpu"));
+    TestResources.edit(client.nodes().withName(CPU), n -> relabel(n, "cpu"));
     Eventually.within(CONVERGE, () -> assertReports(CPU, List.of("it-all"), List.of()));
 
     client.resources(LayerSet.class).withName("it-gpu").delete();
@@ -380,7 +380,7 @@ class AgentAndControllerIT {
             .get();
     assertThat(leader.getSpec().getHolderIdentity()).isEqualTo("it-controller");
 
-    client.nodes().withName(CPU).edit(n -> relabel(n, "gpu"));
+    TestResources.edit(client.nodes().withName(CPU), n -> relabel(n, "gpu"));
     Eventually.within(
         CONVERGE,
         () -> {
@@ -441,7 +441,7 @@ class AgentAndControllerIT {
     try {
       Eventually.within(
           CONVERGE, () -> assertThat(writes).as("the storm is on").hasValueGreaterThan(20));
-      client.nodes().withName(CPU).edit(n -> relabel(n, "gpu"));
+      TestResources.edit(client.nodes().withName(CPU), n -> relabel(n, "gpu"));
       Eventually.within(CONVERGE, () -> assertThat(desired(LayerSet.class, "it-gpu")).isEqualTo(2));
       Eventually.within(
           CONVERGE,

@@ -180,14 +180,12 @@ class AgentMountsIT {
     // A process working in the mount: unmounting it now would fail with EBUSY.
     Process user = new ProcessBuilder("sleep", "300").directory(target.toFile()).start();
     try {
-      client
-          .resources(LayerSet.class)
-          .withName("it-change")
-          .edit(
-              l -> {
-                l.getSpec().layers = new ArrayList<>(l.getSpec().layers.subList(0, 1));
-                return l;
-              });
+      TestResources.edit(
+          client.resources(LayerSet.class).withName("it-change"),
+          l -> {
+            l.getSpec().layers = new ArrayList<>(l.getSpec().layers.subList(0, 1));
+            return l;
+          });
       Eventually.within(
           CONVERGE,
           () -> {
@@ -296,14 +294,12 @@ class AgentMountsIT {
             assertThat(layerSet("it-mnt-a", "it-changed").phase).isEqualTo(LayerSetPhase.Pending));
     List<LayerSet.Layer> changed =
         onTheExampleBase("it-changed", "/later/", newLayer).getSpec().layers;
-    client
-        .resources(LayerSet.class)
-        .withName("it-changed")
-        .edit(
-            l -> {
-              l.getSpec().layers = changed;
-              return l;
-            });
+    TestResources.edit(
+        client.resources(LayerSet.class).withName("it-changed"),
+        l -> {
+          l.getSpec().layers = changed;
+          return l;
+        });
 
     Eventually.within(
         CONVERGE,

@@ -22,6 +22,7 @@ import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TestImages;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import io.strata.testing.TokenIssuer;
 import io.strata.testing.TreeSnapshot;
 import java.net.ServerSocket;
@@ -124,29 +125,22 @@ class RegistryIT {
       // The tag moves. Nothing changes on the node until the LayerSet itself does.
       String v1Chain = entry("reg-tag").chainId;
       images.push("v2", registry.host(), REPO, "1.0", null);
-      client
-          .resources(LayerSet.class)
-          .withName("reg-tag")
-          .edit(
-              l -> {
-                l.getMetadata()
-                    .getAnnotations()
-                    .put("touched", "to make the controller look again");
-                return l;
-              });
+      TestResources.edit(
+          client.resources(LayerSet.class).withName("reg-tag"),
+          l -> {
+            l.getMetadata().getAnnotations().put("touched", "to make the controller look again");
+            return l;
+          });
       Thread.sleep(3_000);
       assertThat(status("reg-tag").resolvedImage).isEqualTo(repo + "@" + images.digest("v1"));
       assertThat(entry("reg-tag").chainId).isEqualTo(v1Chain);
 
-      client
-          .resources(LayerSet.class)
-          .withName("reg-tag")
-          .edit(
-              l -> {
-                l.getSpec().nodeSelector =
-                    new LabelSelectorBuilder().withMatchLabels(SUITE).build();
-                return l;
-              });
+      TestResources.edit(
+          client.resources(LayerSet.class).withName("reg-tag"),
+          l -> {
+            l.getSpec().nodeSelector = new LabelSelectorBuilder().withMatchLabels(SUITE).build();
+            return l;
+          });
       Eventually.within(
           CONVERGE,
           () -> {

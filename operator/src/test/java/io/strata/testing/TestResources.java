@@ -1,6 +1,9 @@
 package io.strata.testing;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
 import io.strata.crd.OverlayMount;
@@ -14,6 +17,24 @@ import java.util.function.UnaryOperator;
 /** Strata resources as the tests make them: named, and labelled so a suite can delete its own. */
 public final class TestResources {
   private TestResources() {}
+
+  /**
+   * What {@code kubectl edit} does for a person: reads the object, changes it and writes it back
+   * with the version it read, and when something else wrote in between (the controller's finalizer,
+   * the agent's node labels) and the server refuses with 409, reads it again and tries again.
+   * Fabric8's {@code edit} makes one attempt.
+   */
+  public static <T extends HasMetadata> T edit(Resource<T> resource, UnaryOperator<T> change) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return resource.edit(change);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 10) {
+          throw e;
+        }
+      }
+    }
+  }
 
   /**
    * OverlayMount {@code name} of LayerSet {@code layerSet}, labelled {@code labels}; no node
