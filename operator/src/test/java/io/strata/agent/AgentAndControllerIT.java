@@ -68,8 +68,7 @@ class AgentAndControllerIT {
   @AfterEach
   void stopEverything() throws Exception {
     // Deleted while the controller and agents run: the teardown finalizer needs both.
-    client.resources(OverlayMount.class).withLabels(SUITE).delete();
-    client.resources(LayerSet.class).withLabels(SUITE).delete();
+    TestResources.deleteSuite(client, SUITE);
     Eventually.within(
         CONVERGE,
         () -> {
@@ -343,8 +342,7 @@ class AgentAndControllerIT {
                 .hasSize(4));
     running.close(); // every agent and controller gone
     assertThat(io.strata.controller.Uninstall.removeFinalizers(client)).isGreaterThanOrEqualTo(4);
-    client.resources(OverlayMount.class).withLabels(SUITE).delete();
-    client.resources(LayerSet.class).withLabels(SUITE).delete();
+    TestResources.deleteSuite(client, SUITE);
     Eventually.within(
         CONVERGE,
         () ->

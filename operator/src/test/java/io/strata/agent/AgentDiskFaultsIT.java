@@ -3,11 +3,9 @@ package io.strata.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
-import io.strata.crd.OverlayMount;
 import io.strata.layerstore.Digest;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
@@ -74,8 +72,7 @@ class AgentDiskFaultsIT {
   @AfterEach
   void stop() throws Exception {
     if (client != null) {
-      client.resources(OverlayMount.class).withLabels(SUITE).delete();
-      client.resources(LayerSet.class).withLabels(SUITE).delete();
+      TestResources.deleteSuite(client, SUITE);
     }
     running.close();
     if (node != null) {

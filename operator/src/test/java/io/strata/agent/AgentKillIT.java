@@ -3,7 +3,6 @@ package io.strata.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.OverlayMount;
@@ -62,8 +61,7 @@ class AgentKillIT {
   @AfterEach
   void stop() throws Exception {
     if (client != null) {
-      client.resources(OverlayMount.class).withLabels(SUITE).delete();
-      client.resources(LayerSet.class).withLabels(SUITE).delete();
+      TestResources.deleteSuite(client, SUITE);
       if (agent != null && agent.isAlive()) {
         Eventually.within(CONVERGE, () -> assertThat(node.mountsBeneath()).hasSize(1));
       }

@@ -84,8 +84,7 @@ class AgentMountsIT {
   @AfterEach
   void stop() throws Exception {
     if (client != null) {
-      client.resources(OverlayMount.class).withLabels(SUITE).delete();
-      client.resources(LayerSet.class).withLabels(SUITE).delete();
+      TestResources.deleteSuite(client, SUITE);
     }
     running.close();
     if (layers != null) {

@@ -3,7 +3,6 @@ package io.strata.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.OverlayMount;
@@ -61,8 +60,7 @@ class AgentRestartIT {
   @AfterEach
   void stop() throws Exception {
     if (client != null) {
-      client.resources(OverlayMount.class).withLabels(SUITE).delete();
-      client.resources(LayerSet.class).withLabels(SUITE).delete();
+      TestResources.deleteSuite(client, SUITE);
     }
     stopAgent();
     if (node != null) {

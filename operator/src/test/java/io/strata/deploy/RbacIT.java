@@ -24,7 +24,6 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
-import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
@@ -141,8 +140,7 @@ class RbacIT {
     if (admin == null) {
       return;
     }
-    admin.resources(OverlayMount.class).withLabels(SUITE).delete();
-    admin.resources(LayerSet.class).withLabels(SUITE).delete();
+    TestResources.deleteSuite(admin, SUITE);
     Eventually.within(
         CONVERGE,
         () ->

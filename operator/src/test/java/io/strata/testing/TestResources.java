@@ -2,6 +2,7 @@ package io.strata.testing;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -17,6 +18,15 @@ import java.util.function.UnaryOperator;
 /** Strata resources as the tests make them: named, and labelled so a suite can delete its own. */
 public final class TestResources {
   private TestResources() {}
+
+  /**
+   * Deletes a suite's resources, the OverlayMounts before the LayerSets they name, as a user
+   * uninstalling them would.
+   */
+  public static void deleteSuite(KubernetesClient client, Map<String, String> labels) {
+    client.resources(OverlayMount.class).withLabels(labels).delete();
+    client.resources(LayerSet.class).withLabels(labels).delete();
+  }
 
   /**
    * What {@code kubectl edit} does for a person: reads the object, changes it and writes it back
