@@ -317,7 +317,10 @@ public final class Syscalls {
   public void futimes(Fd fd, long nanos) throws SyscallException {
     long seconds = Math.floorDiv(nanos, 1_000_000_000L);
     long rest = Math.floorMod(nanos, 1_000_000_000L);
-    check(libc.futimens(fd.value(), new long[] {seconds, rest, seconds, rest}), "futimens", fd);
+    check(
+        libc.futimens(fd.value(), new long[] {seconds, rest, seconds, rest}),
+        "futimens",
+        fd.describe());
   }
 
   public void fsetxattr(Fd fd, String name, byte[] value) throws SyscallException {
@@ -480,9 +483,14 @@ public final class Syscalls {
     umount2(target.toString(), flags);
   }
 
-  private int check(int result, String syscall, Object path) throws SyscallException {
+  private int check(int result, String syscall, Path path) throws SyscallException {
+    return check(result, syscall, path.toString());
+  }
+
+  /** {@code what} names the file (a path, or {@link Fd#describe()}) for the message. */
+  private int check(int result, String syscall, String what) throws SyscallException {
     if (result < 0) {
-      throw new SyscallException(syscall, String.valueOf(path), runtime.getLastError());
+      throw new SyscallException(syscall, what, runtime.getLastError());
     }
     return result;
   }
