@@ -273,40 +273,47 @@ public final class LayerStore {
         diffIds.isEmpty() ? null : layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
     String step =
         ancestor == null ? "starting a build in " + layout.staging() : "copying " + ancestor;
-    try (Staged build = new Staged(layout.staging().resolve(key + "-" + System.nanoTime()))) {
-      Path root = build.dir.resolve(NodeLayout.ROOT);
-      if (ancestor != null) {
-        new TreeLinker(sys).copy(ancestor, root);
-      } else {
-        Files.createDirectory(root);
-        sys.chmod(root, 0755);
-      }
-      RootWriter writer = new RootWriter(root, ancestor, sys);
-      do {
-        int i = diffIds.size();
-        LayerSource layer = layers.get(i);
-        step = "applying " + layer.file();
-        LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
-        verify(layer, applied.blobDigest());
-        if (!applied.blobDigest().equals(blobs.get(i))) {
-          throw new LayerException(
-              Reason.DigestMismatch, layer.file() + " changed while it was being read");
+    try (Staged build = new Staged(layout.staging().resolve(key + "-" + System.nanoTime()));
+        Writeback writeback = new Writeback(sys, build.dir)) {
+      try {
+        Path root = build.dir.resolve(NodeLayout.ROOT);
+        if (ancestor != null) {
+          new TreeLinker(sys).copy(ancestor, root);
+        } else {
+          Files.createDirectory(root);
+          sys.chmod(root, 0755);
         }
-        verifyDiffId(layer, applied.diffId());
-        step = "recording the diffID of " + layer.file();
-        recordDiffId(blobs.get(i), applied.diffId());
-        diffIds.add(applied.diffId());
-        layersApplied.increment();
-      } while (diffIds.size() < layers.size() && !neededByAnother(blobs, diffIds.size()));
-      Digest chain = ChainIds.of(diffIds).getLast();
-      step = "committing " + chain + " from " + build.dir;
-      if (isCommitted(chain)) {
-        return committed(chain, diffIds, blobs, true);
+        RootWriter writer = new RootWriter(root, ancestor, sys, writeback::request);
+        do {
+          int i = diffIds.size();
+          LayerSource layer = layers.get(i);
+          step = "applying " + layer.file();
+          LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
+          verify(layer, applied.blobDigest());
+          if (!applied.blobDigest().equals(blobs.get(i))) {
+            throw new LayerException(
+                Reason.DigestMismatch, layer.file() + " changed while it was being read");
+          }
+          verifyDiffId(layer, applied.diffId());
+          step = "recording the diffID of " + layer.file();
+          recordDiffId(blobs.get(i), applied.diffId());
+          diffIds.add(applied.diffId());
+          layersApplied.increment();
+        } while (diffIds.size() < layers.size() && !neededByAnother(blobs, diffIds.size()));
+        Digest chain = ChainIds.of(diffIds).getLast();
+        step = "committing " + chain + " from " + build.dir;
+        writeback.finish();
+        if (isCommitted(chain)) {
+          return committed(chain, diffIds, blobs, true);
+        }
+        Materialized made =
+            publish(build.dir, root, chain, diffIds, blobs.subList(0, diffIds.size()));
+        build.published = true;
+        return made;
+      } catch (LayerException | IOException e) {
+        writeback.throwFailureBehind(e); // a disk that failed explains what failed after it
+        throw e;
       }
-      Materialized made =
-          publish(build.dir, root, chain, diffIds, blobs.subList(0, diffIds.size()));
-      build.published = true;
-      return made;
     } catch (IOException e) {
       boolean full = e instanceof SyscallException failed && failed.is(Errno.ENOSPC);
       throw new LayerException(
@@ -416,7 +423,7 @@ public final class LayerStore {
     return counts;
   }
 
-  private static void joinUninterruptibly(Thread thread) {
+  static void joinUninterruptibly(Thread thread) {
     boolean interrupted = false;
     while (true) {
       try {

@@ -45,7 +45,10 @@ public final class RootWriter {
   private static final int BUFFER = 64 << 10;
   private static final int HOLE_BLOCK = 4 << 10;
 
-  /** Free space and inodes are checked every this many bytes or entries written. */
+  /**
+   * Free space and inodes are checked, and the checkpoint told, every this many bytes or entries
+   * written.
+   */
   private static final long CHECK_EVERY_BYTES = 64L << 20;
 
   private static final long CHECK_EVERY_ENTRIES = 4096;
@@ -58,6 +61,7 @@ public final class RootWriter {
   private final Path root;
   private final Path ancestor;
   private final Syscalls sys;
+  private final Checkpoint checkpoint;
   private final byte[] buffer = new byte[BUFFER];
   private final byte[] zeros = new byte[BUFFER];
 
@@ -73,14 +77,22 @@ public final class RootWriter {
   private long entriesSinceCheck;
   private final List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
 
+  /** Told every few MiB or thousand entries written; what it throws stops the build. */
+  @FunctionalInterface
+  public interface Checkpoint {
+    void reached() throws IOException;
+  }
+
   /**
    * @param ancestor the committed root this one was hardlink-copied from, or null: inodes shared
    *     with it get a private copy before anything would link more names to them
+   * @param checkpoint told as the root grows (the layer store starts writing it back to disk)
    */
-  public RootWriter(Path root, Path ancestor, Syscalls sys) {
+  public RootWriter(Path root, Path ancestor, Syscalls sys, Checkpoint checkpoint) {
     this.root = root;
     this.ancestor = ancestor;
     this.sys = sys;
+    this.checkpoint = checkpoint;
   }
 
   void beginLayer() {
@@ -92,6 +104,7 @@ public final class RootWriter {
   void apply(EntryAction action, InputStream data) throws LayerException, IOException {
     if (++entriesSinceCheck >= CHECK_EVERY_ENTRIES || bytesSinceCheck >= CHECK_EVERY_BYTES) {
       checkRoom(action.path());
+      checkpoint.reached();
     }
     try {
       switch (action) {

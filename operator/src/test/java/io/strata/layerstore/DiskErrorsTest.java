@@ -92,6 +92,39 @@ class DiskErrorsTest {
   }
 
   @Test
+  void aDiskThatFailsWhileABigLayerIsWrittenBackPublishesNothing() throws Exception {
+    TarBuilder layer = new TarBuilder().file("etc/hostname", "child");
+    for (int i = 0; i < 5_000; i++) { // past the entries at which the build starts a writeback
+      layer.file("many/" + i, "file " + i);
+    }
+    Path big = layer.write(tmp.resolve("big.tar"));
+    try (FaultyDisk disk = disk()) {
+      Materialized parent = storeOn(disk).materialize(List.of(source(base)));
+      // Built once and collected: the diffIDs stay recorded, so the writebacks sync first.
+      Materialized collected = storeOn(disk).materialize(List.of(source(base), source(big)));
+      Trees.delete(collected.root().getParent());
+      Tools.run(tmp, "sync", "-f", disk.path().toString());
+      TreeSnapshot parentBefore = TreeSnapshot.of(parent.root());
+
+      disk.failWrites(true);
+      Throwable failed =
+          catchThrowable(() -> storeOn(disk).materialize(List.of(source(base), source(big))));
+      // Met first by a writeback while the layer was applied, by the sync that would publish it,
+      // or by whatever wrote next once the failed journal had made the filesystem read-only.
+      assertThat(disk.refused()).as("writes the disk refused").isPositive();
+      assertThat(failed)
+          .as("the build on a failing disk")
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IOError))
+          .hasMessageContaining(disk.path().resolve("state/staging").toString())
+          .hasMessageMatching("(?s).*(Input/output error|Read-only file system).*");
+      assertThat(WritebackTest.writebackThreads()).as("writeback threads left").isZero();
+      assertRoots(disk, parent.chainId());
+      assertTheRebootedNodeBuildsIt(disk, parent, parentBefore);
+    }
+  }
+
+  @Test
   void aLayerTheDiskCannotReadIsAnIOErrorNamingIt() throws Exception {
     try (FaultyDisk disk = disk()) {
       Path blob = Files.copy(child, disk.path().resolve("child.tar"));

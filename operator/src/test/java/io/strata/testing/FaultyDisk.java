@@ -97,6 +97,11 @@ public final class FaultyDisk implements AutoCloseable {
     return disk.refused.get();
   }
 
+  /** Bytes written to the disk since it was made. */
+  public long written() {
+    return disk.written.get();
+  }
+
   /** Unmounts and mounts the ext4 again: nothing of it stays in the page cache. */
   public void remount() throws Exception {
     Tools.run(image.getParent(), "umount", mounted.toString());
@@ -158,6 +163,7 @@ public final class FaultyDisk implements AutoCloseable {
     final AtomicBoolean failWrites = new AtomicBoolean();
     final AtomicBoolean failReads = new AtomicBoolean();
     final AtomicLong refused = new AtomicLong();
+    final AtomicLong written = new AtomicLong();
 
     Disk(Path image) throws IOException {
       this.image = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -231,6 +237,7 @@ public final class FaultyDisk implements AutoCloseable {
       } catch (IOException e) {
         return -ErrorCodes.EIO();
       }
+      written.addAndGet(size);
       return (int) size;
     }
 

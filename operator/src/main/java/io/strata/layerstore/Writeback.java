@@ -1,0 +1,122 @@
+package io.strata.layerstore;
+
+import io.strata.sys.Fd;
+import io.strata.sys.LibC;
+import io.strata.sys.Syscalls;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Writes a build's files to disk while the build goes on, so the sync that publishes the root has
+ * only the tail left to write. Left to itself, the kernel starts writing dirty pages back only
+ * after half a minute or once they pass a share of memory (on a node with gigabytes free, a whole
+ * layer stays in memory): the disk would then idle while a layer is applied and everything wait on
+ * it at the end.
+ *
+ * <p>Each {@link #request()} asks for a {@code syncfs} of the build's filesystem, run on a thread
+ * of its own, one at a time; requests made while one runs fold into the next. The first request
+ * starts the thread, so a small build never does. A failure is kept and thrown by the next request
+ * and by {@link #finish()}: the kernel reports a writeback error once to each open file, so a later
+ * sync through another descriptor may not see it again.
+ */
+final class Writeback implements AutoCloseable {
+  private final Syscalls sys;
+  private final Path dir;
+  private Thread thread; // guarded by this, as are the three below
+  private boolean requested;
+  private boolean closed;
+  private IOException failed;
+
+  /** A writeback of the filesystem that holds {@code dir}, which stays open while it runs. */
+  Writeback(Syscalls sys, Path dir) {
+    this.sys = sys;
+    this.dir = dir;
+  }
+
+  /** Asks for a sync soon; throws what an earlier one failed with. */
+  synchronized void request() throws IOException {
+    throwIfFailed();
+    if (closed) {
+      return;
+    }
+    if (thread == null) {
+      thread = Thread.ofPlatform().name("strata-layer-writeback").daemon().start(this::run);
+    }
+    requested = true;
+    notifyAll();
+  }
+
+  /** Waits for the sync in flight, if any, and throws what any sync failed with. */
+  void finish() throws IOException {
+    close();
+    synchronized (this) {
+      throwIfFailed();
+    }
+  }
+
+  /** Starts no more syncs and waits for the one in flight: the build's directory may go next. */
+  @Override
+  public void close() {
+    Thread running;
+    synchronized (this) {
+      closed = true;
+      notifyAll();
+      running = thread;
+    }
+    if (running != null) {
+      LayerStore.joinUninterruptibly(running);
+    }
+  }
+
+  private void run() {
+    try (Fd fd = sys.open(dir, LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
+      while (nextRequest()) {
+        sys.syncfs(fd);
+      }
+    } catch (IOException e) {
+      synchronized (this) {
+        failed = e;
+      }
+    }
+  }
+
+  /** Waits for a request; false once closed, when the publishing sync covers the rest. */
+  private synchronized boolean nextRequest() {
+    while (!requested && !closed) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        return false; // nobody interrupts this thread; were it done, the final sync still runs
+      }
+    }
+    requested = false;
+    return !closed;
+  }
+
+  /**
+   * Once the build has failed: waits for the sync in flight, then throws what a writeback failed
+   * with, if one did, with {@code later} suppressed in it. Once the disk has failed, what fails
+   * after it (a write to a filesystem the failure made read-only, say) is its consequence.
+   */
+  void throwFailureBehind(Exception later) throws IOException {
+    close();
+    synchronized (this) {
+      if (failed == null) {
+        return;
+      }
+      for (Throwable t = later; t != null; t = t.getCause()) {
+        if (t == failed) {
+          return; // it is the failure, as a request or finish threw it
+        }
+      }
+      failed.addSuppressed(later);
+      throw failed;
+    }
+  }
+
+  private void throwIfFailed() throws IOException {
+    if (failed != null) {
+      throw failed;
+    }
+  }
+}
