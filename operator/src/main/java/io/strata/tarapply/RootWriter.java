@@ -77,7 +77,10 @@ public final class RootWriter {
   private long entriesSinceCheck;
   private final List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
 
-  /** Told every few MiB or thousand entries written; what it throws stops the build. */
+  /**
+   * Told every {@link #CHECK_EVERY_BYTES} bytes or {@link #CHECK_EVERY_ENTRIES} entries written,
+   * after free space is checked; what it throws stops the build.
+   */
   @FunctionalInterface
   public interface Checkpoint {
     void reached() throws IOException;
