@@ -90,32 +90,30 @@ final class Prefetch extends InputStream {
 
   /** A buffer to fill; while none is free, the chunks the reader has not reached are hashed. */
   private byte[] freeBuffer() throws InterruptedException {
-    for (byte[] buffer; digest != null; ) {
-      if ((buffer = free.poll()) != null) {
-        return buffer;
-      }
+    byte[] buffer;
+    while ((buffer = free.poll()) == null) {
       if (!hashNextPassedOn()) {
-        break;
+        return free.take();
       }
     }
-    return free.take();
+    return buffer;
   }
 
   /** Queues {@code chunk}; while the queue is full, the chunks in it are hashed. */
   private void passOn(Chunk chunk) throws InterruptedException {
-    if (digest != null) {
-      while (!chunks.offer(chunk)) {
-        if (!hashNextPassedOn()) {
-          chunks.put(chunk);
-          return;
-        }
+    while (!chunks.offer(chunk)) {
+      if (!hashNextPassedOn()) {
+        chunks.put(chunk);
+        return;
       }
-      return;
     }
-    chunks.put(chunk);
   }
 
+  /** Hashes the oldest chunk passed on that nobody has hashed; false when there is none. */
   private boolean hashNextPassedOn() {
+    if (digest == null) {
+      return false;
+    }
     synchronized (digest) {
       dropHashed(); // their buffers may be back in use
       Chunk next = passedOn.poll();
