@@ -274,7 +274,7 @@ public final class LayerStore {
     String step =
         ancestor == null ? "starting a build in " + layout.staging() : "copying " + ancestor;
     try (Staged build = new Staged(layout.staging().resolve(key + "-" + System.nanoTime()));
-        Writeback writeback = new Writeback(sys, build.dir)) {
+        Writeback writeback = new Writeback(sys, build.dir, "strata-layer-writeback")) {
       try {
         Path root = build.dir.resolve(NodeLayout.ROOT);
         if (ancestor != null) {
@@ -356,7 +356,11 @@ public final class LayerStore {
     try (Fd buildFd = sys.open(build, LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
         Fd staging = sys.open(layout.staging(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
         Fd layers = sys.open(layout.layers(), LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
-      counts = countWhileSyncing(root, buildFd);
+      try (Writeback sync = new Writeback(sys, build, "strata-layer-sync")) {
+        sync.request(); // one waits on the disk, the other on the CPU
+        counts = count(root);
+        sync.finish();
+      }
       LayerRecord record = record(chain, diffIds, blobs, counts);
       Path recordFile = build.resolve(NodeLayout.LAYER_JSON);
       Files.write(recordFile, JSON.writeValueAsBytes(record));
@@ -391,50 +395,6 @@ public final class LayerStore {
     if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !isCommitted(chain)) {
       log.warn("{} holds no root: removing it to publish one", dir);
       Trees.deleteViaTrash(dir, layout.trash());
-    }
-  }
-
-  /**
-   * Counts the root's regular files and bytes while {@code syncfs} runs on a thread of its own: one
-   * waits on the disk, the other on the CPU. Returns only once the sync has finished.
-   */
-  private long[] countWhileSyncing(Path root, Fd buildFd) throws IOException {
-    SyscallException[] failed = new SyscallException[1];
-    Thread syncing =
-        Thread.ofPlatform()
-            .name("strata-layer-sync")
-            .start(
-                () -> {
-                  try {
-                    sys.syncfs(buildFd);
-                  } catch (SyscallException e) {
-                    failed[0] = e;
-                  }
-                });
-    long[] counts;
-    try {
-      counts = count(root);
-    } finally {
-      joinUninterruptibly(syncing); // the descriptor stays open until the sync is done with it
-    }
-    if (failed[0] != null) {
-      throw failed[0];
-    }
-    return counts;
-  }
-
-  static void joinUninterruptibly(Thread thread) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        thread.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
     }
   }
 

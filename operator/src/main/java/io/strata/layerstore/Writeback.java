@@ -7,30 +7,33 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Writes a build's files to disk while the build goes on, so the sync that publishes the root has
+ * A {@code syncfs} of a build's filesystem on a thread of its own, beside the work that made the
+ * data. While a build goes on it writes its files to disk, so the sync that publishes the root has
  * only the tail left to write. Left to itself, the kernel starts writing dirty pages back only
  * after half a minute or once they pass a share of memory (on a node with gigabytes free, a whole
  * layer stays in memory): the disk would then idle while a layer is applied and everything wait on
- * it at the end.
+ * it at the end. The publishing sync runs on one too, while the root is counted.
  *
- * <p>Each {@link #request()} asks for a {@code syncfs} of the build's filesystem, run on a thread
- * of its own, one at a time; requests made while one runs fold into the next. The first request
- * starts the thread, so a small build never does. A failure is kept and thrown by the next request
- * and by {@link #finish()}: the kernel reports a writeback error once to each open file, so a later
- * sync through another descriptor may not see it again.
+ * <p>Each {@link #request()} asks for a sync, run one at a time; requests made while one runs fold
+ * into the next. The first request starts the thread, so a small build starts none before it
+ * publishes. A failure is kept and thrown by the next request and by {@link #finish()}: the kernel
+ * reports a writeback error once to each open file, so a later sync through another descriptor may
+ * not see it again.
  */
 final class Writeback implements AutoCloseable {
   private final Syscalls sys;
   private final Path dir;
+  private final String threadName;
   private Thread thread; // guarded by this, as are the three below
   private boolean requested;
   private boolean closed;
   private IOException failed;
 
-  /** A writeback of the filesystem that holds {@code dir}, which stays open while it runs. */
-  Writeback(Syscalls sys, Path dir) {
+  /** Syncs of the filesystem that holds {@code dir}, which stays open while they run. */
+  Writeback(Syscalls sys, Path dir, String threadName) {
     this.sys = sys;
     this.dir = dir;
+    this.threadName = threadName;
   }
 
   /** Asks for a sync soon; throws what an earlier one failed with. */
@@ -40,15 +43,15 @@ final class Writeback implements AutoCloseable {
       return;
     }
     if (thread == null) {
-      thread = Thread.ofPlatform().name("strata-layer-writeback").daemon().start(this::run);
+      thread = Thread.ofPlatform().name(threadName).daemon().start(this::run);
     }
     requested = true;
     notifyAll();
   }
 
-  /** Waits for the sync in flight, if any, and throws what any sync failed with. */
+  /** Runs the sync asked for, if any, waits for it, and throws what any sync failed with. */
   void finish() throws IOException {
-    close();
+    stop(true);
     synchronized (this) {
       throwIfFailed();
     }
@@ -57,14 +60,30 @@ final class Writeback implements AutoCloseable {
   /** Starts no more syncs and waits for the one in flight: the build's directory may go next. */
   @Override
   public void close() {
+    stop(false);
+  }
+
+  private void stop(boolean runRequested) {
     Thread running;
     synchronized (this) {
       closed = true;
+      requested &= runRequested;
       notifyAll();
       running = thread;
     }
-    if (running != null) {
-      LayerStore.joinUninterruptibly(running);
+    if (running == null) {
+      return;
+    }
+    boolean interrupted = false;
+    while (running.isAlive()) {
+      try {
+        running.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -80,17 +99,18 @@ final class Writeback implements AutoCloseable {
     }
   }
 
-  /** Waits for a request; false once closed, when the publishing sync covers the rest. */
+  /** Waits for a request; false once closed with none left to run. */
   private synchronized boolean nextRequest() {
     while (!requested && !closed) {
       try {
         wait();
       } catch (InterruptedException e) {
-        return false; // nobody interrupts this thread; were it done, the final sync still runs
+        return false; // nobody interrupts this thread
       }
     }
+    boolean run = requested;
     requested = false;
-    return !closed;
+    return run;
   }
 
   /**

@@ -27,7 +27,7 @@ class WritebackTest {
   void aRequestPutsTheBuildsDataOnTheDiskWithoutWaitingForIt() throws Exception {
     try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "64M")) {
       Path build = Files.createDirectories(disk.path().resolve("build"));
-      try (Writeback writeback = new Writeback(Syscalls.get(), build)) {
+      try (Writeback writeback = new Writeback(Syscalls.get(), build, "strata-layer-writeback")) {
         Tools.run(tmp, "sync", "-f", build.toString()); // what making the filesystem left
         long before = disk.written();
         write(build.resolve("data"));
@@ -45,11 +45,26 @@ class WritebackTest {
   }
 
   @Test
+  void finishRunsTheSyncAskedForJustBefore() throws Exception {
+    try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "64M")) {
+      Path build = Files.createDirectories(disk.path().resolve("build"));
+      Tools.run(tmp, "sync", "-f", build.toString());
+      long before = disk.written();
+      try (Writeback sync = new Writeback(Syscalls.get(), build, "strata-layer-sync")) {
+        write(build.resolve("data"));
+        sync.request(); // as a build publishes: the sync is asked for, then waited on at once
+        sync.finish();
+      }
+      assertThat(disk.written() - before).as("bytes on the disk").isGreaterThanOrEqualTo(DATA);
+    }
+  }
+
+  @Test
   void aFailedWritebackIsThrownByTheNextRequestByFinishAndInPlaceOfWhatFailedAfter()
       throws Exception {
     try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "64M")) {
       Path build = Files.createDirectories(disk.path().resolve("build"));
-      try (Writeback writeback = new Writeback(Syscalls.get(), build)) {
+      try (Writeback writeback = new Writeback(Syscalls.get(), build, "strata-layer-writeback")) {
         write(build.resolve("data"));
         disk.failWrites(true);
         IOException failed = requestUntilFailed(writeback);
