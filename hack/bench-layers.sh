@@ -71,18 +71,19 @@ fresh_fs() {
 
 # Digests are declared, as the agent always does: each blob is then read once.
 d() { echo "$1@sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+cli="${jvm[*]} -XX:AOTCache=$cache -jar $jar materialize --state-dir OUT"
 declare -A cmds=(
   [tar-posix]="tar -xf $work/in/posix.tar -C OUT"
-  [strata-posix]="${jvm[*]} -XX:AOTCache=$cache -jar $jar materialize --state-dir OUT $(d $work/in/posix.tar)"
+  [strata-posix]="$cli $(d $work/in/posix.tar)"
   [tar]="tar -xf $work/in/layer.tar -C OUT"
-  [strata-tar]="${jvm[*]} -XX:AOTCache=$cache -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar)"
+  [strata-tar]="$cli $(d $work/in/layer.tar)"
   [tar-gz]="tar -xzf $work/in/layer.tar.gz -C OUT"
-  [strata-gz]="${jvm[*]} -XX:AOTCache=$cache -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar.gz)"
+  [strata-gz]="$cli $(d $work/in/layer.tar.gz)"
   [tar-zstd]="tar --zstd -xf $work/in/layer.tar.zst -C OUT"
-  [strata-zstd]="${jvm[*]} -XX:AOTCache=$cache -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar.zst)"
+  [strata-zstd]="$cli $(d $work/in/layer.tar.zst)"
   [strata-tar-nocache]="${jvm[*]} -jar $jar materialize --state-dir OUT $(d $work/in/layer.tar)"
   [umoci-3]="umoci unpack --image $work/in/img:l3 OUT"
-  [strata-3]="${jvm[*]} -XX:AOTCache=$cache -jar $jar materialize --state-dir OUT $chain"
+  [strata-3]="$cli $chain"
 )
 pairs=("tar strata-tar" "tar strata-tar-nocache" "tar-gz strata-gz" "tar-zstd strata-zstd" "tar-posix strata-posix" "umoci-3 strata-3")
 results="$work/results.tsv"; : > "$results"
