@@ -87,8 +87,19 @@ declare -A cmds=(
 )
 pairs=("tar strata-tar" "tar strata-tar-nocache" "tar-gz strata-gz" "tar-zstd strata-zstd" "tar-posix strata-posix" "umoci-3 strata-3")
 results="$work/results.tsv"; : > "$results"
+# An untimed extraction of the plain layer before each pair, so that every pair starts after the
+# same kind of command. The first command after the 3-layer pair (2.4 GB in 66k files) ran 0.5-1.7
+# s slower than usual, after a 30 s pause or memory compaction too, and the one after that did
+# not (session 14). With the order alternating, that fell on Strata's plain layer in three rounds
+# and on GNU tar's in two: three of Strata's six runs against two of tar's twelve.
+settle() {
+  fresh_fs; mkdir -p "$work/fs/settle"
+  sync; echo 3 > /proc/sys/vm/drop_caches
+  tar -xf "$work/in/layer.tar" -C "$work/fs/settle" && sync
+}
 for round in $(seq "$rounds"); do
   for pair in "${pairs[@]}"; do
+    settle
     # Whichever of a pair runs second finds the disk still busy with, or rested from, the other's
     # writes (session 7: 0.3-0.5 s slower; session 11: tar's plain layer 0.1-0.7 s faster), so
     # the order within each pair alternates from round to round.
