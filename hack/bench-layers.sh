@@ -88,10 +88,11 @@ declare -A cmds=(
 pairs=("tar strata-tar" "tar strata-tar-nocache" "tar-gz strata-gz" "tar-zstd strata-zstd" "tar-posix strata-posix" "umoci-3 strata-3")
 results="$work/results.tsv"; : > "$results"
 # An untimed extraction of the plain layer before each pair, so that every pair starts after the
-# same kind of command. The first command after the 3-layer pair (2.4 GB in 66k files) ran 0.5-1.7
-# s slower than usual, after a 30 s pause or memory compaction too, and the one after that did
-# not (session 14). With the order alternating, that fell on Strata's plain layer in three rounds
-# and on GNU tar's in two: three of Strata's six runs against two of tar's twelve.
+# same kind of command. The first command after the 3-layer pair runs slower than usual (GNU tar's
+# plain layer 0.5-1.7 s after umoci's chain, after a 30 s pause or memory compaction too; Strata's
+# about 0.2 s after its own), and the one after that does not (session 14). With the order
+# alternating, that fell on Strata's plain layer in three rounds and on GNU tar's in two: three of
+# Strata's six runs against two of tar's twelve.
 settle() {
   fresh_fs; mkdir -p "$work/fs/settle"
   sync; echo 3 > /proc/sys/vm/drop_caches
