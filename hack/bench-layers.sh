@@ -87,34 +87,32 @@ declare -A cmds=(
 )
 pairs=("tar strata-tar" "tar strata-tar-nocache" "tar-gz strata-gz" "tar-zstd strata-zstd" "tar-posix strata-posix" "umoci-3 strata-3")
 results="$work/results.tsv"; : > "$results"
-# An untimed extraction of the plain layer before each pair, so that every pair starts after the
-# same kind of command. The first command after the 3-layer pair runs slower than usual (GNU tar's
-# plain layer 0.5-1.7 s after umoci's chain, after a 30 s pause or memory compaction too; Strata's
-# about 0.2 s after its own), and the one after that does not (session 14). With the order
-# alternating, that fell on Strata's plain layer in three rounds and on GNU tar's in two: three of
-# Strata's six runs against two of tar's twelve.
-settle() {
-  fresh_fs; mkdir -p "$work/fs/settle"
+# Runs command NAME, prefixed by the rest of the arguments, then sync. Each command on a filesystem
+# of its own: on one that earlier commands of the round had filled, GNU tar took 0.3-0.5 s longer
+# (session 13).
+run() {
+  local name=$1 out="$work/fs/$1"; shift
+  fresh_fs
+  [ "$name" = "umoci-3" ] || mkdir -p "$out"
   sync; echo 3 > /proc/sys/vm/drop_caches
-  tar -xf "$work/in/layer.tar" -C "$work/fs/settle" && sync
+  "$@" bash -c "${cmds[$name]//OUT/$out} >/dev/null && sync"
 }
 for round in $(seq "$rounds"); do
   for pair in "${pairs[@]}"; do
-    settle
+    # GNU tar on the plain layer, untimed, before each pair, so that every pair starts after the
+    # same kind of command. The first command after the 3-layer pair runs slower than usual (GNU
+    # tar's plain layer 0.5-1.7 s after umoci's chain, after a 30 s pause or memory compaction too;
+    # Strata's about 0.2 s after its own), and the one after that does not (session 14). With the
+    # order alternating, that fell on Strata's plain layer in three rounds and on GNU tar's in two:
+    # three of Strata's six runs against two of tar's twelve.
+    run tar
     # Whichever of a pair runs second finds the disk still busy with, or rested from, the other's
     # writes (session 7: 0.3-0.5 s slower; session 11: tar's plain layer 0.1-0.7 s faster), so
     # the order within each pair alternates from round to round.
     read -r first second <<< "$pair"
     if (( round % 2 == 0 )); then read -r second first <<< "$pair"; fi
     for name in "$first" "$second"; do
-      # Each command on a filesystem of its own: on one that earlier commands of the round had
-      # filled, GNU tar took 0.3-0.5 s longer (session 13).
-      fresh_fs
-      out="$work/fs/$name"
-      [ "$name" = "umoci-3" ] || mkdir -p "$out"
-      sync; echo 3 > /proc/sys/vm/drop_caches
-      cmd=${cmds[$name]//OUT/$out}
-      /usr/bin/time -f "%e %M" -o "$work/time.txt" bash -c "$cmd >/dev/null && sync"
+      run "$name" /usr/bin/time -f "%e %M" -o "$work/time.txt"
       read -r secs rss < "$work/time.txt"
       printf '%s\t%s\t%s\n' "$name" "$secs" "$rss" >> "$results"
     done
