@@ -283,23 +283,24 @@ public final class LayerStore {
           Files.createDirectory(root);
           sys.chmod(root, 0755);
         }
-        RootWriter writer = new RootWriter(root, ancestor, sys, writeback::request);
-        do {
-          int i = diffIds.size();
-          LayerSource layer = layers.get(i);
-          step = "applying " + layer.file();
-          LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
-          verify(layer, applied.blobDigest());
-          if (!applied.blobDigest().equals(blobs.get(i))) {
-            throw new LayerException(
-                Reason.DigestMismatch, layer.file() + " changed while it was being read");
-          }
-          verifyDiffId(layer, applied.diffId());
-          step = "recording the diffID of " + layer.file();
-          recordDiffId(blobs.get(i), applied.diffId());
-          diffIds.add(applied.diffId());
-          layersApplied.increment();
-        } while (diffIds.size() < layers.size() && !neededByAnother(blobs, diffIds.size()));
+        try (RootWriter writer = new RootWriter(root, ancestor, sys, writeback::request)) {
+          do {
+            int i = diffIds.size();
+            LayerSource layer = layers.get(i);
+            step = "applying " + layer.file();
+            LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
+            verify(layer, applied.blobDigest());
+            if (!applied.blobDigest().equals(blobs.get(i))) {
+              throw new LayerException(
+                  Reason.DigestMismatch, layer.file() + " changed while it was being read");
+            }
+            verifyDiffId(layer, applied.diffId());
+            step = "recording the diffID of " + layer.file();
+            recordDiffId(blobs.get(i), applied.diffId());
+            diffIds.add(applied.diffId());
+            layersApplied.increment();
+          } while (diffIds.size() < layers.size() && !neededByAnother(blobs, diffIds.size()));
+        }
         Digest chain = ChainIds.of(diffIds).getLast();
         step = "committing " + chain + " from " + build.dir;
         writeback.finish();

@@ -16,7 +16,14 @@ public final class Fd implements AutoCloseable {
     this.name = name;
   }
 
+  /**
+   * The descriptor's number; refused once closed, since the kernel hands the number to the next
+   * open and a call through it would reach whatever that opened.
+   */
   public int value() {
+    if (closed) {
+      throw new IllegalStateException(describe() + " is closed");
+    }
     return value;
   }
 
@@ -39,5 +46,14 @@ public final class Fd implements AutoCloseable {
       closed = true;
       sys.close(value);
     }
+  }
+
+  /** Something else (closedir, say) closes the descriptor now: this never will. */
+  void handedOver() {
+    closed = true;
+  }
+
+  public boolean isClosed() {
+    return closed;
   }
 }

@@ -3,7 +3,11 @@ package io.strata.sys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** The fields of {@code struct stat} Strata uses, decoded from the x86_64/aarch64 layouts. */
+/**
+ * The fields of {@code struct stat} Strata uses, decoded from the x86_64/aarch64 layouts. The ctime
+ * changes with anything done to an inode (content, owner, mode, times, xattrs, links), so comparing
+ * it shows whether something was touched at all.
+ */
 public record FileStat(
     long dev,
     long ino,
@@ -14,7 +18,9 @@ public record FileStat(
     long rdev,
     long size,
     long mtimeSeconds,
-    long mtimeNanos) {
+    long mtimeNanos,
+    long ctimeSeconds,
+    long ctimeNanos) {
 
   static final int SIZE = 144;
 
@@ -41,7 +47,9 @@ public record FileStat(
           b.getLong(32),
           b.getLong(48),
           b.getLong(88),
-          b.getLong(96));
+          b.getLong(96),
+          b.getLong(104),
+          b.getLong(112));
     }
     // x86_64: dev, ino, nlink(8), mode(4), uid, gid, pad, rdev, size, blksize, blocks, atime,
     // mtime, ctime
@@ -55,7 +63,9 @@ public record FileStat(
         b.getLong(40),
         b.getLong(48),
         b.getLong(88),
-        b.getLong(96));
+        b.getLong(96),
+        b.getLong(104),
+        b.getLong(112));
   }
 
   public int type() {

@@ -84,6 +84,8 @@ public interface LibC {
 
   int statfs(@In String path, @Out byte[] buf);
 
+  int fstatfs(int fd, @Out byte[] buf);
+
   int fsync(int fd);
 
   int syncfs(int fd);
@@ -93,6 +95,16 @@ public interface LibC {
   int mknodat(int dirfd, @In String path, int mode, long dev);
 
   int symlinkat(@In String target, int newdirfd, @In String linkpath);
+
+  int linkat(int olddirfd, @In String oldpath, int newdirfd, @In String newpath, int flags);
+
+  @ssize_t
+  long read(int fd, @Out byte[] buf, @size_t long count);
+
+  /** With null offsets: from and to each file's own offset. */
+  @ssize_t
+  long copy_file_range(
+      int fdIn, Pointer offIn, int fdOut, Pointer offOut, @size_t long length, int flags);
 
   @ssize_t
   long readlinkat(int dirfd, @In String path, @Out byte[] buf, @size_t long size);
@@ -122,6 +134,9 @@ public interface LibC {
   long lgetxattr(@In String path, @In String name, @Out byte[] value, @size_t long size);
 
   Pointer opendir(@In String path);
+
+  /** Takes {@code fd} over: closedir(3) closes it. */
+  Pointer fdopendir(int fd);
 
   /** Returns a {@code struct dirent *}, or NULL at the end or on error. */
   Pointer readdir(Pointer dir);

@@ -54,7 +54,7 @@ public final class Syscalls {
   /** openat(2) of {@code name} relative to {@code dir}; always close-on-exec. */
   public Fd openat(Fd dir, String name, int flags, int mode) throws SyscallException {
     int fd = libc.openat(dir.value(), name, flags | LibC.O_CLOEXEC, mode);
-    return new Fd(this, check(fd, "openat", name), dir, name);
+    return new Fd(this, check(fd, "openat", describe(dir, name)), dir, name);
   }
 
   /**
@@ -80,7 +80,7 @@ public final class Syscalls {
       }
       int errno = runtime.getLastError();
       if (errno != Errno.ENOSYS.intValue()) {
-        throw new SyscallException("openat2", relative, errno);
+        throw new SyscallException("openat2", describe(dir, relative), errno);
       }
     }
     return walkBeneath(dir, relative, flags, (extraResolve & LibC.RESOLVE_NO_XDEV) != 0);
@@ -166,17 +166,23 @@ public final class Syscalls {
     if (errno == Errno.EEXIST.intValue()) {
       return false;
     }
-    throw new SyscallException("mkdirat", name, errno);
+    throw new SyscallException("mkdirat", describe(dir, name), errno);
   }
 
   public void unlinkat(Fd dir, String name, boolean directory) throws SyscallException {
-    check(libc.unlinkat(dir.value(), name, directory ? LibC.AT_REMOVEDIR : 0), "unlinkat", name);
+    check(
+        libc.unlinkat(dir.value(), name, directory ? LibC.AT_REMOVEDIR : 0),
+        "unlinkat",
+        describe(dir, name));
   }
 
   /** fstatat(2) of {@code name} beneath {@code dir}, not following a final symlink. */
   public FileStat lstatat(Fd dir, String name) throws SyscallException {
     byte[] buf = new byte[FileStat.SIZE];
-    check(libc.fstatat(dir.value(), name, buf, LibC.AT_SYMLINK_NOFOLLOW), "fstatat", name);
+    check(
+        libc.fstatat(dir.value(), name, buf, LibC.AT_SYMLINK_NOFOLLOW),
+        "fstatat",
+        describe(dir, name));
     return FileStat.decode(buf);
   }
 
@@ -235,16 +241,19 @@ public final class Syscalls {
     check(
         libc.renameat2(fromDir.value(), from, toDir.value(), to, flags),
         "renameat2",
-        from + " -> " + to);
+        describe(fromDir, from) + " -> " + describe(toDir, to));
   }
 
   public void mknodat(Fd dir, String name, int mode, long dev) throws SyscallException {
-    check(libc.mknodat(dir.value(), name, mode, dev), "mknodat", name);
+    check(libc.mknodat(dir.value(), name, mode, dev), "mknodat", describe(dir, name));
   }
 
   /** fchownat(2) of {@code name} itself (a symlink is not followed). */
   public void lchownat(Fd dir, String name, int uid, int gid) throws SyscallException {
-    check(libc.fchownat(dir.value(), name, uid, gid, LibC.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+    check(
+        libc.fchownat(dir.value(), name, uid, gid, LibC.AT_SYMLINK_NOFOLLOW),
+        "fchownat",
+        describe(dir, name));
   }
 
   /** utimensat(2) of {@code name} itself: access and modification times, in nanoseconds. */
@@ -254,7 +263,215 @@ public final class Syscalls {
       Math.floorDiv(atimeNanos, 1_000_000_000L), Math.floorMod(atimeNanos, 1_000_000_000L),
       Math.floorDiv(mtimeNanos, 1_000_000_000L), Math.floorMod(mtimeNanos, 1_000_000_000L)
     };
-    check(libc.utimensat(dir.value(), name, times, LibC.AT_SYMLINK_NOFOLLOW), "utimensat", name);
+    check(
+        libc.utimensat(dir.value(), name, times, LibC.AT_SYMLINK_NOFOLLOW),
+        "utimensat",
+        describe(dir, name));
+  }
+
+  // ---- names beneath an open directory: only the last component is looked up, never followed
+
+  /** Opens directory {@code path} for listing and for the *at calls below; never a symlink. */
+  public Fd openDirectory(Path path) throws SyscallException {
+    return open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
+  }
+
+  /** Opens directory {@code name} of {@code dir} for listing and *at calls; never a symlink. */
+  public Fd openDirectoryAt(Fd dir, String name) throws SyscallException {
+    return openat(dir, name, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
+  }
+
+  /**
+   * Opens directory {@code relative} beneath {@code dir} as a handle for *at calls ({@code O_PATH}:
+   * no read permission needed), refusing any symlink on the way, any {@code ..} and any mount
+   * crossed.
+   */
+  public Fd openDirectoryBeneath(Fd dir, String relative) throws SyscallException {
+    if (relative.isEmpty() || relative.equals(".")) {
+      return openat(dir, ".", LibC.O_PATH | LibC.O_DIRECTORY, 0);
+    }
+    return openBeneath(dir, relative, LibC.O_PATH | LibC.O_DIRECTORY, LibC.RESOLVE_NO_XDEV);
+  }
+
+  /** fstatat(2) of {@code name} itself, or null when nothing is there. */
+  public FileStat lstatatIfExists(Fd dir, String name) throws SyscallException {
+    byte[] buf = new byte[FileStat.SIZE];
+    if (libc.fstatat(dir.value(), name, buf, LibC.AT_SYMLINK_NOFOLLOW) < 0) {
+      int errno = runtime.getLastError();
+      if (errno == Errno.ENOENT.intValue()) {
+        return null;
+      }
+      throw new SyscallException("fstatat", describe(dir, name), errno);
+    }
+    return FileStat.decode(buf);
+  }
+
+  /** The names in an open directory, without {@code .} and {@code ..}, in readdir order. */
+  public List<String> list(Fd dir) throws SyscallException {
+    Fd own = openat(dir, ".", LibC.O_RDONLY | LibC.O_DIRECTORY, 0); // fdopendir takes it over
+    Pointer handle = libc.fdopendir(own.value());
+    if (handle == null) {
+      int errno = runtime.getLastError();
+      own.close();
+      throw new SyscallException("fdopendir", dir.describe(), errno);
+    }
+    own.handedOver();
+    try {
+      List<String> names = new ArrayList<>();
+      for (Pointer entry = libc.readdir(handle); entry != null; entry = libc.readdir(handle)) {
+        String name = entry.getString(DIRENT_NAME_OFFSET);
+        if (!name.equals(".") && !name.equals("..")) {
+          names.add(name);
+        }
+      }
+      return names;
+    } finally {
+      libc.closedir(handle);
+    }
+  }
+
+  /**
+   * Creates {@code name} in {@code dir} as a new regular file with {@code mode}, open for writing;
+   * null when something (of any type, a symlink included) is already there.
+   */
+  public Fd createNewAt(Fd dir, String name, int mode) throws SyscallException {
+    int fd =
+        libc.openat(
+            dir.value(),
+            name,
+            LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC,
+            mode);
+    if (fd < 0) {
+      int errno = runtime.getLastError();
+      if (errno == Errno.EEXIST.intValue()) {
+        return null;
+      }
+      throw new SyscallException("openat", describe(dir, name), errno);
+    }
+    return new Fd(this, fd, dir, name);
+  }
+
+  /** Opens regular file {@code name} of {@code dir} for reading, never through a symlink. */
+  public Fd openFileAt(Fd dir, String name) throws SyscallException {
+    return openat(dir, name, LibC.O_RDONLY | LibC.O_NOFOLLOW, 0);
+  }
+
+  /** symlinkat(2), the target stored byte for byte; false, and nothing done, when taken. */
+  public boolean symlinkatIfAbsent(String target, Fd dir, String name) throws SyscallException {
+    if (libc.symlinkat(target, dir.value(), name) == 0) {
+      return true;
+    }
+    int errno = runtime.getLastError();
+    if (errno == Errno.EEXIST.intValue()) {
+      return false;
+    }
+    throw new SyscallException("symlinkat", describe(dir, name), errno);
+  }
+
+  public void symlinkat(String target, Fd dir, String name) throws SyscallException {
+    check(libc.symlinkat(target, dir.value(), name), "symlinkat", describe(dir, name));
+  }
+
+  /** The target of symlink {@code name} of {@code dir}, byte for byte. */
+  public String readlinkat(Fd dir, String name) throws SyscallException {
+    byte[] buf = new byte[4097];
+    long n = libc.readlinkat(dir.value(), name, buf, buf.length);
+    if (n < 0) {
+      throw new SyscallException("readlinkat", describe(dir, name), runtime.getLastError());
+    }
+    return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * linkat(2) without {@code AT_SYMLINK_FOLLOW}: a symlink gets a second name itself. EMLINK (the
+   * filesystem's link limit) is for the caller to test with {@link SyscallException#is}.
+   */
+  public void linkat(Fd fromDir, String from, Fd toDir, String to) throws SyscallException {
+    check(
+        libc.linkat(fromDir.value(), from, toDir.value(), to, 0),
+        "linkat",
+        describe(fromDir, from) + " -> " + describe(toDir, to));
+  }
+
+  /** fchmodat(2) of {@code name}, which the caller knows is not a symlink. */
+  public void chmodat(Fd dir, String name, int mode) throws SyscallException {
+    check(libc.fchmodat(dir.value(), name, mode, 0), "fchmodat", describe(dir, name));
+  }
+
+  /** mknodat(2) of a FIFO or device; {@code mode} carries the type bits. */
+  public void mknodat(Fd dir, String name, int mode, int major, int minor) throws SyscallException {
+    mknodat(dir, name, mode, makedev(major, minor));
+  }
+
+  /** Sets the access and modification times of {@code name} itself to {@code nanos}. */
+  public void lutimesat(Fd dir, String name, long nanos) throws SyscallException {
+    lutimensat(dir, name, nanos, nanos);
+  }
+
+  public FsStat fstatfs(Fd fd) throws SyscallException {
+    byte[] buf = new byte[FsStat.SIZE];
+    check(libc.fstatfs(fd.value(), buf), "fstatfs", fd.describe());
+    return FsStat.decode(buf);
+  }
+
+  /*
+   * Linux has no xattr call relative to a directory descriptor before 6.13, so these name the
+   * entry as /proc/self/fd/<dir>/<name>: the kernel jumps through the descriptor's magic link to
+   * the directory it holds, and looks up only <name> there, not following it.
+   */
+
+  public void lsetxattrAt(Fd dir, String name, String key, byte[] value) throws SyscallException {
+    lsetxattr(beneath(dir, name), key, value);
+  }
+
+  public List<String> llistxattrAt(Fd dir, String name) throws SyscallException {
+    return llistxattr(beneath(dir, name));
+  }
+
+  public byte[] lgetxattrAt(Fd dir, String name, String key) throws SyscallException {
+    return lgetxattr(beneath(dir, name), key);
+  }
+
+  private static Path beneath(Fd dir, String name) {
+    if (name.isEmpty() || name.indexOf('/') >= 0) {
+      throw new IllegalArgumentException("not one name: " + name);
+    }
+    return Path.of(dir.procPath(), name);
+  }
+
+  /**
+   * Copies all of {@code in} to {@code out}, from and to their offsets: in the kernel where it can
+   * (copy_file_range), else through a buffer.
+   */
+  public void copyContent(Fd in, Fd out) throws SyscallException {
+    while (true) {
+      long n = libc.copy_file_range(in.value(), null, out.value(), null, 1L << 30, 0);
+      if (n == 0) {
+        return;
+      }
+      if (n < 0) {
+        int errno = runtime.getLastError();
+        if (errno == Errno.EXDEV.intValue()
+            || errno == Errno.EINVAL.intValue()
+            || errno == Errno.ENOSYS.intValue()
+            || errno == Errno.EOPNOTSUPP.intValue()) {
+          break;
+        }
+        throw new SyscallException("copy_file_range", in.describe(), errno);
+      }
+    }
+    byte[] buffer = new byte[64 << 10];
+    long at = fstat(out).size();
+    for (long n; (n = libc.read(in.value(), buffer, buffer.length)) != 0; at += n) {
+      if (n < 0) {
+        throw new SyscallException("read", in.describe(), runtime.getLastError());
+      }
+      pwrite(out, buffer, (int) n, at);
+    }
+  }
+
+  private static String describe(Fd dir, String name) {
+    return dir.describe() + "/" + name;
   }
 
   // ---- a file being written: metadata through its descriptor, no path walked again

@@ -1,50 +1,61 @@
 package io.strata.tarapply;
 
+import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
 
-/** Copies one inode (file, symlink, FIFO, device) with everything a root compares on. */
+/**
+ * Copies one inode (file, symlink, FIFO, device) with everything a root compares on. Both sides are
+ * named by a directory descriptor and one name, so nothing is looked up through a path.
+ */
 final class Inodes {
   private Inodes() {}
 
   /**
-   * Makes {@code to} (absent) a private copy of {@code from}: content, owner, mode, times, xattrs.
+   * Makes {@code to} of {@code toDir} (absent) a private copy of {@code from} of {@code fromDir}:
+   * content, owner, mode, times, xattrs. FIFOs and devices are made anew, never opened.
    */
-  static void copy(Syscalls sys, Path from, Path to) throws IOException {
-    FileStat stat = sys.lstat(from);
+  static void copy(Syscalls sys, Fd fromDir, String from, Fd toDir, String to) throws IOException {
+    FileStat stat = sys.lstatat(fromDir, from);
     if (stat.isRegular()) {
-      Files.copy(from, to, LinkOption.NOFOLLOW_LINKS);
+      try (Fd in = sys.openFileAt(fromDir, from);
+          Fd out = sys.createNewAt(toDir, to, 0600)) {
+        if (out == null) {
+          throw new IOException(toDir.describe() + "/" + to + " exists: not copying onto it");
+        }
+        sys.copyContent(in, out);
+      }
     } else if (stat.isSymlink()) {
-      sys.symlink(sys.readlink(from), to);
+      sys.symlinkat(sys.readlinkat(fromDir, from), toDir, to);
     } else if (stat.isDirectory()) {
-      throw new IOException("not copying directory " + from + " as an inode");
+      throw new IOException("not copying directory " + fromDir.describe() + "/" + from);
     } else {
-      sys.mknod(to, stat.type() | 0600, stat.major(), stat.minor());
+      sys.mknodat(toDir, to, stat.type() | 0600, stat.major(), stat.minor());
     }
-    copyMetadata(sys, from, to, stat);
+    copyMetadata(sys, fromDir, from, toDir, to, stat);
   }
 
   /** Owner, then mode (chown clears setuid), xattrs, then times. */
-  static void copyMetadata(Syscalls sys, Path from, Path to, FileStat stat) throws IOException {
-    copyMetadataExceptTimes(sys, from, to, stat);
-    sys.lutimes(to, stat.mtimeSeconds() * 1_000_000_000L + stat.mtimeNanos());
+  static void copyMetadata(
+      Syscalls sys, Fd fromDir, String from, Fd toDir, String to, FileStat stat)
+      throws IOException {
+    copyMetadataExceptTimes(sys, fromDir, from, toDir, to, stat);
+    sys.lutimesat(toDir, to, stat.mtimeSeconds() * 1_000_000_000L + stat.mtimeNanos());
   }
 
   /** Owner, then mode (chown clears setuid), then xattrs. */
-  static void copyMetadataExceptTimes(Syscalls sys, Path from, Path to, FileStat stat)
+  static void copyMetadataExceptTimes(
+      Syscalls sys, Fd fromDir, String from, Fd toDir, String to, FileStat stat)
       throws IOException {
-    sys.lchown(to, stat.uid(), stat.gid());
+    sys.lchownat(toDir, to, stat.uid(), stat.gid());
     if (!stat.isSymlink()) {
-      sys.chmod(to, stat.mode() & 07777);
+      sys.chmodat(toDir, to, stat.mode() & 07777);
     }
-    for (String name : sys.llistxattr(from)) {
+    for (String name : sys.llistxattrAt(fromDir, from)) {
       try {
-        sys.lsetxattr(to, name, sys.lgetxattr(from, name));
+        sys.lsetxattrAt(toDir, to, name, sys.lgetxattrAt(fromDir, from, name));
       } catch (SyscallException e) {
         if (!stat.isSymlink()) {
           throw e; // user.* xattrs cannot sit on symlinks; nothing else may be lost

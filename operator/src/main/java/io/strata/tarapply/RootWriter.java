@@ -17,15 +17,15 @@ import io.strata.tarapply.EntryAction.WriteFile;
 import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,8 +39,16 @@ import jnr.constants.platform.Errno;
  * the root can be reached. Nothing is ever written through an existing path: a new entry unlinks
  * what was there and creates a new inode, so inodes shared with the committed ancestor never
  * change.
+ *
+ * <p>Every system call names its file by a descriptor of the directory it is in and one name. The
+ * writer resolves symlinks itself, then opens the directory it arrived at beneath the root with
+ * openat2's {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS}: the kernel refuses to follow any symlink
+ * on the way, so no bookkeeping of the writer's own can send a call outside the root. Work deferred
+ * to the end of a layer (pruning opaque directories, setting directory times) opens its directory
+ * afresh the same way; where a later entry of the layer replaced a directory on the way by a
+ * symlink, there is nothing of that directory left to prune or time, and the work is skipped.
  */
-public final class RootWriter {
+public final class RootWriter implements AutoCloseable {
   private static final int MAX_SYMLINK_HOPS = 40;
   private static final int BUFFER = 64 << 10;
   private static final int HOLE_BLOCK = 4 << 10;
@@ -58,8 +66,17 @@ public final class RootWriter {
 
   private static final long RESERVE_INODES = 16_384;
 
-  private final Path root;
-  private final Path ancestor;
+  /** Open directories, by relative path, kept for the entries that follow (tars group by dir). */
+  private static final int OPEN_DIRECTORIES = 8;
+
+  private static final String PRIVATE_COPY = "\u0001strata-private"; // no entry has a control char
+
+  /** PATH_MAX less its NUL: the longest path a system call takes. */
+  private static final int MAX_PATH_BYTES = 4095;
+
+  private final Fd root;
+  private final int rootPathBytes;
+  private final Fd ancestor;
   private final Syscalls sys;
   private final Checkpoint checkpoint;
   private final byte[] buffer = new byte[BUFFER];
@@ -75,7 +92,10 @@ public final class RootWriter {
 
   private long bytesSinceCheck;
   private long entriesSinceCheck;
-  private final List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
+  private final List<Map.Entry<String, Long>> directoryTimes = new ArrayList<>();
+
+  /** Directories opened beneath the root, most recently used last; see {@link #dir}. */
+  private final LinkedHashMap<String, Fd> openDirs = new LinkedHashMap<>(16, 0.75f, true);
 
   /**
    * Told every {@link #CHECK_EVERY_BYTES} bytes or {@link #CHECK_EVERY_ENTRIES} entries written,
@@ -87,15 +107,37 @@ public final class RootWriter {
   }
 
   /**
+   * Opens {@code root} (an existing directory, in private staging) and {@code ancestor}; {@link
+   * #close} closes them.
+   *
    * @param ancestor the committed root this one was hardlink-copied from, or null: inodes shared
    *     with it get a private copy before anything would link more names to them
    * @param checkpoint told as the root grows (the layer store starts writing it back to disk)
    */
-  public RootWriter(Path root, Path ancestor, Syscalls sys, Checkpoint checkpoint) {
-    this.root = root;
-    this.ancestor = ancestor;
+  public RootWriter(Path root, Path ancestor, Syscalls sys, Checkpoint checkpoint)
+      throws IOException {
     this.sys = sys;
     this.checkpoint = checkpoint;
+    this.root = sys.openDirectory(root);
+    this.rootPathBytes = root.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8).length;
+    try {
+      this.ancestor = ancestor == null ? null : sys.openDirectory(ancestor);
+    } catch (IOException e) {
+      this.root.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      forgetOpenDirectories("");
+      if (ancestor != null) {
+        ancestor.close();
+      }
+    } finally {
+      root.close();
+    }
   }
 
   void beginLayer() {
@@ -135,37 +177,73 @@ public final class RootWriter {
   }
 
   private static boolean isNameTooLong(IOException e) {
-    return (e instanceof SyscallException s && s.is(Errno.ENAMETOOLONG))
-        || (e instanceof FileSystemException f && "File name too long".equals(f.getReason()));
+    return e instanceof SyscallException s && s.is(Errno.ENAMETOOLONG);
   }
 
-  /** Opaque directories drop lower content; then directory times, now that contents are done. */
+  /**
+   * Opaque directories drop lower content; then directory times, now that contents are done. Each
+   * directory is opened afresh beneath the root (see the class comment): what a later entry
+   * replaced is skipped.
+   */
   void endLayer() throws IOException {
     for (String dir : opaqueDirs) {
-      prune(dir);
+      try (Fd fd = reopen(dir)) {
+        if (fd != null) {
+          prune(fd, dir);
+        }
+      }
     }
-    for (Map.Entry<Path, Long> time : directoryTimes) {
-      sys.lutimes(time.getKey(), time.getValue());
+    for (Map.Entry<String, Long> time : directoryTimes) {
+      String rel = time.getKey();
+      if (rel.isEmpty()) {
+        sys.futimes(root, time.getValue());
+        continue;
+      }
+      try (Fd parent = reopen(parentOf(rel))) {
+        FileStat attrs = parent == null ? null : sys.lstatatIfExists(parent, nameOf(rel));
+        if (attrs != null && attrs.isDirectory()) {
+          sys.lutimesat(parent, nameOf(rel), time.getValue());
+        }
+      }
+    }
+  }
+
+  /**
+   * Directory {@code rel} opened afresh beneath the root, or null when it is no longer a directory
+   * reached without a symlink: an entry after the one that made it replaced it or a parent.
+   */
+  private Fd reopen(String rel) throws IOException {
+    try {
+      return sys.openDirectoryBeneath(root, rel.isEmpty() ? "." : rel);
+    } catch (SyscallException e) {
+      if (e.is(Errno.ELOOP) || e.is(Errno.ENOTDIR) || e.is(Errno.ENOENT)) {
+        return null;
+      }
+      throw e;
     }
   }
 
   // ---- entries
 
   private void makeDirectory(MakeDirectory d) throws LayerException, IOException {
-    String rel = d.path().isRoot() ? "" : place(d.path());
-    Path path = path(rel);
-    FileStat existing = lstat(path);
+    if (d.path().isRoot()) {
+      setOwnerModeXattrs(d.path(), root, ".", d.meta());
+      directoryTimes.add(Map.entry("", d.meta().mtimeNanos()));
+      return;
+    }
+    String rel = place(d.path());
+    FileStat existing = lstat(rel);
     if (existing != null && !existing.isDirectory()) {
-      remove(rel, path, existing);
+      remove(rel, existing);
       existing = null;
     }
     if (existing == null) {
-      Files.createDirectory(path);
+      sys.mkdirat(dir(parentOf(rel)), nameOf(rel), 0700); // its mode once its owner is set
     }
     realDirs.add(rel);
     touched(rel);
-    setOwnerModeXattrs(d.path(), path, d.meta());
-    directoryTimes.add(Map.entry(path, d.meta().mtimeNanos()));
+    setOwnerModeXattrs(d.path(), dir(parentOf(rel)), nameOf(rel), d.meta());
+    directoryTimes.add(Map.entry(rel, d.meta().mtimeNanos()));
   }
 
   /**
@@ -174,13 +252,12 @@ public final class RootWriter {
    */
   private void writeFile(WriteFile f, InputStream data) throws LayerException, IOException {
     String rel = place(f.path());
-    Path path = path(rel);
-    Fd created = sys.createNew(path, 0600);
+    Fd created = sys.createNewAt(dir(parentOf(rel)), nameOf(rel), 0600);
     if (created == null) {
-      clear(rel, path);
-      created = sys.createNew(path, 0600);
+      clear(rel);
+      created = sys.createNewAt(dir(parentOf(rel)), nameOf(rel), 0600);
       if (created == null) {
-        throw new IOException(path + " reappeared while being replaced");
+        throw new IOException(rel + " reappeared while being replaced");
       }
     }
     try (Fd out = created) {
@@ -234,22 +311,23 @@ public final class RootWriter {
 
   private void makeSymlink(MakeSymlink l) throws LayerException, IOException {
     String rel = place(l.path());
-    Path path = path(rel);
-    if (!sys.symlinkIfAbsent(l.target(), path)) {
-      clear(rel, path);
-      sys.symlink(l.target(), path);
+    String name = nameOf(rel);
+    if (!sys.symlinkatIfAbsent(l.target(), dir(parentOf(rel)), name)) {
+      clear(rel);
+      sys.symlinkat(l.target(), dir(parentOf(rel)), name);
     }
-    sys.lchown(path, l.meta().uid(), l.meta().gid());
-    sys.lutimes(path, l.meta().mtimeNanos());
+    Fd parent = dir(parentOf(rel));
+    sys.lchownat(parent, name, l.meta().uid(), l.meta().gid());
+    sys.lutimesat(parent, name, l.meta().mtimeNanos());
   }
 
   private void makeNode(MakeNode n) throws LayerException, IOException {
     String rel = place(n.path());
-    Path path = path(rel);
-    clear(rel, path);
-    sys.mknod(path, n.type() | 0600, n.major(), n.minor());
-    setOwnerModeXattrs(n.path(), path, n.meta());
-    sys.lutimes(path, n.meta().mtimeNanos());
+    clear(rel);
+    Fd parent = dir(parentOf(rel));
+    sys.mknodat(parent, nameOf(rel), n.type() | 0600, n.major(), n.minor());
+    setOwnerModeXattrs(n.path(), parent, nameOf(rel), n.meta());
+    sys.lutimesat(parent, nameOf(rel), n.meta().mtimeNanos());
   }
 
   /**
@@ -261,8 +339,7 @@ public final class RootWriter {
   private void makeHardlink(MakeHardlink h) throws LayerException, IOException {
     String targetRel =
         resolveParentThen(h.target(), Walk.EXISTING, "the target of hardlink " + h.path());
-    Path target = targetRel == null ? null : path(targetRel);
-    FileStat targetAttrs = target == null ? null : lstat(target);
+    FileStat targetAttrs = targetRel == null ? null : lstat(targetRel);
     if (targetAttrs == null) {
       throw new LayerException(
           Reason.InvalidLink,
@@ -277,17 +354,24 @@ public final class RootWriter {
       return;
     }
     if (isInherited(targetRel, targetAttrs)) {
-      privatize(target);
+      privatize(targetRel);
     }
-    Path path = path(rel);
-    clear(rel, path);
+    if (targetRel.startsWith(rel + "/")) {
+      throw new LayerException(
+          Reason.InvalidLink,
+          "hardlink " + h.path() + " would replace the directory holding its target " + h.target());
+    }
+    clear(rel);
+    Fd targetDir = dir(parentOf(targetRel));
+    Fd parent = dir(parentOf(rel));
     try {
-      Files.createLink(path, target);
-    } catch (FileSystemException e) {
-      if (e.getMessage() == null || !e.getMessage().contains("Too many links")) {
+      sys.linkat(targetDir, nameOf(targetRel), parent, nameOf(rel));
+    } catch (SyscallException e) {
+      if (!e.is(Errno.EMLINK)) {
         throw e;
       }
-      Inodes.copy(sys, target, path); // the link limit: a copy keeps the content and metadata
+      // The link limit: a copy keeps the content and metadata.
+      Inodes.copy(sys, targetDir, nameOf(targetRel), parent, nameOf(rel));
     }
   }
 
@@ -300,10 +384,9 @@ public final class RootWriter {
     if (layerPaths.contains(rel)) {
       return; // whiteouts hide lower layers only, never what the same layer adds
     }
-    Path path = path(rel);
-    FileStat existing = lstat(path);
+    FileStat existing = lstat(rel);
     if (existing != null) {
-      remove(rel, path, existing);
+      remove(rel, existing);
     }
   }
 
@@ -313,27 +396,24 @@ public final class RootWriter {
     opaqueDirs.add(rel);
   }
 
-  /** Removes everything under {@code dir} the current layer did not make or touch. */
-  private void prune(String dir) throws IOException {
-    Path path = path(dir);
-    FileStat attrs = lstat(path);
-    if (attrs == null || !attrs.isDirectory()) {
-      return;
-    }
-    List<Path> children;
-    try (var list = Files.list(path)) {
-      children = list.toList();
-    }
-    for (Path child : children) {
-      String rel = join(dir, child.getFileName().toString());
-      FileStat childAttrs = lstat(child);
-      if (childAttrs == null) {
+  /**
+   * Removes everything in open directory {@code fd} (at {@code rel}) that the current layer did not
+   * make or touch, descending into what it touched through descriptors, never a symlink.
+   */
+  private void prune(Fd fd, String rel) throws IOException {
+    for (String name : sys.list(fd)) {
+      String childRel = join(rel, name);
+      FileStat attrs = sys.lstatatIfExists(fd, name);
+      if (attrs == null) {
         continue;
       }
-      if (!layerPaths.contains(rel)) {
-        remove(rel, child, childAttrs);
-      } else if (childAttrs.isDirectory()) {
-        prune(rel);
+      if (!layerPaths.contains(childRel)) {
+        Trees.removeAt(sys, fd, name);
+        forget(childRel);
+      } else if (attrs.isDirectory()) {
+        try (Fd child = sys.openDirectoryAt(fd, name)) {
+          prune(child, childRel);
+        }
       }
     }
   }
@@ -342,7 +422,7 @@ public final class RootWriter {
   private void checkRoom(EntryPath at) throws LayerException, IOException {
     entriesSinceCheck = 0;
     bytesSinceCheck = 0;
-    var fs = sys.statfs(root);
+    var fs = sys.fstatfs(root);
     if (!hasRoom(fs)) {
       throw new LayerException(
           Reason.NoSpace,
@@ -357,7 +437,7 @@ public final class RootWriter {
   }
 
   private boolean hasRoom() throws IOException {
-    return hasRoom(sys.statfs(root));
+    return hasRoom(sys.fstatfs(root));
   }
 
   private boolean hasRoom(FsStat fs) {
@@ -370,8 +450,23 @@ public final class RootWriter {
   /** Resolves (creating implied parents) the directory of {@code path} and returns its rel path. */
   private String place(EntryPath path) throws LayerException, IOException {
     String rel = resolveParentThen(path, Walk.CREATE, path);
+    checkLength(rel, path);
     touched(rel);
     return rel;
+  }
+
+  /**
+   * Refuses a path the kernel could not name from {@code /}: the calls here name one component at a
+   * time and would manage, but nothing that later reads the root by path (the overlay's users, the
+   * node's tools) could.
+   */
+  private void checkLength(String rel, Object what) throws LayerException {
+    if (rootPathBytes + 1 + rel.length() * 3 > MAX_PATH_BYTES
+        && rootPathBytes + 1 + rel.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+      throw new LayerException(
+          Reason.InvalidName,
+          "entry " + what + " has a name too long for the kernel under the root being built");
+    }
   }
 
   private String resolveParentThen(EntryPath path, Walk walk, Object what)
@@ -422,21 +517,21 @@ public final class RootWriter {
       if (realDirs.contains(rel)) {
         continue;
       }
-      Path path = path(rel);
-      FileStat attrs = lstat(path);
+      FileStat attrs = lstat(rel);
       if (attrs == null) {
         if (walk != Walk.CREATE) {
           return null;
         }
-        Files.createDirectory(path);
-        sys.chmod(path, 0755);
+        checkLength(rel, what);
+        sys.mkdirat(dir(parentOf(rel)), name, 0755);
+        sys.chmodat(dir(parentOf(rel)), name, 0755); // whatever the umask
         touched(rel);
       } else if (attrs.isSymlink()) {
         if (++hops > MAX_SYMLINK_HOPS) {
           throw new LayerException(
               Reason.PathEscape, "too many symlinks resolving " + String.join("/", components));
         }
-        String target = sys.readlink(path);
+        String target = sys.readlinkat(dir(parentOf(rel)), name);
         at.removeLast();
         if (target.startsWith("/")) {
           at.clear(); // absolute: from the root being built, not the host's
@@ -460,28 +555,43 @@ public final class RootWriter {
 
   // ---- helpers
 
+  /** Whether {@code rel} is the very inode the committed ancestor holds at the same path. */
   private boolean isInherited(String rel, FileStat attrs) throws IOException {
     if (ancestor == null) {
       return false;
     }
-    FileStat original = lstat(ancestor.resolve(rel));
-    return original != null && attrs.dev() == original.dev() && attrs.ino() == original.ino();
+    Fd parent;
+    try {
+      parent = sys.openDirectoryBeneath(ancestor, rel.contains("/") ? parentOf(rel) : ".");
+    } catch (SyscallException e) {
+      if (e.is(Errno.ELOOP) || e.is(Errno.ENOTDIR) || e.is(Errno.ENOENT)) {
+        return false; // no such directory there: nothing at rel is the ancestor's
+      }
+      throw e;
+    }
+    try (parent) {
+      FileStat original = sys.lstatatIfExists(parent, nameOf(rel));
+      return original != null && attrs.dev() == original.dev() && attrs.ino() == original.ino();
+    }
   }
 
-  /** Replaces {@code path} by a private copy of itself, in one rename. */
-  private void privatize(Path path) throws IOException {
-    Path copy = path.resolveSibling(".strata-private-" + path.getFileName());
-    Files.deleteIfExists(copy);
-    Inodes.copy(sys, path, copy);
-    Files.move(copy, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  /** Replaces {@code rel} by a private copy of itself, in one rename. */
+  private void privatize(String rel) throws IOException {
+    Fd parent = dir(parentOf(rel));
+    if (sys.lstatatIfExists(parent, PRIVATE_COPY) != null) {
+      sys.unlinkat(parent, PRIVATE_COPY, false);
+    }
+    Inodes.copy(sys, parent, nameOf(rel), parent, PRIVATE_COPY);
+    sys.renameat2(parent, PRIVATE_COPY, parent, nameOf(rel), 0);
   }
 
-  private void setOwnerModeXattrs(EntryPath entry, Path path, Meta meta)
+  /** Owner, mode and xattrs of {@code name} of {@code parent}: a directory, FIFO or device. */
+  private void setOwnerModeXattrs(EntryPath entry, Fd parent, String name, Meta meta)
       throws LayerException, IOException {
-    sys.lchown(path, meta.uid(), meta.gid());
-    sys.chmod(path, meta.mode()); // after chown, which clears setuid and setgid
+    sys.lchownat(parent, name, meta.uid(), meta.gid());
+    sys.chmodat(parent, name, meta.mode()); // after chown, which clears setuid and setgid
     for (Map.Entry<String, byte[]> xattr : meta.xattrs().entrySet()) {
-      setXattr(entry, xattr, () -> sys.lsetxattr(path, xattr.getKey(), xattr.getValue()));
+      setXattr(entry, xattr, () -> sys.lsetxattrAt(parent, name, xattr.getKey(), xattr.getValue()));
     }
   }
 
@@ -514,22 +624,69 @@ public final class RootWriter {
     }
   }
 
-  /** Makes room for a new inode at {@code path}: whatever is there goes. */
-  private void clear(String rel, Path path) throws IOException {
-    FileStat existing = lstat(path);
+  /** Makes room for a new inode at {@code rel}: whatever is there goes. */
+  private void clear(String rel) throws IOException {
+    FileStat existing = lstat(rel);
     if (existing != null) {
-      remove(rel, path, existing);
+      remove(rel, existing);
     }
   }
 
-  private void remove(String rel, Path path, FileStat attrs) throws IOException {
+  private void remove(String rel, FileStat attrs) throws IOException {
     if (attrs.isDirectory()) {
-      Trees.deleteUnmounted(path); // staging is private: nothing can be mounted in it
+      Trees.removeAt(sys, dir(parentOf(rel)), nameOf(rel)); // staging holds no mounts
     } else {
-      Files.delete(path);
+      sys.unlinkat(dir(parentOf(rel)), nameOf(rel), false);
     }
+    forget(rel);
+  }
+
+  /** Drops what is known of {@code rel} and everything beneath it, which are gone. */
+  private void forget(String rel) {
     realDirs.remove(rel);
     realDirs.subSet(rel + "/", rel + "0").clear(); // '0' follows '/': every path beneath rel
+    forgetOpenDirectories(rel);
+  }
+
+  private void forgetOpenDirectories(String rel) {
+    for (Iterator<Map.Entry<String, Fd>> it = openDirs.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, Fd> open = it.next();
+      String at = open.getKey();
+      if (rel.isEmpty() || at.equals(rel) || at.startsWith(rel + "/")) {
+        it.remove();
+        closeQuietly(open.getValue());
+      }
+    }
+  }
+
+  /**
+   * Real directory {@code rel} (a path {@link #resolve} returned), opened beneath the root with no
+   * symlink followed; kept open for the entries after it, closed once it or a parent is removed.
+   */
+  private Fd dir(String rel) throws IOException {
+    if (rel.isEmpty()) {
+      return root;
+    }
+    Fd fd = openDirs.get(rel);
+    if (fd == null) {
+      fd = sys.openDirectoryBeneath(root, rel);
+      openDirs.put(rel, fd);
+      if (openDirs.size() > OPEN_DIRECTORIES) {
+        Iterator<Fd> eldest = openDirs.values().iterator();
+        Fd evicted = eldest.next();
+        eldest.remove();
+        closeQuietly(evicted);
+      }
+    }
+    return fd;
+  }
+
+  private static void closeQuietly(Fd fd) {
+    try {
+      fd.close();
+    } catch (SyscallException e) {
+      // a directory opened only to look things up: nothing written through it is lost
+    }
   }
 
   private void touched(String rel) {
@@ -539,15 +696,21 @@ public final class RootWriter {
     }
   }
 
-  private Path path(String rel) {
-    return rel.isEmpty() ? root : root.resolve(rel);
+  private static String parentOf(String rel) {
+    int slash = rel.lastIndexOf('/');
+    return slash < 0 ? "" : rel.substring(0, slash);
+  }
+
+  private static String nameOf(String rel) {
+    return rel.substring(rel.lastIndexOf('/') + 1);
   }
 
   private static String join(String dir, String name) {
     return dir.isEmpty() ? name : dir + "/" + name;
   }
 
-  private FileStat lstat(Path path) throws IOException {
-    return sys.lstatIfExists(path);
+  /** What is at {@code rel} itself, or null. */
+  private FileStat lstat(String rel) throws IOException {
+    return sys.lstatatIfExists(dir(parentOf(rel)), nameOf(rel));
   }
 }

@@ -1,7 +1,14 @@
 package io.strata.layout;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.strata.sys.Fd;
+import io.strata.sys.Syscalls;
+import io.strata.testing.Canaries;
+import io.strata.testing.RootMounts;
+import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +42,49 @@ class TreesTest {
       other.get(60, TimeUnit.SECONDS);
       assertThat(tree).doesNotExist();
     }
+  }
+
+  /**
+   * A user of a writable mount can nest directories far beyond PATH_MAX in an upper; its removal
+   * holds a bounded number of them open and still removes every one.
+   */
+  @Test
+  void aTreeDeeperThanAPathCanNameIsRemoved() throws Exception {
+    Syscalls sys = Syscalls.get();
+    Path tree = Files.createDirectories(tmp.resolve("deep"));
+    Fd at = sys.openDirectory(tree);
+    for (int depth = 0; depth < 2_000; depth++) { // 2,000 x "level/" = 12,000 bytes
+      sys.mkdirat(at, "level", 0755);
+      Fd next = sys.openDirectoryAt(at, "level");
+      if (depth % 100 == 0) {
+        sys.createNewAt(next, "file", 0644).close();
+      }
+      at.close();
+      at = next;
+    }
+    at.close();
+
+    Trees.deleteUnmounted(tree);
+
+    assertThat(tree).doesNotExist();
+    assertThat(tmp).isEmptyDirectory();
+  }
+
+  /** A mount inside a tree stops its removal there: nothing is removed through it. */
+  @Test
+  void aRemovalNeverCrossesIntoAMountInsideTheTree() throws Exception {
+    assumeTrue(RootMounts.isRoot(), "bind mounts need root (CI runs as root)");
+    Canaries canaries = new Canaries();
+    Path canary = canaries.plant(tmp.resolve("canary"));
+    Path tree = Files.createDirectories(tmp.resolve("tree/a/mounted"));
+    Tools.run(tmp, "mount", "--bind", canary.toString(), tree.toString());
+    try (Fd dir = Syscalls.get().openDirectory(tmp)) {
+      assertThatThrownBy(() -> Trees.removeAt(Syscalls.get(), dir, "tree"))
+          .hasMessageContaining("tree/a/mounted: it is a mountpoint");
+    } finally {
+      Tools.run(tmp, "umount", tree.toString());
+    }
+    canaries.assertUntouched();
   }
 
   @Test
