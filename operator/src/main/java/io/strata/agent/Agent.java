@@ -59,6 +59,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -275,21 +276,27 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
       lastPassSucceeded = false;
       return UpdateControl.noUpdate();
     }
-    Selection selection =
-        Selection.forNode(
-            self.getMetadata().getLabels(),
-            layerSets.list().toList(),
-            overlayMounts.list().toList());
     if (!ownedBy(current, self)) {
       current = Apply.object(client, FIELD_MANAGER, stateObject(self));
       log.info("NodeLayerState {} created or adopted", config.nodeName());
     }
     NodeLayerState.Status previous = current.getStatus();
+    Selection selection =
+        Selection.forNode(
+            self.getMetadata().getLabels(),
+            layerSets.list().toList(),
+            overlayMounts.list().toList(),
+            held(previous));
+    if (!selection.refused().isEmpty()) {
+      log.warn(
+          "{} LayerSets select this node past its bound of {}, refused: {}",
+          selection.refused().size(),
+          NodeLayerState.MAX_ENTRIES,
+          selection.refused().stream().map(ls -> ls.getMetadata().getName()).limit(10).toList());
+    }
     Map<String, LayerSetEntry> layerSets = new HashMap<>();
     for (LayerSet layerSet : selection.layerSets()) {
-      layerSets.put(
-          layerSet.getMetadata().getName(),
-          layerSetWork.ensure(layerSet, Platform.ofNode(self.getMetadata().getLabels())));
+      layerSets.put(layerSet.getMetadata().getName(), ensure(layerSet, self));
     }
     layerSetWork.retainOnly(layerSets.keySet());
     List<OverlayMountEntry> mounts;
@@ -325,6 +332,31 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   }
 
   private static final int BUSY_RETRY_SECONDS = 2;
+
+  /** Where one LayerSet stands; whatever it holds, its failure is its own entry, not the pass's. */
+  private LayerSetEntry ensure(LayerSet layerSet, Node self) {
+    try {
+      return layerSetWork.ensure(layerSet, Platform.ofNode(self.getMetadata().getLabels()));
+    } catch (RuntimeException e) {
+      log.warn("LayerSet {} failed unexpectedly", layerSet.getMetadata().getName(), e);
+      LayerSetEntry failed = new LayerSetEntry();
+      failed.phase = NodeLayerState.LayerSetPhase.Failed;
+      failed.reason = e instanceof IllegalArgumentException ? "InvalidSpec" : "InternalError";
+      failed.message = String.valueOf(e.getMessage());
+      return failed;
+    }
+  }
+
+  /** The LayerSets this node served in its last report: the bound never pushes them out. */
+  private static Set<String> held(NodeLayerState.Status previous) {
+    if (previous == null || previous.layerSets == null) {
+      return Set.of();
+    }
+    return previous.layerSets.stream()
+        .filter(e -> !NodeStatusBuilder.NODE_LIMIT.equals(e.reason))
+        .map(e -> e.name)
+        .collect(Collectors.toSet());
+  }
 
   private static boolean waitsForUsers(OverlayMountEntry entry) {
     return "Outdated".equals(entry.reason)
@@ -380,7 +412,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
           && (old == null
               || old.phase != entry.phase
               || !Objects.equals(old.reason, entry.reason))) {
-        selection.layerSets().stream()
+        Stream.concat(selection.layerSets().stream(), selection.refused().stream())
             .filter(ls -> ls.getMetadata().getName().equals(entry.name))
             .findFirst()
             .ifPresent(

@@ -1,6 +1,6 @@
 package io.strata.agent;
 
-import io.fabric8.kubernetes.api.model.Quantity;
+import io.strata.crd.ByteQuantity;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
@@ -24,6 +24,7 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,8 +58,17 @@ final class NodeMounts {
     // checks never act on a stale view.
     MountTable table = MountTable.read();
     Map<String, MountInfo> before = overlays.mounted(table);
+    // Within the bound, what is mounted comes first, then the oldest: a new OverlayMount never
+    // pushes one that is mounted out of the report.
     List<OverlayMount> byName =
-        served.stream().sorted(Comparator.comparing(m -> m.getMetadata().getName())).toList();
+        served.stream()
+            .sorted(
+                Comparator.<OverlayMount, Boolean>comparing(
+                        m -> !before.containsKey(m.getMetadata().getUid()))
+                    .thenComparing(
+                        m -> Objects.requireNonNullElse(m.getMetadata().getCreationTimestamp(), ""))
+                    .thenComparing(m -> m.getMetadata().getName()))
+            .toList();
     for (OverlayMount mount : byName) {
       // Beyond the limit a mount is still wanted (never torn down) but not made or listed.
       wanted.add(mount.getMetadata().getUid());
@@ -69,7 +79,7 @@ final class NodeMounts {
     }
     if (byName.size() > NodeLayerState.MAX_ENTRIES) {
       log.warn(
-          "{} OverlayMounts select this node; only the first {} by name are served",
+          "{} OverlayMounts select this node; those mounted and then the oldest {} are served",
           byName.size(),
           NodeLayerState.MAX_ENTRIES);
     }
@@ -157,6 +167,13 @@ final class NodeMounts {
       return entry(name, MountPhase.Failed, e.reason().name(), e.getMessage());
     } catch (IllegalArgumentException e) {
       return entry(name, MountPhase.Failed, "InvalidSpec", e.getMessage());
+    } catch (IOException e) {
+      // This mount's failure, tried again next pass; never the other mounts'.
+      log.warn("mounting {} failed: {}", name, e.getMessage());
+      return entry(name, MountPhase.Failed, "IOError", e.getMessage());
+    } catch (RuntimeException e) {
+      log.warn("mounting {} failed unexpectedly", name, e);
+      return entry(name, MountPhase.Failed, "InternalError", String.valueOf(e));
     }
   }
 
@@ -174,16 +191,20 @@ final class NodeMounts {
     return overlays.mount(request);
   }
 
-  private OverlayMountEntry tearDown(String uid) throws IOException {
-    String[] recorded = readRecord(uid);
-    String name = recorded[0];
-    boolean retain = "Retain".equals(recorded[1]);
+  private OverlayMountEntry tearDown(String uid) {
+    String name = uid;
     try {
+      String[] recorded = readRecord(uid);
+      name = recorded[0];
+      boolean retain = "Retain".equals(recorded[1]);
       overlays.unmount(uid, !retain);
       log.info("unmounted {} ({}), upper {}", name, uid, retain ? "retained" : "deleted");
       return null;
     } catch (MountRefusedException e) {
       return entry(name, MountPhase.Unmounting, e.reason().name(), e.getMessage());
+    } catch (IOException e) {
+      log.warn("tearing down {} ({}) failed, tried again next pass: {}", name, uid, e.getMessage());
+      return entry(name, MountPhase.Unmounting, "IOError", e.getMessage());
     }
   }
 
@@ -191,7 +212,7 @@ final class NodeMounts {
     OverlayMount.Spec spec = mount.getSpec();
     long memory = 0;
     if (spec.upper != null && spec.upper.medium == OverlayMount.Medium.Memory) {
-      memory = Quantity.getAmountInBytes(spec.upper.sizeLimit).longValueExact();
+      memory = ByteQuantity.parse("spec.upper.sizeLimit", spec.upper.sizeLimit);
     }
     MountRequest request =
         new MountRequest(

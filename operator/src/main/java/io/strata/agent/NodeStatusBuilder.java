@@ -23,6 +23,9 @@ import java.util.stream.Collectors;
  * appear in name order, so an unchanged node yields an identical status (and no write).
  */
 public final class NodeStatusBuilder {
+  /** The reason of a LayerSet past the node's bound. */
+  public static final String NODE_LIMIT = "NodeLimit";
+
   private final Clock clock;
 
   public NodeStatusBuilder(Clock clock) {
@@ -57,6 +60,25 @@ public final class NodeStatusBuilder {
           old != null && old.phase == entry.phase ? old.lastTransitionTime : now();
       status.layerSets.add(entry);
     }
+    for (LayerSet layerSet :
+        selection.refused().stream().limit(NodeLayerState.MAX_REFUSED_ENTRIES).toList()) {
+      LayerSetEntry entry = new LayerSetEntry();
+      entry.name = name(layerSet);
+      entry.observedGeneration = layerSet.getMetadata().getGeneration();
+      entry.phase = LayerSetPhase.Failed;
+      entry.reason = NODE_LIMIT;
+      entry.message =
+          "this node serves at most "
+              + NodeLayerState.MAX_ENTRIES
+              + " LayerSets and keeps those it holds: narrow a selector or delete one it holds";
+      LayerSetEntry old = oldLayerSets.get(entry.name);
+      entry.lastTransitionTime =
+          old != null && old.phase == entry.phase && NODE_LIMIT.equals(old.reason)
+              ? old.lastTransitionTime
+              : now();
+      status.layerSets.add(entry);
+    }
+    status.layerSets.sort(Comparator.comparing(e -> e.name));
     for (OverlayMountEntry mount : mounts) {
       OverlayMountEntry entry = copy(mount);
       entry.observedGeneration = mountGenerations.get(entry.name);

@@ -5,42 +5,80 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.kube.LabelSelectors;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * What one node must serve, decided from its labels alone: the LayerSets whose selector matches,
- * and the OverlayMounts whose LayerSet is among them and whose own selector matches too. Objects
- * being deleted are not served. Pure, so the rules test without a cluster.
+ * What one node must serve, decided from its labels and from what it already holds: the LayerSets
+ * whose selector matches, and the OverlayMounts whose LayerSet is among them and whose own selector
+ * matches too. Pure, so the rules test without a cluster.
+ *
+ * <p>Two rules keep what a node serves from being taken away by anything but an explicit move:
+ *
+ * <ul>
+ *   <li>A LayerSet being deleted is still served where a live OverlayMount uses it: only the
+ *       OverlayMount's own deletion, or a selector edit that no longer selects the node, tears a
+ *       mount down (the controller keeps the LayerSet, InUse, meanwhile). A deleted OverlayMount is
+ *       not served.
+ *   <li>At most {@link NodeLayerState#MAX_ENTRIES} LayerSets are served, and the bound never
+ *       evicts: the ones this node already held come first, then the oldest, then by name. What is
+ *       past the bound is {@link #refused()}, to be reported, never served.
+ * </ul>
+ *
+ * @param refused LayerSets that select this node but are past its bound, in the same order
  */
-public record Selection(List<LayerSet> layerSets, List<OverlayMount> overlayMounts) {
+public record Selection(
+    List<LayerSet> layerSets, List<OverlayMount> overlayMounts, List<LayerSet> refused) {
 
+  /**
+   * @param held names of the LayerSets this node served before (its NodeLayerState's entries)
+   */
   public static Selection forNode(
       Map<String, String> nodeLabels,
       Collection<LayerSet> allLayerSets,
-      Collection<OverlayMount> allOverlayMounts) {
-    List<LayerSet> layerSets =
-        allLayerSets.stream()
-            .filter(ls -> !isDeleting(ls) && ls.getSpec() != null)
-            .filter(ls -> LabelSelectors.matches(ls.getSpec().nodeSelector, nodeLabels))
-            .sorted(BY_NAME)
-            .limit(NodeLayerState.MAX_ENTRIES) // a node holds at most this many
-            .toList();
-    Set<String> served =
-        layerSets.stream().map(ls -> ls.getMetadata().getName()).collect(Collectors.toSet());
-    List<OverlayMount> overlayMounts =
+      Collection<OverlayMount> allOverlayMounts,
+      Set<String> held) {
+    List<OverlayMount> liveMounts =
         allOverlayMounts.stream()
             .filter(om -> !isDeleting(om) && om.getSpec() != null)
             .filter(om -> om.getSpec().layerSetRef != null)
-            .filter(om -> served.contains(om.getSpec().layerSetRef.name))
             .filter(om -> LabelSelectors.matches(om.getSpec().nodeSelector, nodeLabels))
+            .toList();
+    Set<String> inUse =
+        liveMounts.stream().map(om -> om.getSpec().layerSetRef.name).collect(Collectors.toSet());
+    List<LayerSet> wanted =
+        allLayerSets.stream()
+            .filter(ls -> ls.getSpec() != null)
+            .filter(ls -> !isDeleting(ls) || inUse.contains(ls.getMetadata().getName()))
+            .filter(ls -> LabelSelectors.matches(ls.getSpec().nodeSelector, nodeLabels))
+            .sorted(heldFirst(held))
+            .toList();
+    int served = Math.min(wanted.size(), NodeLayerState.MAX_ENTRIES);
+    List<LayerSet> layerSets = new ArrayList<>(wanted.subList(0, served));
+    layerSets.sort(BY_NAME);
+    Set<String> names =
+        layerSets.stream().map(ls -> ls.getMetadata().getName()).collect(Collectors.toSet());
+    List<OverlayMount> overlayMounts =
+        liveMounts.stream()
+            .filter(om -> names.contains(om.getSpec().layerSetRef.name))
             .sorted(BY_NAME)
             .toList();
-    return new Selection(layerSets, overlayMounts);
+    return new Selection(
+        List.copyOf(layerSets), overlayMounts, List.copyOf(wanted.subList(served, wanted.size())));
+  }
+
+  /** Held before first, then the oldest (RFC 3339 sorts as text), then by name. */
+  private static Comparator<LayerSet> heldFirst(Set<String> held) {
+    return Comparator.<LayerSet, Boolean>comparing(ls -> !held.contains(ls.getMetadata().getName()))
+        .thenComparing(
+            ls -> Objects.requireNonNullElse(ls.getMetadata().getCreationTimestamp(), ""))
+        .thenComparing(ls -> ls.getMetadata().getName());
   }
 
   private static final Comparator<HasMetadata> BY_NAME =

@@ -1,7 +1,7 @@
 package io.strata.cli;
 
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.crd.ByteQuantity;
 import io.strata.layout.NodeLayout;
 import io.strata.overlay.MountRequest;
 import io.strata.overlay.MountedOverlay;
@@ -92,14 +92,9 @@ final class MountCommand implements Callable<Integer> {
 
   private long bytes(String quantity) {
     try {
-      long bytes = Quantity.getAmountInBytes(new Quantity(quantity)).longValueExact();
-      if (bytes <= 0) {
-        throw new ArithmeticException("not positive");
-      }
-      return bytes;
-    } catch (IllegalArgumentException | ArithmeticException e) {
-      throw new ParameterException(
-          spec.commandLine(), "--memory " + quantity + " is not a positive quantity such as 64Mi");
+      return ByteQuantity.parse("--memory", quantity);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
   }
 

@@ -39,15 +39,24 @@ import java.util.List;
 public class NodeLayerState extends CustomResource<Void, NodeLayerState.Status> {
 
   /**
-   * At most this many LayerSets and this many OverlayMounts per node: keeps one node's object far
-   * below etcd's object limit. An agent serves the first ones by name and says so in its log.
+   * At most this many LayerSets and this many OverlayMounts are served per node: keeps one node's
+   * object far below etcd's object limit (a full entry is under 1 KiB). The bound never evicts what
+   * a node serves; see the agent's Selection.
    */
   public static final int MAX_ENTRIES = 256;
 
+  /**
+   * Beyond the bound, this many more LayerSets are listed, each Failed with reason {@code
+   * NodeLimit}, so that the controller reports them on the LayerSet; the rest are only logged.
+   */
+  public static final int MAX_REFUSED_ENTRIES = 32;
+
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Status {
-    @JsonPropertyDescription("One entry per LayerSet that selects this node.")
-    @Size(max = MAX_ENTRIES)
+    @JsonPropertyDescription(
+        "One entry per LayerSet that selects this node: those it serves, then those past its"
+            + " bound (Failed, NodeLimit).")
+    @Size(max = MAX_ENTRIES + MAX_REFUSED_ENTRIES)
     public List<LayerSetEntry> layerSets = new ArrayList<>();
 
     @JsonPropertyDescription("One entry per OverlayMount on this node.")

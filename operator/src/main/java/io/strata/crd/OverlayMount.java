@@ -114,14 +114,16 @@ public class OverlayMount extends CustomResource<OverlayMount.Spec, OverlayMount
   @ValidationRule(
       value = "self.medium != 'Memory' || has(self.sizeLimit)",
       message = "spec.upper.sizeLimit is required when spec.upper.medium is Memory")
+  @ValidationRule(
+      value = ByteQuantity.CEL_SIZE_LIMIT,
+      message = ByteQuantity.CEL_SIZE_LIMIT_MESSAGE)
   public static class Upper {
     @Default("Disk")
     public Medium medium;
 
-    @JsonPropertyDescription("Size of the tmpfs of a Memory upper, e.g. 64Mi. Required for Memory.")
-    @Pattern(
-        "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]"
-            + "|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$")
+    @JsonPropertyDescription(
+        "Size of the tmpfs of a Memory upper: whole bytes, optionally with Ki, Mi, Gi, Ti, k, M,"
+            + " G or T (64Mi), up to 1Ti. Required for Memory.")
     public Quantity sizeLimit;
 
     @JsonPropertyDescription("Delete (default) or Retain the upper when the mount goes away.")

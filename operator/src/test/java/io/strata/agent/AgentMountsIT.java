@@ -163,6 +163,52 @@ class AgentMountsIT {
         .doesNotExist();
   }
 
+  /**
+   * A mistaken {@code kubectl delete lset} loses nothing: while an OverlayMount uses the LayerSet,
+   * the mount stays with everything written into it, and the LayerSet waits (InUse). Deleting the
+   * OverlayMount then tears the mount down and lets the LayerSet go.
+   */
+  @Test
+  void deletingALayerSetAMountUsesKeepsTheMountAndWhatWasWrittenIntoIt() throws Exception {
+    client.resource(exampleLayerSet("it-kept")).create();
+    OverlayMount om = client.resource(mount("it-kept-om", "it-kept", "a")).create();
+    Path target = nodeA.mountBase.resolve("it-kept-om");
+    Eventually.within(
+        CONVERGE,
+        () ->
+            assertThat(mount("it-mnt-a", "it-kept-om").orElseThrow().phase)
+                .isEqualTo(MountPhase.Mounted));
+    Files.writeString(target.resolve("written-by-a-pod"), "mine");
+
+    client.resources(LayerSet.class).withName("it-kept").delete();
+    // The agent handles events in order: once it reports a LayerSet created after the deletion,
+    // the pass that did so saw the LayerSet being deleted.
+    LayerSet probe = exampleLayerSet("it-kept-probe");
+    probe.getSpec().nodeSelector = new LabelSelectorBuilder().addToMatchLabels("pool", "a").build();
+    client.resource(probe).create();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(layerSet("it-mnt-a", "it-kept-probe").phase).isEqualTo(LayerSetPhase.Ready);
+          LayerSet stored = client.resources(LayerSet.class).withName("it-kept").get();
+          assertThat(stored.getMetadata().getDeletionTimestamp()).isNotNull();
+          assertThat(stored.getStatus().conditions)
+              .anySatisfy(c -> assertThat(c.getReason()).isEqualTo("InUse"));
+        });
+    assertThat(mount("it-mnt-a", "it-kept-om").orElseThrow().phase).isEqualTo(MountPhase.Mounted);
+    assertThat(layerSet("it-mnt-a", "it-kept").phase).isEqualTo(LayerSetPhase.Ready);
+    assertThat(MountTable.read().at(target)).isPresent();
+    assertThat(target.resolve("written-by-a-pod")).hasContent("mine");
+
+    client.resource(om).delete();
+    Eventually.within(
+        CONVERGE,
+        () -> {
+          assertThat(MountTable.read().at(target)).isEmpty();
+          assertThat(client.resources(LayerSet.class).withName("it-kept").get()).isNull();
+        });
+  }
+
   @Test
   void aLayerSetChangedUnderABusyMountReportsOutdatedAndMovesOnceFree() throws Exception {
     client.resource(exampleLayerSet("it-change")).create();

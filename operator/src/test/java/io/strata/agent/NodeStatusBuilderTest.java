@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class NodeStatusBuilderTest {
   private static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
   private static final Selection ONE_SET_ONE_MOUNT =
-      new Selection(List.of(layerSet("a", null)), List.of(mount("m", "a", null)));
+      new Selection(List.of(layerSet("a", null)), List.of(mount("m", "a", null)), List.of());
 
   @Test
   void aServedLayerSetWithNoStateYetIsPending() {
@@ -45,6 +45,34 @@ class NodeStatusBuilderTest {
               assertThat(e.observedGeneration).isEqualTo(1L);
             });
     assertThat(status.summary.ready).isEqualTo("0/2");
+  }
+
+  /**
+   * LayerSets past the node's bound are listed as Failed, NodeLimit, so the controller reports them
+   * on the LayerSet; only so many, so the object stays bounded.
+   */
+  @Test
+  void layerSetsPastTheBoundAreFailedWithNodeLimitUpToTheirOwnBound() {
+    List<io.strata.crd.LayerSet> refused = new java.util.ArrayList<>();
+    for (int i = 0; i < NodeLayerState.MAX_REFUSED_ENTRIES + 5; i++) {
+      refused.add(layerSet(String.format("late-%02d", i), null));
+    }
+    NodeLayerState.Status status =
+        builderAt(T0)
+            .build(
+                new Selection(List.of(layerSet("a", null)), List.of(), refused),
+                Map.of("a", layerSetEntry(LayerSetPhase.Ready)),
+                List.of(),
+                null);
+    assertThat(status.layerSets).hasSize(1 + NodeLayerState.MAX_REFUSED_ENTRIES);
+    assertThat(status.layerSets.getFirst().phase).isEqualTo(LayerSetPhase.Ready);
+    assertThat(status.layerSets.subList(1, status.layerSets.size()))
+        .allSatisfy(
+            e -> {
+              assertThat(e.phase).isEqualTo(LayerSetPhase.Failed);
+              assertThat(e.reason).isEqualTo("NodeLimit");
+              assertThat(e.message).contains("at most " + NodeLayerState.MAX_ENTRIES);
+            });
   }
 
   @Test
@@ -83,7 +111,7 @@ class NodeStatusBuilderTest {
     NodeLayerState.Status status =
         builderAt(T0)
             .build(
-                new Selection(List.of(), List.of()),
+                new Selection(List.of(), List.of(), List.of()),
                 Map.of(),
                 List.of(mountEntry("gone", MountPhase.Unmounting)),
                 null);

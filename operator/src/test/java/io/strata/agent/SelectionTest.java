@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class SelectionTest {
@@ -18,7 +21,8 @@ class SelectionTest {
         Selection.forNode(
             NODE,
             List.of(layerSet("zeta", null), layerSet("alpha", "gpu"), layerSet("cpu-only", "cpu")),
-            List.of());
+            List.of(),
+            Set.of());
     assertThat(selection.layerSets())
         .extracting(ls -> ls.getMetadata().getName())
         .containsExactly("alpha", "zeta");
@@ -36,7 +40,8 @@ class SelectionTest {
                 mount("on-cpu-set", "cpu-set", null),
                 mount("on-missing-set", "missing", null),
                 mount("narrowed-in", "gpu-set", "a"),
-                mount("narrowed-out", "gpu-set", "b")));
+                mount("narrowed-out", "gpu-set", "b")),
+            Set.of());
     assertThat(selection.overlayMounts())
         .extracting(om -> om.getMetadata().getName())
         .containsExactly("narrowed-in", "on-gpu-set");
@@ -47,9 +52,90 @@ class SelectionTest {
     LayerSet deleting = layerSet("going", null);
     deleting.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
     OverlayMount mountOfDeleting = mount("on-going", "going", null);
-    Selection selection = Selection.forNode(NODE, List.of(deleting), List.of(mountOfDeleting));
+    mountOfDeleting.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
+    Selection selection =
+        Selection.forNode(NODE, List.of(deleting), List.of(mountOfDeleting), Set.of("going"));
     assertThat(selection.layerSets()).isEmpty();
     assertThat(selection.overlayMounts()).isEmpty();
+  }
+
+  /**
+   * A mistaken {@code kubectl delete lset} never takes a mount (and its upper) away: the LayerSet
+   * stays served where a live OverlayMount uses it, and only there.
+   */
+  @Test
+  void aLayerSetBeingDeletedIsStillServedWhereALiveOverlayMountUsesIt() {
+    LayerSet used = layerSet("used", null);
+    used.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
+    LayerSet unused = layerSet("unused", null);
+    unused.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
+    Selection selection =
+        Selection.forNode(
+            NODE,
+            List.of(used, unused),
+            List.of(mount("on-used", "used", null), mount("elsewhere", "unused", "b")),
+            Set.of("used", "unused"));
+    assertThat(selection.layerSets())
+        .extracting(ls -> ls.getMetadata().getName())
+        .containsExactly("used");
+    assertThat(selection.overlayMounts())
+        .extracting(om -> om.getMetadata().getName())
+        .containsExactly("on-used");
+  }
+
+  /**
+   * 256 LayerSets named to sort first do not push out what a node holds, nor the mounts on it: they
+   * are refused, in order, and what it held stays served.
+   */
+  @Test
+  void theBoundNeverEvictsWhatANodeHolds() {
+    List<LayerSet> all = new ArrayList<>();
+    all.add(layerSet("held-one", null));
+    all.add(layerSet("held-two", null));
+    for (int i = 0; i < NodeLayerState.MAX_ENTRIES; i++) {
+      LayerSet early = layerSet(String.format("aaa-%03d", i), null);
+      early.getMetadata().setCreationTimestamp("2020-01-01T00:00:00Z"); // older, too
+      all.add(early);
+    }
+    Selection selection =
+        Selection.forNode(
+            NODE,
+            all,
+            List.of(mount("m1", "held-one", null), mount("m2", "held-two", null)),
+            Set.of("held-one", "held-two"));
+
+    assertThat(selection.layerSets()).hasSize(NodeLayerState.MAX_ENTRIES);
+    assertThat(selection.layerSets())
+        .extracting(ls -> ls.getMetadata().getName())
+        .contains("held-one", "held-two");
+    assertThat(selection.overlayMounts())
+        .extracting(om -> om.getMetadata().getName())
+        .containsExactly("m1", "m2");
+    assertThat(selection.refused())
+        .extracting(ls -> ls.getMetadata().getName())
+        .containsExactly("aaa-254", "aaa-255");
+  }
+
+  /** Among LayerSets no node holds yet, the older ones win the bound, not the earlier names. */
+  @Test
+  void pastTheBoundTheNewestAreRefused() {
+    List<LayerSet> all = new ArrayList<>();
+    for (int i = 0; i <= NodeLayerState.MAX_ENTRIES; i++) {
+      LayerSet layerSet = layerSet(String.format("z-%03d", i), null);
+      layerSet
+          .getMetadata()
+          .setCreationTimestamp(String.format("2026-01-01T00:%02d:%02dZ", i / 60, i % 60));
+      all.add(layerSet);
+    }
+    LayerSet newest = layerSet("a-newest", null);
+    newest.getMetadata().setCreationTimestamp("2026-06-01T00:00:00Z");
+    all.add(newest);
+
+    Selection selection = Selection.forNode(NODE, all, List.of(), Set.of());
+
+    assertThat(selection.refused())
+        .extracting(ls -> ls.getMetadata().getName())
+        .containsExactly(String.format("z-%03d", NodeLayerState.MAX_ENTRIES), "a-newest");
   }
 
   static LayerSet layerSet(String name, String pool) {

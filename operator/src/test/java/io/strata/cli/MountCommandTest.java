@@ -109,6 +109,9 @@ class MountCommandTest {
             "strata mount: UnsafeTarget: target /etc is not strictly beneath the mount base");
     assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "--memory", "lots", "x")))
         .isEqualTo(2);
-    assertThat(err.toString()).contains("--memory lots is not a positive quantity");
+    assertThat(err.toString()).contains("--memory is \"lots\": it must be a whole number of bytes");
+    assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "--memory", "100m", "x")))
+        .as("a milli-byte quantity names no whole number of bytes")
+        .isEqualTo(2);
   }
 }

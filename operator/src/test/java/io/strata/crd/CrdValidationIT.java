@@ -122,6 +122,30 @@ class CrdValidationIT {
             mount("memory", "upper: {medium: Memory}"),
             "spec.upper.sizeLimit is required"),
         Arguments.of(
+            "sizeLimit in milli-bytes",
+            mount("milli", "upper: {medium: Memory, sizeLimit: 100m}"),
+            "spec.upper.sizeLimit must be a whole number of bytes"),
+        Arguments.of(
+            "sizeLimit with a fraction",
+            mount("fraction", "upper: {medium: Memory, sizeLimit: '1.5'}"),
+            "spec.upper.sizeLimit must be a whole number of bytes"),
+        Arguments.of(
+            "sizeLimit with an exponent",
+            mount("exponent", "upper: {medium: Memory, sizeLimit: 1e3}"),
+            "spec.upper.sizeLimit must be a whole number of bytes"),
+        Arguments.of(
+            "sizeLimit of 0",
+            mount("zero", "upper: {medium: Memory, sizeLimit: 0}"),
+            "spec.upper.sizeLimit must be a whole number of bytes"),
+        Arguments.of(
+            "sizeLimit over 1Ti",
+            mount("huge", "upper: {medium: Memory, sizeLimit: 1025Gi}"),
+            "spec.upper.sizeLimit must be a whole number of bytes"),
+        Arguments.of(
+            "sizeLimit over 1Ti as a number",
+            mount("huge-number", "upper: {medium: Memory, sizeLimit: 1099511627777}"),
+            "spec.upper.sizeLimit must be a whole number of bytes"),
+        Arguments.of(
             "medium not in the enum", mount("tape", "upper: {medium: Tape}"), "spec.upper.medium"),
         Arguments.of(
             "reclaimPolicy not in the enum",
@@ -151,6 +175,22 @@ class CrdValidationIT {
         .isInstanceOfSatisfying(
             KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(422))
         .hasMessageContaining(namedInMessage);
+  }
+
+  /** Every size the schema lets through is one the agent honours, up to the bound. */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"64Mi", "1Ti", "1", "500M", "1048576"})
+  void wholeByteSizesUpTo1TiAreAccepted(String size) {
+    GenericKubernetesResource object =
+        Serialization.unmarshal(
+            mount("size-" + size.toLowerCase(), "upper: {medium: Memory, sizeLimit: " + size + "}"),
+            GenericKubernetesResource.class);
+    HasMetadata created = client.resource(object).create();
+    try {
+      assertThat(ByteQuantity.parse("sizeLimit", size)).isPositive();
+    } finally {
+      client.resource(created).delete();
+    }
   }
 
   @Test
