@@ -131,7 +131,12 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     HttpClient http = config.registries().httpClient(config.fetchTimeout());
     layerSetWork =
         new LayerSetWork(
-            new BlobFetcher(layout, config.concurrentFetches(), config.fetchTimeout(), http),
+            new BlobFetcher(
+                layout,
+                config.concurrentFetches(),
+                config.fetchTimeout(),
+                config.fetchStallTimeout(),
+                http),
             new RegistryClient(http, config.registries().hosts(), config.fetchTimeout()),
             new PullSecrets(client, config.namespace()),
             store,

@@ -1,6 +1,7 @@
 package io.strata.agent;
 
 import io.strata.crd.StrataApi;
+import io.strata.fetch.BlobFetcher;
 import io.strata.layerstore.CacheCollector;
 import io.strata.registry.RegistrySettings;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ public record AgentConfig(
     Duration resyncPeriod,
     int concurrentFetches,
     Duration fetchTimeout,
+    Duration fetchStallTimeout,
     CacheCollector.Budget cacheBudget,
     RegistrySettings registries) {
 
@@ -38,8 +40,8 @@ public record AgentConfig(
   /**
    * A configuration for {@code nodeName} with its paths, the rest at the command line's defaults
    * (the default namespace, a 40 s Lease, a full pass every 5 minutes, 3 fetches at once, each
-   * given 2 minutes, {@link #DEFAULT_BUDGET}, registries as they are) except the health server's
-   * port: any free one, where the command line takes 8080.
+   * given 2 minutes for its headers and 60 s without a byte, {@link #DEFAULT_BUDGET}, registries as
+   * they are) except the health server's port: any free one, where the command line takes 8080.
    */
   public static Builder builder(String nodeName, Path stateDir, Path mountBase) {
     return new Builder(nodeName, stateDir, mountBase);
@@ -54,6 +56,7 @@ public record AgentConfig(
         .resyncPeriod(resyncPeriod)
         .concurrentFetches(concurrentFetches)
         .fetchTimeout(fetchTimeout)
+        .fetchStallTimeout(fetchStallTimeout)
         .cacheBudget(cacheBudget)
         .registries(registries);
   }
@@ -69,6 +72,7 @@ public record AgentConfig(
     private Duration resyncPeriod = Duration.ofMinutes(5);
     private int concurrentFetches = 3;
     private Duration fetchTimeout = Duration.ofMinutes(2);
+    private Duration fetchStallTimeout = BlobFetcher.DEFAULT_STALL_TIMEOUT;
     private CacheCollector.Budget cacheBudget = DEFAULT_BUDGET;
     private RegistrySettings registries = RegistrySettings.DEFAULT;
 
@@ -109,6 +113,12 @@ public record AgentConfig(
       return this;
     }
 
+    /** How long a download's body may send nothing before it is given up on. */
+    public Builder fetchStallTimeout(Duration fetchStallTimeout) {
+      this.fetchStallTimeout = fetchStallTimeout;
+      return this;
+    }
+
     public Builder cacheBudget(CacheCollector.Budget cacheBudget) {
       this.cacheBudget = cacheBudget;
       return this;
@@ -130,6 +140,7 @@ public record AgentConfig(
           resyncPeriod,
           concurrentFetches,
           fetchTimeout,
+          fetchStallTimeout,
           cacheBudget,
           registries);
     }

@@ -292,7 +292,9 @@ final class LayerSetWork implements AutoCloseable {
               digest,
               layer.mediaType,
               null,
-              progress -> fetcher.fetch(layer.url, digest, progress)));
+              progress ->
+                  fetcher.fetch(
+                      layer.url, digest, layer.size == null ? -1 : layer.size, progress)));
     }
     return blobs;
   }
@@ -311,6 +313,7 @@ final class LayerSetWork implements AutoCloseable {
                   fetcher.fetch(
                       registry.origins(image, layer.digest(), credentials),
                       layer.digest(),
+                      layer.size(),
                       progress)));
     }
     return blobs;

@@ -61,6 +61,15 @@ final class AgentCommand implements Callable<Integer> {
   Duration fetchTimeout;
 
   @Option(
+      names = "--fetch-stall-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:STRATA_FETCH_STALL_TIMEOUT:-PT60S}",
+      description =
+          "Give up on a download whose server sends nothing for this long; it resumes on the next"
+              + " attempt (default ${DEFAULT-VALUE}).")
+  Duration fetchStallTimeout;
+
+  @Option(
       names = "--cache-max-bytes",
       paramLabel = "N",
       defaultValue = "${env:STRATA_CACHE_MAX_BYTES:-0}",
@@ -106,6 +115,7 @@ final class AgentCommand implements Callable<Integer> {
         .resyncPeriod(resync)
         .concurrentFetches(concurrentFetches)
         .fetchTimeout(fetchTimeout)
+        .fetchStallTimeout(fetchStallTimeout)
         .cacheBudget(
             new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes))
         .registries(registries.settings())

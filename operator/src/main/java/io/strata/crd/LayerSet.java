@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
@@ -83,6 +84,12 @@ public class LayerSet extends CustomResource<LayerSet.Spec, LayerSet.Status> {
         "^application/vnd\\.(oci\\.image\\.layer\\.v1\\.tar(\\+gzip|\\+zstd)?"
             + "|docker\\.image\\.rootfs\\.diff\\.tar(\\.gzip)?)$")
     public String mediaType;
+
+    @JsonPropertyDescription(
+        "Size in bytes of the blob as fetched; optional. A download that says or sends more is"
+            + " refused.")
+    @Min(1)
+    public Long size;
 
     public Layer() {}
 

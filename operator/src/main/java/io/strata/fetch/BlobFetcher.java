@@ -34,9 +34,23 @@ import java.util.stream.Stream;
  * stream into {@code ingest/<hex>.partial}, resume with a Range request after an interruption, and
  * move to {@code blobs/sha256/<hex>} only once their digest matches. A blob already there is not
  * fetched again, whichever LayerSet brought it.
+ *
+ * <p>Every download is bounded: by the size its manifest or its LayerSet states (more bytes, or a
+ * Content-Length over it, stop it), by the free space the node keeps ({@link #RESERVE_BYTES}, as
+ * the layer store does), and by a stall timeout (a server that sends nothing for that long is given
+ * up on, and the transfer resumes from another attempt). A download stopped for its size or for
+ * space deletes its partial file and says which blob and why.
  */
 public final class BlobFetcher {
   private static final int ATTEMPTS = 4;
+
+  /** What a download leaves free on the state dir's filesystem; below it, it stops (NoSpace). */
+  public static final long RESERVE_BYTES = 256L << 20;
+
+  /** Free space is checked again after this many bytes written. */
+  private static final long CHECK_EVERY_BYTES = 64L << 20;
+
+  public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofSeconds(60);
 
   private final NodeLayout layout;
   private final HttpClient http;
@@ -47,6 +61,7 @@ public final class BlobFetcher {
       Stream.generate(ReentrantLock::new).limit(64).toArray(ReentrantLock[]::new);
 
   private final Duration timeout;
+  private final Duration stallTimeout;
 
   public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout)
       throws IOException {
@@ -54,10 +69,24 @@ public final class BlobFetcher {
   }
 
   public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout, HttpClient http) {
+    this(layout, concurrentFetches, timeout, DEFAULT_STALL_TIMEOUT, http);
+  }
+
+  /**
+   * @param timeout how long a request may wait for its response's headers
+   * @param stallTimeout how long a response's body may send nothing before it is given up on
+   */
+  public BlobFetcher(
+      NodeLayout layout,
+      int concurrentFetches,
+      Duration timeout,
+      Duration stallTimeout,
+      HttpClient http) {
     this.layout = layout;
     this.http = http;
     this.slots = new Semaphore(concurrentFetches);
     this.timeout = timeout;
+    this.stallTimeout = stallTimeout;
   }
 
   /** What a fetch reports while it runs: bytes so far of the total (-1 when unknown). */
@@ -91,6 +120,16 @@ public final class BlobFetcher {
   /** The local file holding blob {@code digest} from {@code url}, fetched if need be. */
   public Path fetch(String url, Digest digest, Progress progress)
       throws LayerException, IOException, InterruptedException {
+    return fetch(url, digest, -1, progress);
+  }
+
+  /**
+   * The local file holding blob {@code digest} from {@code url}, fetched if need be.
+   *
+   * @param size the blob's size as its LayerSet states it, or -1: a download stops past it
+   */
+  public Path fetch(String url, Digest digest, long size, Progress progress)
+      throws LayerException, IOException, InterruptedException {
     URI uri = URI.create(url);
     switch (String.valueOf(uri.getScheme())) {
       case "file" -> {
@@ -105,7 +144,7 @@ public final class BlobFetcher {
         if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
           return blob;
         }
-        return fetch(List.of(plain(uri)), digest, progress);
+        return fetch(List.of(plain(uri)), digest, size, progress);
       }
       default -> throw new LayerException(Reason.IOError, url + ": only http, https and file URLs");
     }
@@ -116,6 +155,15 @@ public final class BlobFetcher {
    * origins} that serves it (a registry's mirrors, then the registry itself).
    */
   public Path fetch(List<Origin> origins, Digest digest, Progress progress)
+      throws LayerException, IOException, InterruptedException {
+    return fetch(origins, digest, -1, progress);
+  }
+
+  /**
+   * As {@link #fetch(List, Digest, Progress)}, stopping past {@code size} bytes (the size its
+   * manifest states), or -1 when none is stated.
+   */
+  public Path fetch(List<Origin> origins, Digest digest, long size, Progress progress)
       throws LayerException, IOException, InterruptedException {
     Path blob = blobPath(digest);
     if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
@@ -131,7 +179,7 @@ public final class BlobFetcher {
       }
       slots.acquire();
       try {
-        return download(origins, digest, blob, progress);
+        return download(origins, digest, size, blob, progress);
       } finally {
         slots.release();
       }
@@ -205,7 +253,8 @@ public final class BlobFetcher {
    * where it stopped, from whichever origin answers next. An origin that refuses for good (4xx) is
    * not asked again.
    */
-  private Path download(List<Origin> origins, Digest digest, Path blob, Progress progress)
+  private Path download(
+      List<Origin> origins, Digest digest, long size, Path blob, Progress progress)
       throws LayerException, IOException, InterruptedException {
     Path partial = ingest().resolve(digest.hex() + ".partial");
     Files.createDirectories(partial.getParent());
@@ -219,9 +268,12 @@ public final class BlobFetcher {
       for (Iterator<Origin> it = remaining.iterator(); it.hasNext(); ) {
         Origin origin = it.next();
         try {
-          transfer(origin, partial, progress);
+          transfer(origin, digest, size, partial, progress);
           served = origin;
           break;
+        } catch (LayerException e) {
+          Files.deleteIfExists(partial); // too big for what was stated, or for the disk
+          throw e;
         } catch (RefusedException e) {
           last = e; // this origin will not serve it: do not ask again
           it.remove();
@@ -255,8 +307,8 @@ public final class BlobFetcher {
   }
 
   /** Appends to {@code partial} from where it ends (Range), or starts over when refused. */
-  private void transfer(Origin origin, Path partial, Progress progress)
-      throws IOException, InterruptedException {
+  private void transfer(Origin origin, Digest digest, long size, Path partial, Progress progress)
+      throws LayerException, IOException, InterruptedException {
     long have = Files.exists(partial) ? Files.size(partial) : 0;
     HttpRequest.Builder request = HttpRequest.newBuilder(origin.uri()).timeout(timeout).GET();
     if (have > 0) {
@@ -286,26 +338,113 @@ public final class BlobFetcher {
     long length = response.headers().firstValueAsLong("Content-Length").orElse(-1);
     long total = length < 0 ? -1 : (resumed ? have + length : length);
     long done = resumed ? have : 0;
+    Bounds bounds = new Bounds(origin, digest, size, partial);
+    if (total >= 0) {
+      bounds.checkStated(have, total);
+    }
     StandardOpenOption mode =
         resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING;
     try (InputStream in = response.body();
+        StallGuard guard = StallGuard.watch(in, stallTimeout);
         OutputStream out =
             Files.newOutputStream(
                 partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode)) {
       byte[] buffer = new byte[64 << 10];
       long reported = 0;
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        out.write(buffer, 0, n);
-        done += n;
-        if (done - reported >= (1 << 20)) {
-          progress.update(done, total);
-          reported = done;
+      long checked = done;
+      try {
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          guard.progressed();
+          done += n;
+          bounds.checkSent(done);
+          out.write(buffer, 0, n);
+          if (done - checked >= CHECK_EVERY_BYTES) {
+            bounds.checkRoom(done);
+            checked = done;
+          }
+          if (done - reported >= (1 << 20)) {
+            progress.update(done, total);
+            reported = done;
+          }
         }
+      } catch (IOException e) {
+        guard.throwIfStalled(origin.uri(), done); // the guard closed the body: say why
+        throw e;
       }
+      guard.throwIfStalled(origin.uri(), done);
     }
     progress.update(done, total);
     if (total >= 0 && done != total) {
       throw new IOException("the body ended after " + done + " of " + total + " bytes");
+    }
+  }
+
+  /** What one blob's download may take: its stated size, and the disk less its reserve. */
+  private final class Bounds {
+    private final Origin origin;
+    private final Digest digest;
+    private final long size;
+    private final Path partial;
+
+    Bounds(Origin origin, Digest digest, long size, Path partial) {
+      this.origin = origin;
+      this.digest = digest;
+      this.size = size;
+      this.partial = partial;
+    }
+
+    /** Refuses a response that says it is bigger than stated, or than the disk can take. */
+    void checkStated(long have, long total) throws LayerException, IOException {
+      if (size >= 0 && total > size) {
+        throw tooBig("says it is " + total + " bytes, more than");
+      }
+      checkRoom(have, total);
+    }
+
+    /** Refuses the byte past the stated size. */
+    void checkSent(long done) throws LayerException {
+      if (size >= 0 && done > size) {
+        throw tooBig("sent more than");
+      }
+    }
+
+    void checkRoom(long done) throws LayerException, IOException {
+      checkRoom(done, Math.max(done, size));
+    }
+
+    /** Refuses a blob of {@code expected} bytes the disk cannot hold beside its reserve. */
+    private void checkRoom(long done, long expected) throws LayerException, IOException {
+      long free = Files.getFileStore(partial.getParent()).getUsableSpace();
+      long needed = Math.max(0, expected - done);
+      if (free - needed < RESERVE_BYTES) {
+        throw new LayerException(
+            Reason.NoSpace,
+            "blob "
+                + digest
+                + " from "
+                + origin.uri()
+                + " needs "
+                + needed
+                + " more bytes; the node has "
+                + free
+                + " free and keeps "
+                + RESERVE_BYTES
+                + " for itself");
+      }
+    }
+
+    private LayerException tooBig(String what) {
+      return new LayerException(
+          Reason.SizeLimit,
+          "blob "
+              + digest
+              + " from "
+              + origin.uri()
+              + " "
+              + what
+              + " the "
+              + size
+              + " bytes it is stated to have");
     }
   }
 }

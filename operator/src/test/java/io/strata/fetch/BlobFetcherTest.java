@@ -2,6 +2,7 @@ package io.strata.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.strata.layerstore.Digest;
@@ -10,6 +11,9 @@ import io.strata.layout.RecordFile;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.FaultyDisk;
+import io.strata.testing.RootMounts;
+import io.strata.testing.Tools;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -18,6 +22,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,6 +37,7 @@ class BlobFetcherTest {
   private final byte[] blob = new byte[3 << 20];
   private final List<String> ranges = new CopyOnWriteArrayList<>();
   private final AtomicInteger requests = new AtomicInteger();
+  private final CountDownLatch released = new CountDownLatch(1);
   private HttpServer server;
   private BlobFetcher fetcher;
 
@@ -54,6 +62,37 @@ class BlobFetcherTest {
           }
           exchange.close();
         });
+    // Sends zeroes without a length until the client goes away.
+    server.createContext(
+        "/endless",
+        exchange -> {
+          exchange.sendResponseHeaders(200, 0);
+          byte[] zeroes = new byte[64 << 10];
+          try (OutputStream out = exchange.getResponseBody()) {
+            while (!released.await(0, TimeUnit.SECONDS)) {
+              out.write(zeroes);
+            }
+          } catch (IOException | InterruptedException e) {
+            // the client stopped reading: what the test wanted
+          }
+          exchange.close();
+        });
+    // Sends the first bytes of the blob, then nothing until the test ends.
+    server.createContext(
+        "/stall",
+        exchange -> {
+          requests.incrementAndGet();
+          exchange.sendResponseHeaders(200, blob.length);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(blob, 0, 10);
+            out.flush();
+            released.await(60, TimeUnit.SECONDS);
+          } catch (IOException | InterruptedException e) {
+            // the client gave up: what the test wanted
+          }
+          exchange.close();
+        });
+    server.setExecutor(Executors.newCachedThreadPool());
     server.start();
     fetcher =
         new BlobFetcher(
@@ -62,11 +101,16 @@ class BlobFetcherTest {
 
   @AfterEach
   void stop() {
+    released.countDown();
     server.stop(0);
   }
 
   private String url() {
-    return "http://127.0.0.1:" + server.getAddress().getPort() + "/blob";
+    return url("/blob");
+  }
+
+  private String url(String path) {
+    return "http://127.0.0.1:" + server.getAddress().getPort() + path;
   }
 
   @Test
@@ -105,7 +149,8 @@ class BlobFetcherTest {
 
   @Test
   void aPowerCutAfterAFetchLeavesTheBlobWholeOrAbsent() throws Exception {
-    try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "64M")) {
+    // Room for the blob beside the reserve a download leaves the node.
+    try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "320M")) {
       Path state = disk.path().resolve("state");
       BlobFetcher onDisk =
           new BlobFetcher(new NodeLayout(state, tmp.resolve("mnt")), 2, Duration.ofSeconds(10));
@@ -131,6 +176,68 @@ class BlobFetcherTest {
             LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch));
     assertThat(tmp.resolve("state/blobs/sha256/" + wrong.hex())).doesNotExist();
     assertThat(tmp.resolve("state/ingest/" + wrong.hex() + ".partial")).doesNotExist();
+  }
+
+  @Test
+  void aBlobThatSaysItIsBiggerThanStatedIsRefusedBeforeAByteLands() {
+    Digest digest = Digest.of(blob);
+    assertThatThrownBy(() -> fetcher.fetch(url(), digest, blob.length - 1, (d, t) -> {}))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
+        .hasMessage(
+            "blob %s from %s says it is %d bytes, more than the %d bytes it is stated to have",
+            digest, url(), blob.length, blob.length - 1);
+    assertThat(tmp.resolve("state/ingest/" + digest.hex() + ".partial")).doesNotExist();
+  }
+
+  @Test
+  void aStreamWithoutALengthStopsAtTheSizeItIsStatedToHave() {
+    Digest digest = new Digest("2".repeat(64));
+    assertThatThrownBy(() -> fetcher.fetch(url("/endless"), digest, 5 << 20, (d, t) -> {}))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
+        .hasMessageContaining("sent more than the " + (5 << 20) + " bytes");
+    assertThat(tmp.resolve("state/ingest/" + digest.hex() + ".partial")).doesNotExist();
+  }
+
+  /** No size stated: the free space the node keeps bounds it, on a small filesystem here. */
+  @Test
+  void anEndlessStreamStopsBeforeItEatsTheNodesReserve() throws Exception {
+    assumeTrue(RootMounts.isRoot(), "a small tmpfs needs root (CI runs as root)");
+    Path small = Files.createDirectories(tmp.resolve("small"));
+    Tools.run(tmp, "mount", "-t", "tmpfs", "-o", "size=320m", "tmpfs", small.toString());
+    try {
+      BlobFetcher onSmall =
+          new BlobFetcher(
+              new NodeLayout(small.resolve("state"), tmp.resolve("mnt")),
+              1,
+              Duration.ofSeconds(10));
+      Digest digest = new Digest("3".repeat(64));
+      assertThatThrownBy(() -> onSmall.fetch(url("/endless"), digest, (d, t) -> {}))
+          .isInstanceOfSatisfying(
+              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace))
+          .hasMessageContaining("blob " + digest)
+          .hasMessageContaining("keeps " + BlobFetcher.RESERVE_BYTES + " for itself");
+      assertThat(small.resolve("state/ingest/" + digest.hex() + ".partial")).doesNotExist();
+    } finally {
+      Tools.run(tmp, "umount", small.toString());
+    }
+  }
+
+  @Test
+  void aServerThatStopsSendingIsGivenUpOnAfterTheStallTimeout() {
+    BlobFetcher impatient =
+        new BlobFetcher(
+            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
+            1,
+            Duration.ofSeconds(10),
+            Duration.ofMillis(300),
+            fetcher.http());
+    assertThatThrownBy(() -> impatient.fetch(url("/stall"), Digest.of(blob), (d, t) -> {}))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
+        .hasMessageContaining("sent nothing for 300 ms after 10 bytes");
+    assertThat(requests).as("every attempt met the stall").hasValue(4);
   }
 
   @Test
