@@ -70,6 +70,8 @@ public interface LibC {
 
   int fchmod(int fd, int mode);
 
+  int ftruncate(int fd, long length);
+
   int futimens(int fd, @In long[] times);
 
   int fsetxattr(int fd, @In String name, @In byte[] value, @size_t long size, int flags);

@@ -526,6 +526,11 @@ public final class Syscalls {
     check(libc.fchown(fd.value(), uid, gid), "fchown", fd.describe());
   }
 
+  /** Sets the size of an open file; growing it adds a hole. */
+  public void ftruncate(Fd fd, long length) throws SyscallException {
+    check(libc.ftruncate(fd.value(), length), "ftruncate", fd.describe());
+  }
+
   public void fchmod(Fd fd, int mode) throws SyscallException {
     check(libc.fchmod(fd.value(), mode), "fchmod", fd.describe());
   }

@@ -13,8 +13,16 @@ public sealed interface EntryAction {
   /** A directory: created, or merged with one already there (its metadata replaced). */
   record MakeDirectory(EntryPath path, Meta meta) implements EntryAction {}
 
-  /** A regular file whose {@code size} bytes follow in the archive. */
-  record WriteFile(EntryPath path, Meta meta, long size) implements EntryAction {}
+  /**
+   * A regular file whose {@code size} bytes follow in the archive; for a sparse file, {@code
+   * regions} lists where its data lies (offset, length pairs, in order) and everything else is a
+   * hole, written as one. Null for a plain file.
+   */
+  record WriteFile(EntryPath path, Meta meta, long size, long[] regions) implements EntryAction {
+    public WriteFile(EntryPath path, Meta meta, long size) {
+      this(path, meta, size, null);
+    }
+  }
 
   /** A symlink; the target is stored verbatim and never followed. */
   record MakeSymlink(EntryPath path, Meta meta, String target) implements EntryAction {}

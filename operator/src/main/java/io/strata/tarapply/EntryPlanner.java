@@ -10,12 +10,15 @@ import io.strata.tarapply.EntryAction.Opaque;
 import io.strata.tarapply.EntryAction.Whiteout;
 import io.strata.tarapply.EntryAction.WriteFile;
 import io.strata.tarapply.LayerException.Reason;
+import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveStructSparse;
 
 /**
  * Turns one tar entry (as Commons Compress read it, plus the raw PAX records {@link TarGuard} kept)
@@ -95,7 +98,39 @@ public final class EntryPlanner {
 
   private EntryAction regularFile(TarArchiveEntry entry, Map<String, byte[]> pax, EntryPath path)
       throws LayerException {
-    return new WriteFile(path, meta(entry, pax, path), entry.getRealSize());
+    if (!entry.isSparse()) {
+      return new WriteFile(path, meta(entry, pax, path), entry.getRealSize());
+    }
+    return new WriteFile(path, meta(entry, pax, path), entry.getRealSize(), regions(entry, path));
+  }
+
+  /**
+   * A sparse file's data regions, as offset and length pairs: in order, not overlapping, within its
+   * size. Anything else is refused, since the writer seeks by them.
+   */
+  private static long[] regions(TarArchiveEntry entry, EntryPath path) throws LayerException {
+    List<TarArchiveStructSparse> sparse;
+    try {
+      sparse = entry.getOrderedSparseHeaders();
+    } catch (IOException e) {
+      throw new LayerException(
+          Reason.InvalidHeader, "sparse file " + path + " has a bad map: " + e.getMessage());
+    }
+    long[] regions = new long[sparse.size() * 2];
+    long end = 0;
+    for (int i = 0; i < sparse.size(); i++) {
+      long offset = sparse.get(i).getOffset();
+      long length = sparse.get(i).getNumbytes();
+      if (offset < end || length < 0 || offset + length > entry.getRealSize() || offset < 0) {
+        throw new LayerException(
+            Reason.InvalidHeader,
+            "sparse file " + path + " has regions out of order or past its size");
+      }
+      regions[2 * i] = offset;
+      regions[2 * i + 1] = length;
+      end = offset + length;
+    }
+    return regions;
   }
 
   private EntryAction whiteout(TarArchiveEntry entry, EntryPath path) throws LayerException {

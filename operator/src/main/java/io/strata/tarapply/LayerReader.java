@@ -110,11 +110,24 @@ public final class LayerReader {
     Counted consumed = new Counted(buffered);
     TarArchiveInputStream tar = new TarArchiveInputStream(consumed);
     long entries = 0;
+    long sparseBytes = 0; // the sizes sparse files claim: their holes cost no archive bytes
     writer.beginLayer();
     for (TarArchiveEntry entry; (entry = tar.getNextEntry()) != null; ) {
       if (++entries > limits.maxEntries()) {
         throw new LayerException(
             Reason.SizeLimit, "the layer has more than " + limits.maxEntries() + " entries");
+      }
+      if (entry.isSparse()) {
+        sparseBytes += entry.getRealSize();
+      }
+      if (sparseBytes > 0 && sparseBytes + consumed.count > limits.maxUncompressedBytes()) {
+        throw new LayerException(
+            Reason.SizeLimit,
+            "sparse file "
+                + entry.getName()
+                + " takes the layer past "
+                + limits.maxUncompressedBytes()
+                + " bytes, counting the holes of its sparse files");
       }
       TarGuard.Header header = guard.nextHeader(consumed.count, entry.isSparse());
       EntryAction action = planner.plan(entry, header.pax());
@@ -171,7 +184,8 @@ public final class LayerReader {
         || message.contains("Unexpected end")) {
       return new LayerException(Reason.Truncated, message, e);
     }
-    if (message.contains("parsing the pax header")
+    if (message.contains("Corrupted TAR archive")
+        || message.contains("parsing the pax header")
         || message.contains("parsing the header")
         || message.contains("Unable to parse")) {
       return new LayerException(Reason.InvalidHeader, message, e);
