@@ -37,6 +37,14 @@ app.kubernetes.io/component: {{ .component }}
 - name: STRATA_INSECURE_REGISTRIES
   value: {{ join "," .Values.registries.insecure | quote }}
 {{- end }}
+{{- if not .Values.fetch.allowLoopback }}
+- name: STRATA_DENY_LOOPBACK
+  value: "true"
+{{- end }}
+{{- if .Values.fetch.allowLinkLocal }}
+- name: STRATA_ALLOW_LINK_LOCAL
+  value: "true"
+{{- end }}
 {{- end }}
 
 {{/* JVM settings of one process: its options, and glibc kept to two malloc arenas (the default,

@@ -6,6 +6,7 @@ import io.strata.layerstore.CacheCollector;
 import io.strata.registry.RegistrySettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /** Everything the agent is told at start: one node, its state dir and mount base, its namespace. */
@@ -20,6 +21,7 @@ public record AgentConfig(
     int concurrentFetches,
     Duration fetchTimeout,
     Duration fetchStallTimeout,
+    List<Path> fileUrlDirs,
     CacheCollector.Budget cacheBudget,
     RegistrySettings registries) {
 
@@ -31,6 +33,7 @@ public record AgentConfig(
     stateDir = stateDir.toAbsolutePath().normalize();
     mountBase = mountBase.toAbsolutePath().normalize();
     Objects.requireNonNull(registries, "registries");
+    fileUrlDirs = fileUrlDirs.stream().map(p -> p.toAbsolutePath().normalize()).toList();
   }
 
   /** No byte limit; keep 1 GiB and 10,000 inodes free on the cache's filesystem. */
@@ -40,8 +43,9 @@ public record AgentConfig(
   /**
    * A configuration for {@code nodeName} with its paths, the rest at the command line's defaults
    * (the default namespace, a 40 s Lease, a full pass every 5 minutes, 3 fetches at once, each
-   * given 2 minutes for its headers and 60 s without a byte, {@link #DEFAULT_BUDGET}, registries as
-   * they are) except the health server's port: any free one, where the command line takes 8080.
+   * given 2 minutes for its headers and 60 s without a byte, no file URLs, {@link #DEFAULT_BUDGET},
+   * registries as they are) except the health server's port: any free one, where the command line
+   * takes 8080.
    */
   public static Builder builder(String nodeName, Path stateDir, Path mountBase) {
     return new Builder(nodeName, stateDir, mountBase);
@@ -57,6 +61,7 @@ public record AgentConfig(
         .concurrentFetches(concurrentFetches)
         .fetchTimeout(fetchTimeout)
         .fetchStallTimeout(fetchStallTimeout)
+        .fileUrlDirs(fileUrlDirs)
         .cacheBudget(cacheBudget)
         .registries(registries);
   }
@@ -73,6 +78,7 @@ public record AgentConfig(
     private int concurrentFetches = 3;
     private Duration fetchTimeout = Duration.ofMinutes(2);
     private Duration fetchStallTimeout = BlobFetcher.DEFAULT_STALL_TIMEOUT;
+    private List<Path> fileUrlDirs = List.of();
     private CacheCollector.Budget cacheBudget = DEFAULT_BUDGET;
     private RegistrySettings registries = RegistrySettings.DEFAULT;
 
@@ -119,6 +125,12 @@ public record AgentConfig(
       return this;
     }
 
+    /** Directories whose files {@code file} URLs may name; none (the default): no file URLs. */
+    public Builder fileUrlDirs(List<Path> fileUrlDirs) {
+      this.fileUrlDirs = List.copyOf(fileUrlDirs);
+      return this;
+    }
+
     public Builder cacheBudget(CacheCollector.Budget cacheBudget) {
       this.cacheBudget = cacheBudget;
       return this;
@@ -141,6 +153,7 @@ public record AgentConfig(
           concurrentFetches,
           fetchTimeout,
           fetchStallTimeout,
+          fileUrlDirs,
           cacheBudget,
           registries);
     }

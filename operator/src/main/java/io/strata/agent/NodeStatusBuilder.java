@@ -7,6 +7,7 @@ import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
+import io.strata.kube.Redaction;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -102,7 +103,7 @@ public final class NodeStatusBuilder {
     if (from != null) {
       entry.phase = Objects.requireNonNullElse(from.phase, LayerSetPhase.Pending);
       entry.reason = from.reason;
-      entry.message = from.message;
+      entry.message = Redaction.urls(from.message);
       entry.chainId = from.chainId;
       entry.root = from.root;
       entry.bytes = from.bytes;
@@ -118,7 +119,7 @@ public final class NodeStatusBuilder {
     entry.name = from.name;
     entry.phase = Objects.requireNonNullElse(from.phase, MountPhase.Pending);
     entry.reason = from.reason;
-    entry.message = from.message;
+    entry.message = Redaction.urls(from.message);
     entry.target = from.target;
     entry.lowerdir = from.lowerdir;
     entry.upperdir = from.upperdir;

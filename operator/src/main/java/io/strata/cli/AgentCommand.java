@@ -5,8 +5,10 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.strata.agent.Agent;
 import io.strata.agent.AgentConfig;
 import io.strata.layerstore.CacheCollector;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -70,6 +72,16 @@ final class AgentCommand implements Callable<Integer> {
   Duration fetchStallTimeout;
 
   @Option(
+      names = "--allow-file-urls",
+      paramLabel = "DIR",
+      split = ",",
+      defaultValue = "${env:STRATA_ALLOW_FILE_URLS}",
+      description =
+          "A directory whose files LayerSets may name with file URLs; repeatable. None by default:"
+              + " no file URLs (env STRATA_ALLOW_FILE_URLS, comma-separated).")
+  List<Path> fileUrlDirs = List.of();
+
+  @Option(
       names = "--cache-max-bytes",
       paramLabel = "N",
       defaultValue = "${env:STRATA_CACHE_MAX_BYTES:-0}",
@@ -116,6 +128,7 @@ final class AgentCommand implements Callable<Integer> {
         .concurrentFetches(concurrentFetches)
         .fetchTimeout(fetchTimeout)
         .fetchStallTimeout(fetchStallTimeout)
+        .fileUrlDirs(fileUrlDirs == null ? List.of() : fileUrlDirs)
         .cacheBudget(
             new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes))
         .registries(registries.settings())

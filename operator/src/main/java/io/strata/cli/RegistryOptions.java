@@ -1,5 +1,6 @@
 package io.strata.cli;
 
+import io.strata.fetch.Destinations;
 import io.strata.registry.RegistryHosts;
 import io.strata.registry.RegistrySettings;
 import java.nio.file.Files;
@@ -37,6 +38,23 @@ final class RegistryOptions {
               + " (env STRATA_INSECURE_REGISTRIES, comma-separated).")
   List<String> insecure = List.of();
 
+  @Option(
+      names = "--allow-link-local",
+      defaultValue = "${env:STRATA_ALLOW_LINK_LOCAL:-false}",
+      description =
+          "Fetch from link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata services"
+              + " live there), refused by default (env STRATA_ALLOW_LINK_LOCAL).")
+  boolean allowLinkLocal;
+
+  @Option(
+      names = "--deny-loopback",
+      defaultValue = "${env:STRATA_DENY_LOOPBACK:-false}",
+      description =
+          "Refuse to fetch from loopback addresses, the node's own services when the agent shares"
+              + " its network; the chart sets it unless fetch.allowLoopback (env"
+              + " STRATA_DENY_LOOPBACK).")
+  boolean denyLoopback;
+
   RegistrySettings settings() {
     if (caBundle != null && !Files.isReadable(caBundle)) {
       throw new IllegalArgumentException("--ca-bundle " + caBundle + " is not a readable file");
@@ -44,6 +62,7 @@ final class RegistryOptions {
     return new RegistrySettings(
         caBundle,
         RegistryHosts.parse(
-            mirrors == null ? List.of() : mirrors, insecure == null ? List.of() : insecure));
+            mirrors == null ? List.of() : mirrors, insecure == null ? List.of() : insecure),
+        new Destinations(allowLinkLocal, denyLoopback));
   }
 }

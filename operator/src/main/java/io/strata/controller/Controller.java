@@ -96,7 +96,11 @@ public final class Controller implements AutoCloseable {
     Duration timeout = Duration.ofSeconds(30);
     ImageResolver images =
         new ImageResolver(
-            new RegistryClient(registries.httpClient(timeout), registries.hosts(), timeout),
+            new RegistryClient(
+                registries.httpClient(timeout),
+                registries.hosts(),
+                registries.destinations(),
+                timeout),
             new PullSecrets(client, namespace));
     EventRecorder events =
         new EventRecorder(client, "strata-controller", identity, Clock.systemUTC());

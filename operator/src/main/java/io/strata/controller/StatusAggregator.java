@@ -3,6 +3,7 @@ package io.strata.controller;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.strata.crd.FailedNode;
+import io.strata.kube.Redaction;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -146,7 +147,7 @@ public final class StatusAggregator {
         .withType(type)
         .withStatus(value)
         .withReason(reason)
-        .withMessage(message)
+        .withMessage(Redaction.urls(message))
         .withObservedGeneration(generation)
         .withLastTransitionTime(since)
         .build();

@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -62,6 +63,8 @@ public final class BlobFetcher {
 
   private final Duration timeout;
   private final Duration stallTimeout;
+  private final Destinations destinations;
+  private final List<Path> fileUrlDirs;
 
   public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout)
       throws IOException {
@@ -69,20 +72,33 @@ public final class BlobFetcher {
   }
 
   public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout, HttpClient http) {
-    this(layout, concurrentFetches, timeout, DEFAULT_STALL_TIMEOUT, http);
+    this(
+        layout,
+        concurrentFetches,
+        timeout,
+        DEFAULT_STALL_TIMEOUT,
+        http,
+        Destinations.DEFAULT,
+        List.of());
   }
 
   /**
    * @param timeout how long a request may wait for its response's headers
    * @param stallTimeout how long a response's body may send nothing before it is given up on
+   * @param http a client that follows no redirect ({@code destinations} follows them, checked)
+   * @param fileUrlDirs the directories {@code file} URLs may name files beneath; none: no file URL
    */
   public BlobFetcher(
       NodeLayout layout,
       int concurrentFetches,
       Duration timeout,
       Duration stallTimeout,
-      HttpClient http) {
+      HttpClient http,
+      Destinations destinations,
+      List<Path> fileUrlDirs) {
     this.layout = layout;
+    this.destinations = destinations;
+    this.fileUrlDirs = List.copyOf(fileUrlDirs);
     this.http = http;
     this.slots = new Semaphore(concurrentFetches);
     this.timeout = timeout;
@@ -133,11 +149,7 @@ public final class BlobFetcher {
     URI uri = URI.create(url);
     switch (String.valueOf(uri.getScheme())) {
       case "file" -> {
-        Path file = Path.of(uri);
-        if (!Files.isRegularFile(file)) {
-          throw new LayerException(Reason.IOError, url + " is not a readable file");
-        }
-        return file;
+        return allowedFile(url, Path.of(uri));
       }
       case "http", "https" -> {
         Path blob = blobPath(digest);
@@ -190,7 +202,51 @@ public final class BlobFetcher {
 
   private Origin plain(URI uri) {
     return new Origin(
-        uri, request -> http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream()));
+        uri,
+        request ->
+            destinations.send(http, request.build(), HttpResponse.BodyHandlers.ofInputStream()));
+  }
+
+  /**
+   * {@code file} as a file URL may name it: a regular file strictly beneath one of the directories
+   * this node allows, once every symlink on its way is resolved. The privileged agent can read any
+   * file of the node; without this, anyone who may create a LayerSet could have it read one.
+   */
+  private Path allowedFile(String url, Path file) throws LayerException, IOException {
+    if (fileUrlDirs.isEmpty()) {
+      throw new LayerException(
+          Reason.ForbiddenUrl,
+          url + ": this node fetches no file URLs (the agent's --allow-file-urls names none)");
+    }
+    // As named first, so that whether a file outside exists is never told; then as resolved.
+    Path named = file.normalize();
+    if (fileUrlDirs.stream().noneMatch(dir -> beneath(named, dir))) {
+      throw notAllowed(url);
+    }
+    if (!Files.isRegularFile(file)) {
+      throw new LayerException(Reason.IOError, url + " is not a readable file");
+    }
+    Path real = file.toRealPath();
+    for (Path dir : fileUrlDirs) {
+      try {
+        if (beneath(real, dir.toRealPath())) {
+          return real;
+        }
+      } catch (NoSuchFileException e) {
+        // allowed, but not on this node
+      }
+    }
+    throw notAllowed(url);
+  }
+
+  private static boolean beneath(Path path, Path dir) {
+    return path.startsWith(dir) && !path.equals(dir);
+  }
+
+  private LayerException notAllowed(String url) {
+    return new LayerException(
+        Reason.ForbiddenUrl,
+        url + " is not beneath a directory this node allows file URLs from (" + fileUrlDirs + ")");
   }
 
   /**

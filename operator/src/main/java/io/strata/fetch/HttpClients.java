@@ -24,7 +24,8 @@ import javax.net.ssl.X509TrustManager;
 
 /**
  * The one way Strata builds an HTTP client for the outside world: the system trust store plus an
- * optional PEM CA bundle, proxies from the environment, redirects followed.
+ * optional PEM CA bundle, proxies from the environment. It follows no redirect: every request goes
+ * through {@link Destinations#send}, which follows them and checks each hop.
  */
 public final class HttpClients {
   private HttpClients() {}
@@ -39,7 +40,7 @@ public final class HttpClients {
   public static HttpClient create(Network network, Duration connectTimeout) throws IOException {
     HttpClient.Builder builder =
         HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NORMAL)
+            .followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(connectTimeout);
     EnvironmentProxies proxies = new EnvironmentProxies(network.environment());
     if (proxies.configured()) {

@@ -40,7 +40,8 @@ public final class EventRecorder {
     record(object, "Normal", reason, message);
   }
 
-  private void record(HasMetadata object, String type, String reason, String message) {
+  private void record(HasMetadata object, String type, String reason, String rawMessage) {
+    String message = Redaction.urls(rawMessage);
     String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
     try {
       client

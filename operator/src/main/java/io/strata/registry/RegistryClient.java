@@ -3,6 +3,7 @@ package io.strata.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.fetch.BlobFetcher;
+import io.strata.fetch.Destinations;
 import io.strata.fetch.RefusedException;
 import io.strata.layerstore.Digest;
 import io.strata.registry.Credentials.Login;
@@ -63,6 +64,7 @@ public final class RegistryClient {
   }
 
   private final HttpClient http;
+  private final Destinations destinations;
   private final RegistryHosts hosts;
   private final Duration timeout;
   private final ObjectMapper json = new ObjectMapper();
@@ -72,6 +74,13 @@ public final class RegistryClient {
   private final Set<String> plainOnly = ConcurrentHashMap.newKeySet();
 
   public RegistryClient(HttpClient http, RegistryHosts hosts, Duration timeout) {
+    this(http, hosts, Destinations.DEFAULT, timeout);
+  }
+
+  /** Requests go only where {@code destinations} allows, redirects included. */
+  public RegistryClient(
+      HttpClient http, RegistryHosts hosts, Destinations destinations, Duration timeout) {
+    this.destinations = destinations;
     this.http = http;
     this.hosts = hosts;
     this.timeout = timeout;
@@ -441,6 +450,6 @@ public final class RegistryClient {
     Login login = credentials.forHost(endpoint.host()).orElse(null);
     return sessions.computeIfAbsent(
         new SessionKey(endpoint.base(), repository, login),
-        k -> new RegistrySession(http, repository, login, timeout));
+        k -> new RegistrySession(http, destinations, repository, login, timeout));
   }
 }

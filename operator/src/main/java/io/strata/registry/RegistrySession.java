@@ -2,6 +2,7 @@ package io.strata.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strata.fetch.Destinations;
 import io.strata.fetch.RefusedException;
 import io.strata.registry.Credentials.Login;
 import io.strata.tarapply.LayerException.Reason;
@@ -39,8 +40,19 @@ final class RegistrySession {
   private volatile String authorization;
   private volatile Instant expires = Instant.MAX;
 
-  RegistrySession(HttpClient http, String repository, Login login, Duration timeout) {
+  private final Destinations destinations;
+
+  /** A token response is a few KiB; past this it is not read into memory. */
+  static final int MAX_TOKEN_RESPONSE_BYTES = 1 << 20;
+
+  RegistrySession(
+      HttpClient http,
+      Destinations destinations,
+      String repository,
+      Login login,
+      Duration timeout) {
     this.http = http;
+    this.destinations = destinations;
     this.repository = repository;
     this.login = login;
     this.timeout = timeout;
@@ -53,7 +65,7 @@ final class RegistrySession {
   <T> HttpResponse<T> send(HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler)
       throws IOException, InterruptedException {
     String known = Instant.now().isBefore(expires) ? authorization : null;
-    HttpResponse<T> response = http.send(withAuthorization(request, known), handler);
+    HttpResponse<T> response = destinations.send(http, withAuthorization(request, known), handler);
     if (response.statusCode() != 401) {
       return response;
     }
@@ -71,7 +83,7 @@ final class RegistrySession {
               + repository
               + " and the LayerSet names no pull secret with a login for it");
     }
-    return http.send(withAuthorization(request, answer), handler);
+    return destinations.send(http, withAuthorization(request, answer), handler);
   }
 
   private static HttpRequest withAuthorization(HttpRequest.Builder request, String authorization) {
@@ -131,8 +143,17 @@ final class RegistrySession {
     if (login != null) {
       request.header("Authorization", basic(login));
     }
-    HttpResponse<byte[]> response =
-        http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<InputStream> response =
+        destinations.send(http, request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    byte[] bytes;
+    try (InputStream in = response.body()) {
+      bytes = in.readNBytes(MAX_TOKEN_RESPONSE_BYTES + 1);
+    }
+    if (bytes.length > MAX_TOKEN_RESPONSE_BYTES) {
+      throw new RefusedException(
+          Reason.Unauthorized,
+          "the token service " + uri.getAuthority() + " sent more than 1 MiB for a token");
+    }
     if (response.statusCode() == 401 || response.statusCode() == 403) {
       throw new RefusedException(
           Reason.Unauthorized,
@@ -151,7 +172,7 @@ final class RegistrySession {
       throw new IOException(
           "the token service " + uri.getAuthority() + " answered HTTP " + response.statusCode());
     }
-    JsonNode body = new ObjectMapper().readTree(response.body());
+    JsonNode body = new ObjectMapper().readTree(bytes);
     String token = body.path("token").asText(body.path("access_token").asText(""));
     if (token.isEmpty()) {
       throw new RefusedException(

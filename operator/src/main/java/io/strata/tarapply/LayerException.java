@@ -46,6 +46,11 @@ public class LayerException extends Exception {
     /** No origin could be reached, or none answered in time, after retries. */
     Unreachable,
     /**
+     * A URL this node does not fetch from: a file outside the directories it allows, a link-local
+     * host, or loopback where it is denied.
+     */
+    ForbiddenUrl,
+    /**
      * An image Strata will not use: foreign layers, no manifest for this platform, not an image.
      */
     UnsupportedImage,

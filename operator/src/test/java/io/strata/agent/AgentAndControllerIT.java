@@ -119,7 +119,9 @@ class AgentAndControllerIT {
     TestResources.edit(client.nodes().withName(CPU), n -> relabel(n, "cpu"));
     Eventually.within(CONVERGE, () -> assertReports(CPU, List.of("it-all"), List.of()));
 
+    // A LayerSet goes from a node once it is deleted and no OverlayMount there uses it any more.
     client.resources(LayerSet.class).withName("it-gpu").delete();
+    client.resources(OverlayMount.class).withName("it-om-on-gpu-set").delete();
     Eventually.within(
         CONVERGE, () -> assertReports(GPU, List.of("it-all"), List.of("it-om-gpu-nodes")));
   }
@@ -486,6 +488,7 @@ class AgentAndControllerIT {
             .resyncPeriod(Duration.ofSeconds(30))
             .concurrentFetches(2)
             .fetchTimeout(Duration.ofSeconds(30))
+            .fileUrlDirs(List.of(Path.of("/nonexistent/strata-it")))
             .build();
     return running.agent(config);
   }

@@ -183,6 +183,7 @@ class AgentDiskFaultsIT {
     agent =
         running.agent(
             AgentConfig.builder(NODE, stateDir, node.mountBase)
+                .fileUrlDirs(TestResources.fileUrlDirs(tmp))
                 .resyncPeriod(Duration.ofSeconds(2))
                 .build());
   }

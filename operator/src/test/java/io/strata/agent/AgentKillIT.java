@@ -303,7 +303,15 @@ class AgentKillIT {
   private void startAgent() throws Exception {
     agent =
         TestNodes.agentProcess(
-                NODE, node.stateDir, node.mountBase, kubeconfig, List.of(), "--resync=PT5S")
+                NODE,
+                node.stateDir,
+                node.mountBase,
+                kubeconfig,
+                List.of(),
+                "--resync=PT5S",
+                "--allow-file-urls="
+                    + String.join(
+                        ",", TestResources.fileUrlDirs().stream().map(Path::toString).toList()))
             .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("agent.log").toFile()))
             .start();
   }

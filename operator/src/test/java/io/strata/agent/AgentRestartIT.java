@@ -214,6 +214,7 @@ class AgentRestartIT {
     // a full pass every 2 s, so passes really run while the API server is frozen
     AgentConfig config =
         AgentConfig.builder(NODE, node.stateDir, node.mountBase)
+            .fileUrlDirs(TestResources.fileUrlDirs())
             .leaseDuration(Duration.ofSeconds(15))
             .resyncPeriod(Duration.ofSeconds(2))
             .concurrentFetches(2)

@@ -75,6 +75,17 @@ class NodeStatusBuilderTest {
             });
   }
 
+  /** A presigned URL or a URL with a password in a failure never reaches the status. */
+  @Test
+  void urlsInMessagesAreRedacted() {
+    LayerSetEntry failed = layerSetEntry(LayerSetPhase.Failed);
+    failed.message = "fetching https://u:p@files.example/l.tar?X-Amz-Signature=s failed";
+    NodeLayerState.Status status =
+        builderAt(T0).build(ONE_SET_ONE_MOUNT, Map.of("a", failed), List.of(), null);
+    assertThat(status.layerSets.getFirst().message)
+        .isEqualTo("fetching https://***@files.example/l.tar?... failed");
+  }
+
   @Test
   void transitionTimesMoveOnlyWhenThePhaseDoes() {
     NodeLayerState.Status first =

@@ -8,6 +8,7 @@ import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TestNodes;
+import io.strata.testing.TestResources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,7 +48,10 @@ class ExampleE2EIT {
     node = RootMounts.prepare(tmp);
     client = ControlPlane.shared().adminClient();
     TestNodes.create(client, NODE, Map.of());
-    running.agent(AgentConfig.builder(NODE, node.stateDir, node.mountBase).build());
+    running.agent(
+        AgentConfig.builder(NODE, node.stateDir, node.mountBase)
+            .fileUrlDirs(TestResources.fileUrlDirs())
+            .build());
     running.controller("it-e2e-controller");
 
     new ExampleScenario(

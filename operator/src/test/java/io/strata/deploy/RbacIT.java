@@ -172,6 +172,7 @@ class RbacIT {
             agent,
             AgentConfig.builder(NODE_A, tmp.resolve("state"), tmp.resolve("mnt"))
                 .namespace(NS)
+                .fileUrlDirs(TestResources.fileUrlDirs(Path.of("/nonexistent/strata-rbac")))
                 .build(),
             Clock.systemUTC());
     process.start();
@@ -236,15 +237,26 @@ class RbacIT {
                 .resource(admin.resources(LayerSet.class).withName("rbac-example").get())
                 .updateStatus());
     assertRefused(() -> agent.nodes().withName(NODE_B).edit(n -> label(n)));
-    assertRefused(() -> agent.leases().inNamespace("default").resource(lease("sneaky")).create());
+    assertRefused(
+        () -> agent.leases().inNamespace("default").resource(lease("sneaky", "default")).create());
     // The admission policy: node A's agent cannot write node B's NodeLayerState ...
     assertRefused(
         () -> Apply.object(agent, "strata-agent", nodeState(NODE_B)),
         "may write only NodeLayerState " + NODE_A);
+    // ... nor another node's Lease, nor the controller's leader Lease ...
+    assertRefused(
+        () -> Apply.object(agent, "strata-agent", lease("strata-agent-" + NODE_B, NS)),
+        "may write only Lease strata-agent-" + NODE_A);
+    assertRefused(
+        () -> Apply.object(agent, "strata-agent", lease("strata-controller", NS)),
+        "may write only Lease strata-agent-" + NODE_A);
     // ... and an agent token not bound to a pod on a node is refused outright.
     try (KubernetesClient unbound = clientWithToken(token("strata-agent"))) {
       assertRefused(
           () -> Apply.object(unbound, "strata-agent", nodeState(NODE_A)), "names no node");
+      assertRefused(
+          () -> Apply.object(unbound, "strata-agent", lease("strata-agent-" + NODE_A, NS)),
+          "names no node");
     }
 
     // Everything beyond the controller's job is refused.
@@ -252,6 +264,40 @@ class RbacIT {
     assertRefused(() -> controller.secrets().inNamespace(NS).list());
     assertRefused(() -> controller.secrets().inNamespace(NS).withName("other").get());
     assertRefused(() -> controller.nodes().withName(NODE_B).delete());
+    // The admission policy: the controller's right to patch Nodes covers its own labels only.
+    assertRefused(
+        () -> controller.nodes().withName(NODE_B).edit(n -> label(n)),
+        "only layerset.strata.io/ and overlaymount.strata.io/ labels");
+    assertRefused(
+        () ->
+            controller
+                .nodes()
+                .withName(NODE_B)
+                .edit(
+                    n -> {
+                      n.getSpec().setUnschedulable(true);
+                      return n;
+                    }),
+        "nothing of a Node but its own labels");
+    assertRefused(
+        () ->
+            controller
+                .nodes()
+                .withName(NODE_B)
+                .edit(
+                    n -> {
+                      n.getMetadata().getAnnotations().put("stolen", "yes");
+                      return n;
+                    }),
+        "nothing of a Node but its own labels");
+    controller
+        .nodes()
+        .withName(NODE_B)
+        .edit(
+            n -> {
+              n.getMetadata().getLabels().put(StrataApi.LAYERSET_LABEL_PREFIX + "allowed", "ready");
+              return n;
+            });
     assertRefused(() -> controller.resources(NodeLayerState.class).withName(NODE_A).delete());
 
     // Deletion completes with these rights: the agent drops its entry, the controller the
@@ -274,6 +320,7 @@ class RbacIT {
     AgentConfig config =
         AgentConfig.builder(NODE_A, node.stateDir, node.mountBase)
             .namespace(NS)
+            .fileUrlDirs(TestResources.fileUrlDirs())
             .resyncPeriod(Duration.ofSeconds(2))
             .build();
     admin.resource(exampleLayerSet("rbac-revoked")).create();
@@ -460,12 +507,16 @@ class RbacIT {
     return n;
   }
 
-  private static io.fabric8.kubernetes.api.model.coordination.v1.Lease lease(String name) {
+  private static io.fabric8.kubernetes.api.model.coordination.v1.Lease lease(
+      String name, String namespace) {
     return new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder()
         .withNewMetadata()
         .withName(name)
-        .withNamespace("default")
+        .withNamespace(namespace)
         .endMetadata()
+        .withNewSpec()
+        .withHolderIdentity("someone")
+        .endSpec()
         .build();
   }
 }

@@ -232,12 +232,47 @@ class BlobFetcherTest {
             1,
             Duration.ofSeconds(10),
             Duration.ofMillis(300),
-            fetcher.http());
+            fetcher.http(),
+            Destinations.DEFAULT,
+            List.of());
     assertThatThrownBy(() -> impatient.fetch(url("/stall"), Digest.of(blob), (d, t) -> {}))
         .isInstanceOfSatisfying(
             LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
         .hasMessageContaining("sent nothing for 300 ms after 10 bytes");
     assertThat(requests).as("every attempt met the stall").hasValue(4);
+  }
+
+  /** The privileged agent reads no file a LayerSet names unless the node allows its directory. */
+  @Test
+  void fileUrlsNameOnlyFilesBeneathTheDirectoriesANodeAllows() throws Exception {
+    Path allowed = Files.createDirectories(tmp.resolve("layers"));
+    Path layer = Files.write(allowed.resolve("l.tar"), blob);
+    Files.createSymbolicLink(allowed.resolve("escape"), Path.of("/etc/hostname"));
+    Digest digest = Digest.of(blob);
+    BlobFetcher allowing =
+        new BlobFetcher(
+            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
+            1,
+            Duration.ofSeconds(10),
+            BlobFetcher.DEFAULT_STALL_TIMEOUT,
+            fetcher.http(),
+            Destinations.DEFAULT,
+            List.of(allowed));
+
+    assertThat(allowing.fetch(layer.toUri().toString(), digest, (d, t) -> {})).isEqualTo(layer);
+    assertThatThrownBy(() -> allowing.fetch("file:///etc/hostname", digest, (d, t) -> {}))
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ForbiddenUrl))
+        .hasMessageContaining("not beneath a directory this node allows");
+    assertThatThrownBy(
+            () ->
+                allowing.fetch(allowed.resolve("escape").toUri().toString(), digest, (d, t) -> {}))
+        .as("a symlink in an allowed directory to a file outside it")
+        .isInstanceOfSatisfying(
+            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ForbiddenUrl));
+    assertThatThrownBy(() -> fetcher.fetch(layer.toUri().toString(), digest, (d, t) -> {}))
+        .as("no directory allowed: no file URL")
+        .hasMessageContaining("this node fetches no file URLs");
   }
 
   @Test

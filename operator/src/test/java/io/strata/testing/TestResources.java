@@ -23,6 +23,18 @@ public final class TestResources {
    * Deletes a suite's resources, the OverlayMounts before the LayerSets they name, as a user
    * uninstalling them would.
    */
+  /**
+   * The directories the tests' agents allow file URLs from: the examples' layers, the test root
+   * filesystem's cache, and {@code more} (a test's own temporary directory).
+   */
+  public static java.util.List<java.nio.file.Path> fileUrlDirs(java.nio.file.Path... more) {
+    java.util.List<java.nio.file.Path> dirs = new java.util.ArrayList<>();
+    dirs.add(ProjectFiles.examples().resolve("layers"));
+    dirs.add(Tools.testRootfsTar().getParent());
+    dirs.addAll(java.util.List.of(more));
+    return dirs;
+  }
+
   public static void deleteSuite(KubernetesClient client, Map<String, String> labels) {
     client.resources(OverlayMount.class).withLabels(labels).delete();
     client.resources(LayerSet.class).withLabels(labels).delete();
