@@ -192,6 +192,18 @@ final class TarGuard extends FilterInputStream {
     }
   }
 
+  /**
+   * Whether a header's checksum field matches its bytes; a field that is not even a number (which
+   * Commons Compress reports with an unchecked exception) does not.
+   */
+  private static boolean checksumMatches(byte[] header) {
+    try {
+      return TarUtils.verifyCheckSum(header);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
   private void onHeaderBlock() throws GuardException {
     if (isZero(block)) {
       if (pendingPax != null || pendingGnuLong) {
@@ -201,7 +213,7 @@ final class TarGuard extends FilterInputStream {
       state = State.ENDED; // Commons Compress stops at the first zero block; so do we
       return;
     }
-    if (!TarUtils.verifyCheckSum(block)) {
+    if (!checksumMatches(block)) {
       throw refuse(Reason.InvalidHeader, "a tar header has a bad checksum at offset " + position);
     }
     char type = (char) block[TYPE_OFFSET];

@@ -14,6 +14,7 @@ import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.Limits;
+import io.strata.testing.Canaries;
 import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TreeSnapshot;
@@ -42,6 +43,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class HostileLayersTest {
   @TempDir Path tmp;
+  private final Canaries canaries = new Canaries();
   private Path canary;
 
   /** What a case builds: the layer file to put on top of the base. */
@@ -58,11 +60,7 @@ class HostileLayersTest {
   void plantCanaries() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(
         RootMounts.isRoot(), "owners, devices and xattrs need root (CI runs as root)");
-    canary = Files.createDirectories(tmp.resolve("canary"));
-    Path secret = Files.writeString(canary.resolve("secret"), "do not touch");
-    Syscalls.get().chmod(secret, 0600);
-    Syscalls.get().lsetxattr(secret, "user.canary", "yes".getBytes(StandardCharsets.UTF_8));
-    Files.createDirectories(canary.resolve("sub"));
+    canary = canaries.plant(tmp.resolve("canary"));
   }
 
   static Stream<Arguments> refused() {
@@ -374,6 +372,15 @@ class HostileLayersTest {
         });
     add(
         cases,
+        "checksum field that is not a number (found by LayerFuzzTest)",
+        Reason.InvalidHeader,
+        (d, c) -> {
+          byte[] bytes = new TarBuilder().file("f", "x").bytes();
+          bytes[148] = 1; // the checksum field: octal digits, a NUL and a space
+          return Files.write(d.resolve("checksum-field.tar"), bytes);
+        });
+    add(
+        cases,
         "zstd window over 128 MiB",
         Reason.SizeLimit,
         (d, c) -> {
@@ -426,7 +433,7 @@ class HostileLayersTest {
   @MethodSource("refused")
   void hostileLayersAreRefusedAndChangeNothing(String attack, Reason reason, Layer layer)
       throws Exception {
-    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Fixture f = new Fixture(tmp, canaries, Limits.DEFAULT);
     Path evil = layer.make(Files.createDirectories(tmp.resolve("layers")), canary.toString());
     assertThatThrownBy(() -> f.onTopOfBase(evil))
         .as(attack)
@@ -540,7 +547,7 @@ class HostileLayersTest {
   @MethodSource("contained")
   void containedLayersLandInsideTheRoot(String attack, Layer layer, Contained check)
       throws Exception {
-    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Fixture f = new Fixture(tmp, canaries, Limits.DEFAULT);
     Path built =
         f.onTopOfBase(
             layer.make(Files.createDirectories(tmp.resolve("layers")), canary.toString()));
@@ -555,7 +562,7 @@ class HostileLayersTest {
         new TarBuilder()
             .file("zeros", new byte[20 << 20], e -> {})
             .writeGzip(layers.resolve("bomb.tar.gz"));
-    Fixture small = new Fixture(tmp, Limits.DEFAULT.withMaxUncompressedBytes(1 << 20));
+    Fixture small = new Fixture(tmp, canaries, Limits.DEFAULT.withMaxUncompressedBytes(1 << 20));
     assertThatThrownBy(() -> small.onTopOfBase(bomb))
         .isInstanceOfSatisfying(
             LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit));
@@ -566,7 +573,7 @@ class HostileLayersTest {
       flood.file("f" + i, "");
     }
     Path many = flood.write(layers.resolve("flood.tar"));
-    Fixture few = new Fixture(tmp, Limits.DEFAULT.withMaxEntries(100));
+    Fixture few = new Fixture(tmp, canaries, Limits.DEFAULT.withMaxEntries(100));
     assertThatThrownBy(() -> few.onTopOfBase(many))
         .isInstanceOfSatisfying(
             LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit));
@@ -587,7 +594,7 @@ class HostileLayersTest {
         file.write(java.nio.ByteBuffer.wrap(new byte[] {'x'}), i * 8192L);
       }
     }
-    Fixture tight = new Fixture(tmp, Limits.DEFAULT.withMaxSparseRegions(1_000));
+    Fixture tight = new Fixture(tmp, canaries, Limits.DEFAULT.withMaxSparseRegions(1_000));
     for (String format : List.of("--format=gnu", "--format=pax")) {
       Path tar = tmp.resolve("holes" + format.substring(9) + ".tar");
       exec("tar", "--sparse", format, "-cf", tar.toString(), "-C", src.toString(), "holes");
@@ -720,7 +727,7 @@ class HostileLayersTest {
 
   @org.junit.jupiter.api.Test
   void aNameBeneathAFileIsRefusedNamingTheFileAndTheEntry() throws Exception {
-    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Fixture f = new Fixture(tmp, canaries, Limits.DEFAULT);
     Path layers = Files.createDirectories(tmp.resolve("layers"));
     // etc/hostname is a file the base layer made.
     Path beneath = tar(layers, new TarBuilder().file("etc/hostname/x", "y"));
@@ -741,7 +748,7 @@ class HostileLayersTest {
 
   @org.junit.jupiter.api.Test
   void aDigestMismatchCommitsNothing() throws Exception {
-    Fixture f = new Fixture(tmp, Limits.DEFAULT);
+    Fixture f = new Fixture(tmp, canaries, Limits.DEFAULT);
     Path layer =
         tar(Files.createDirectories(tmp.resolve("layers")), new TarBuilder().file("f", "x"));
     Digest wrong = new Digest("0".repeat(64));
@@ -760,10 +767,14 @@ class HostileLayersTest {
     final Path base;
     final Path baseRoot;
     final TreeSnapshot baseBefore;
-    final TreeSnapshot canaryBefore;
-    final long canaryLinks;
+    final Canaries canaries;
 
-    Fixture(Path tmp, Limits limits) throws Exception {
+    /**
+     * Besides the canary outside the state dir, plants one in the mount base and one in the state
+     * dir beside the cache's own directories, and watches the committed parent.
+     */
+    Fixture(Path tmp, Canaries canaries, Limits limits) throws Exception {
+      this.canaries = canaries;
       state = tmp.resolve("state");
       store = new LayerStore(new NodeLayout(state, tmp.resolve("mnt")), Syscalls.get(), limits);
       base =
@@ -774,8 +785,12 @@ class HostileLayersTest {
               .write(tmp.resolve("base.tar"));
       baseRoot = store.materialize(List.of(baseSource())).root();
       baseBefore = TreeSnapshot.of(baseRoot);
-      canaryBefore = TreeSnapshot.of(tmp.resolve("canary"));
-      canaryLinks = Syscalls.get().lstat(tmp.resolve("canary/secret")).nlink();
+      for (Path more : List.of(tmp.resolve("mnt/canary"), state.resolve("canary"))) {
+        if (!Files.exists(more)) {
+          canaries.plant(more);
+        }
+      }
+      canaries.watchCommittedRoot(baseRoot);
     }
 
     LayerSource baseSource() {
@@ -787,8 +802,7 @@ class HostileLayersTest {
     }
 
     void assertNothingChanged(Path canary) throws Exception {
-      assertThat(TreeSnapshot.of(canary)).as("canaries outside the cache").isEqualTo(canaryBefore);
-      assertThat(Syscalls.get().lstat(canary.resolve("secret")).nlink()).isEqualTo(canaryLinks);
+      canaries.assertUntouched();
       assertThat(TreeSnapshot.of(baseRoot)).as("the committed parent").isEqualTo(baseBefore);
       try (var left = Files.list(state.resolve("staging"))) {
         assertThat(left.filter(p -> !p.toString().endsWith(".lock"))).as("staging").isEmpty();
