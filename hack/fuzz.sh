@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Runs the fuzz properties (the layer reader and writer, registry documents, mount requests) for
-# longer than the test run does: hack/fuzz.sh [TRIES] (default 20,000 inputs per property). As root:
-# the layer properties unpack owners and devices. A failure prints its seed and the shrunk input;
-# add it as a regression test.
+# Fuzzes with Jazzer, coverage-guided, each target for DURATION (default 5m): the layer reader and
+# writer, registry documents, mount requests. As root: the layer target unpacks owners and
+# devices. A test run (hack/test.sh) only replays the committed inputs of each target; CI then
+# runs this script with a short DURATION. A failing input is saved next to the target's inputs
+# (src/test/resources/<package>/<Class>Inputs/<method>/) and replayed by every test run after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/env.sh
-tries=${1:-20000}
-./mvnw -B -ntp -q test -Dtest='*FuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
-  -Djqwik.tries.default="$tries"
-echo "fuzz: ${tries} inputs per property, no failure"
+duration=${1:-5m}
+targets=(
+  "LayerFuzzTest#anyLayerIsAppliedOrRefusedAndNothingOutsideChanges"
+  "RegistryDocumentsFuzzTest#documentsAreListedAsValidLayersOrRefusedWithAReason"
+  "MountRequestFuzzTest#aPlanCarriesExactlyTheGivenPathsAndNoSmuggledOption"
+  "MountRequestFuzzTest#aTargetIsAcceptedOnlyStrictlyBeneathTheBase"
+)
+for target in "${targets[@]}"; do
+  echo "fuzz: $target for $duration"
+  # Jazzer fuzzes one target per JVM; its findings fail the run.
+  JAZZER_FUZZ=1 ./mvnw -B -ntp -q test -Dtest="$target" \
+    -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.max_duration="$duration"
+done
+echo "fuzz: ${#targets[@]} targets, $duration each, no finding"

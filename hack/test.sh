@@ -15,3 +15,5 @@ rm -f "$KUBE_API_TEST_DIR"/{apiserver,client}.{crt,key}
 
 # -Pimage: Jib builds the container image in the package phase and ImageIT runs it.
 ./mvnw -B -ntp verify -Pimage "$@"
+# Then each fuzz target, coverage-guided, for a short while (the verify only replayed its inputs).
+hack/fuzz.sh "${STRATA_FUZZ_DURATION:-20s}"

@@ -2,80 +2,44 @@ package io.strata.overlay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.strata.sys.LibC;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 
 /**
- * Fuzzes the mount request planner and the target check with paths built from the characters that
- * matter to mount data and to path syntax: whatever it is given, a plan either is refused or
- * carries exactly the paths it was given, each strictly where it must be, and no option it was not
- * meant to have. Tries: {@code jqwik.tries.default} (CI's in junit-platform.properties; {@code
- * hack/fuzz.sh} runs more).
+ * Fuzzes the mount request planner and the target check with Jazzer: whatever paths, uid and
+ * options it is given, a plan either is refused or carries exactly the paths it was given, none
+ * holding a character that means something in mount data, and no option it was not meant to have; a
+ * target is accepted only strictly beneath the mount base. Seeds: {@code
+ * MountRequestFuzzTestInputs/}.
  */
 class MountRequestFuzzTest {
   private static final Path BASE = Path.of("/mnt/strata");
 
-  @Provide
-  Arbitrary<String> paths() {
-    Arbitrary<String> piece =
-        Arbitraries.oneOf(
-            Arbitraries.of("a", "b", "..", ".", "", "x y", "a,b", "a:b", "a\\b", "a=b", "\n"),
-            Arbitraries.strings().withChars("ab/.,:=\\ \t\n\u0000\u00e9\u202e").ofMaxLength(6));
-    return piece
-        .list()
-        .ofMaxSize(8)
-        .map(parts -> String.join("/", parts))
-        .flatMap(p -> Arbitraries.of("/mnt/strata/" + p, "/" + p, p, "/var/lib/strata/" + p));
-  }
-
-  @Provide
-  Arbitrary<OverlayRequest> requests() {
-    Arbitrary<String> uids =
-        Arbitraries.oneOf(
-            Arbitraries.of("u1", "0f7b-4c", ""), Arbitraries.strings().ofMaxLength(70));
-    Arbitrary<String> contexts =
-        Arbitraries.oneOf(
-            Arbitraries.of("", "system_u:object_r:container_file_t:s0:c1,c2"),
-            Arbitraries.strings().withChars("a_:,.\"=s0c1").ofMaxLength(40));
-    return Combinators.combine(
-            uids,
-            paths(),
-            paths(),
-            paths(),
-            paths(),
-            Arbitraries.of(true, false),
-            Arbitraries.of(true, false),
-            contexts)
-        .as(
-            (uid, target, lower, upper, work, readOnly, isVolatile, context) -> {
-              try {
-                OverlayRequest request =
-                    readOnly
-                        ? OverlayRequest.readOnly(
-                            uid, Path.of(target), Path.of(lower), Path.of(work))
-                        : OverlayRequest.writable(
-                            uid, Path.of(target), Path.of(lower), Path.of(upper), Path.of(work));
-                request = isVolatile ? request.withVolatile() : request;
-                return request.withSeLinuxContext(context);
-              } catch (InvalidPathException e) {
-                return null; // NUL: no Path can hold it, so no request is ever made of it
-              }
-            })
-        .filter(r -> r != null);
-  }
-
-  @Property
-  void aPlanCarriesExactlyTheGivenPathsAndNoSmuggledOption(
-      @ForAll("requests") OverlayRequest request) {
+  @FuzzTest(maxDuration = "20s")
+  void aPlanCarriesExactlyTheGivenPathsAndNoSmuggledOption(FuzzedDataProvider data) {
+    OverlayRequest request;
+    try {
+      boolean readOnly = data.consumeBoolean();
+      boolean isVolatile = data.consumeBoolean();
+      String uid = data.consumeString(70);
+      String context = data.consumeString(60);
+      Path target = Path.of(data.consumeString(300));
+      Path lower = Path.of(data.consumeString(300));
+      Path upper = Path.of(data.consumeString(300));
+      Path work = Path.of(data.consumeRemainingAsString());
+      request =
+          readOnly
+              ? OverlayRequest.readOnly(uid, target, lower, work)
+              : OverlayRequest.writable(uid, target, lower, upper, work);
+      request = (isVolatile ? request.withVolatile() : request).withSeLinuxContext(context);
+    } catch (InvalidPathException e) {
+      return; // a NUL: no Path holds it, so no request is ever made of it
+    }
     MountSpec spec;
     try {
       spec = OverlayPlanner.plan(request);
@@ -86,25 +50,21 @@ class MountRequestFuzzTest {
     assertThat(spec.flags() & (LibC.MS_NOSUID | LibC.MS_NODEV))
         .isEqualTo(LibC.MS_NOSUID | LibC.MS_NODEV);
     assertThat(spec.target()).isEqualTo(request.target());
-    for (Path path :
-        new Path[] {
-          request.target(),
-          request.lowerRoot(),
-          request.readOnly() ? request.emptyLower() : request.upperDir(),
-          request.readOnly() ? request.emptyLower() : request.workDir()
-        }) {
-      assertThat(path.toString())
-          .as("a path in mount data")
-          .doesNotContainPattern("[,:\\\\\\s\\p{Cntrl}]");
-    }
-    List<String> options = options(spec.data());
+    List<Path> paths = new ArrayList<>(List.of(request.target(), request.lowerRoot()));
     List<String> expected = new ArrayList<>();
     if (request.readOnly()) {
+      paths.add(request.emptyLower());
       expected.add("lowerdir=" + request.lowerRoot() + ":" + request.emptyLower());
     } else {
+      paths.addAll(List.of(request.upperDir(), request.workDir()));
       expected.add("lowerdir=" + request.lowerRoot());
       expected.add("upperdir=" + request.upperDir());
       expected.add("workdir=" + request.workDir());
+    }
+    for (Path path : paths) {
+      assertThat(path.toString())
+          .as("a path in mount data")
+          .doesNotContainPattern("[,:\\\\\\s\\p{Cntrl}]");
     }
     expected.addAll(List.of("index=off", "metacopy=off", "redirect_dir=off"));
     if (request.volatileUpper() && !request.readOnly()) {
@@ -113,11 +73,12 @@ class MountRequestFuzzTest {
     if (request.seLinuxContext() != null && !request.seLinuxContext().isEmpty()) {
       expected.add("context=\"" + request.seLinuxContext() + "\"");
     }
-    assertThat(options).isEqualTo(expected);
+    assertThat(options(spec.data())).isEqualTo(expected);
   }
 
-  @Property
-  void aTargetIsAcceptedOnlyStrictlyBeneathTheBase(@ForAll("paths") String target) {
+  @FuzzTest(maxDuration = "10s")
+  void aTargetIsAcceptedOnlyStrictlyBeneathTheBase(FuzzedDataProvider data) {
+    String target = data.consumeRemainingAsString();
     Path accepted;
     try {
       accepted = MountTargets.requireUnderBase(BASE, target);
