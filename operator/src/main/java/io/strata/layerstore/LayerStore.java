@@ -58,6 +58,7 @@ public final class LayerStore {
   private final NodeLayout layout;
   private final Syscalls sys;
   private final LayerReader reader;
+  private final Limits limits;
   private final ConcurrentHashMap<String, Object> building = new ConcurrentHashMap<>();
 
   /** The chains (blob digests, base first) requests have declared, each with its count. */
@@ -69,6 +70,7 @@ public final class LayerStore {
     this.layout = layout;
     this.sys = sys;
     this.reader = new LayerReader(limits);
+    this.limits = limits;
   }
 
   /**
@@ -283,7 +285,7 @@ public final class LayerStore {
           Files.createDirectory(root);
           sys.chmod(root, 0755);
         }
-        try (RootWriter writer = new RootWriter(root, ancestor, sys, writeback::request)) {
+        try (RootWriter writer = new RootWriter(root, ancestor, sys, limits, writeback::request)) {
           do {
             int i = diffIds.size();
             LayerSource layer = layers.get(i);

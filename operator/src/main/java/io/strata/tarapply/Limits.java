@@ -12,14 +12,21 @@ public record Limits(
     int maxDepth,
     int maxXattrsPerEntry,
     int maxXattrValueBytes,
-    int maxSparseRegions) {
+    int maxSparseRegions,
+    long maxLayerPaths,
+    long maxDeferredBytes) {
 
   /**
    * Generous for real images, small enough that a bomb stops early. A sparse file's regions each
-   * cost Commons Compress an object or two, so their number bounds memory, not only time.
+   * cost Commons Compress an object or two, so their number bounds memory, not only time. What the
+   * writer keeps for a layer is bounded too, so that the agent's 64 MiB heap holds a layer at every
+   * limit at once: at most a million distinct paths (16 bytes each; a layer's entries and the
+   * directories they imply), and 8 MiB for the directory times and opaque directories it defers to
+   * its end (front-coded: some 200,000 directories of long names).
    */
   public static final Limits DEFAULT =
-      new Limits(1_000_000, 64L << 30, 1 << 20, 4096, 256, 128, 64 << 10, 100_000);
+      new Limits(
+          1_000_000, 64L << 30, 1 << 20, 4096, 256, 128, 64 << 10, 100_000, 1_000_000, 8L << 20);
 
   public Limits withMaxUncompressedBytes(long bytes) {
     return new Limits(
@@ -30,7 +37,9 @@ public record Limits(
         maxDepth,
         maxXattrsPerEntry,
         maxXattrValueBytes,
-        maxSparseRegions);
+        maxSparseRegions,
+        maxLayerPaths,
+        maxDeferredBytes);
   }
 
   public Limits withMaxEntries(long entries) {
@@ -42,7 +51,9 @@ public record Limits(
         maxDepth,
         maxXattrsPerEntry,
         maxXattrValueBytes,
-        maxSparseRegions);
+        maxSparseRegions,
+        maxLayerPaths,
+        maxDeferredBytes);
   }
 
   public Limits withMaxSparseRegions(int regions) {
@@ -54,6 +65,22 @@ public record Limits(
         maxDepth,
         maxXattrsPerEntry,
         maxXattrValueBytes,
-        regions);
+        regions,
+        maxLayerPaths,
+        maxDeferredBytes);
+  }
+
+  public Limits withMaxLayerPaths(long paths, long deferredBytes) {
+    return new Limits(
+        maxEntries,
+        maxUncompressedBytes,
+        maxHeaderBytes,
+        maxPathBytes,
+        maxDepth,
+        maxXattrsPerEntry,
+        maxXattrValueBytes,
+        maxSparseRegions,
+        paths,
+        deferredBytes);
   }
 }

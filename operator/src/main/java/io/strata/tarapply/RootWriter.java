@@ -23,12 +23,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import jnr.constants.platform.Errno;
 
@@ -85,14 +83,17 @@ public final class RootWriter implements AutoCloseable {
   /** Resolved relative paths known to be real directories; dropped when something is removed. */
   private final TreeSet<String> realDirs = new TreeSet<>();
 
-  /** What the current layer made or touched, with every ancestor: opaque dirs spare these. */
-  private final Set<String> layerPaths = new HashSet<>();
+  /** At most this many real directories are remembered; past it, they are looked up again. */
+  private static final int REMEMBERED_DIRS = 16_384;
 
-  private final List<String> opaqueDirs = new ArrayList<>();
+  /** What the current layer made or touched, with every ancestor: opaque dirs spare these. */
+  private final PathHashes layerPaths;
+
+  private final PathLog opaqueDirs;
 
   private long bytesSinceCheck;
   private long entriesSinceCheck;
-  private final List<Map.Entry<String, Long>> directoryTimes = new ArrayList<>();
+  private final PathLog directoryTimes;
 
   /** Directories opened beneath the root, most recently used last; see {@link #dir}. */
   private final LinkedHashMap<String, Fd> openDirs = new LinkedHashMap<>(16, 0.75f, true);
@@ -114,10 +115,13 @@ public final class RootWriter implements AutoCloseable {
    *     with it get a private copy before anything would link more names to them
    * @param checkpoint told as the root grows (the layer store starts writing it back to disk)
    */
-  public RootWriter(Path root, Path ancestor, Syscalls sys, Checkpoint checkpoint)
+  public RootWriter(Path root, Path ancestor, Syscalls sys, Limits limits, Checkpoint checkpoint)
       throws IOException {
     this.sys = sys;
     this.checkpoint = checkpoint;
+    this.layerPaths = new PathHashes(limits.maxLayerPaths());
+    this.directoryTimes = new PathLog(limits.maxDeferredBytes() * 3 / 4, "directory times");
+    this.opaqueDirs = new PathLog(limits.maxDeferredBytes() / 4, "opaque directories");
     this.root = sys.openDirectory(root);
     this.rootPathBytes = root.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8).length;
     try {
@@ -186,26 +190,27 @@ public final class RootWriter implements AutoCloseable {
    * replaced is skipped.
    */
   void endLayer() throws IOException {
-    for (String dir : opaqueDirs) {
-      try (Fd fd = reopen(dir)) {
-        if (fd != null) {
-          prune(fd, dir);
-        }
-      }
-    }
-    for (Map.Entry<String, Long> time : directoryTimes) {
-      String rel = time.getKey();
-      if (rel.isEmpty()) {
-        sys.futimes(root, time.getValue());
-        continue;
-      }
-      try (Fd parent = reopen(parentOf(rel))) {
-        FileStat attrs = parent == null ? null : sys.lstatatIfExists(parent, nameOf(rel));
-        if (attrs != null && attrs.isDirectory()) {
-          sys.lutimesat(parent, nameOf(rel), time.getValue());
-        }
-      }
-    }
+    opaqueDirs.forEach(
+        (dir, unused) -> {
+          try (Fd fd = reopen(dir)) {
+            if (fd != null) {
+              prune(fd, dir);
+            }
+          }
+        });
+    directoryTimes.forEach(
+        (rel, nanos) -> {
+          if (rel.isEmpty()) {
+            sys.futimes(root, nanos);
+            return;
+          }
+          try (Fd parent = reopen(parentOf(rel))) {
+            FileStat attrs = parent == null ? null : sys.lstatatIfExists(parent, nameOf(rel));
+            if (attrs != null && attrs.isDirectory()) {
+              sys.lutimesat(parent, nameOf(rel), nanos);
+            }
+          }
+        });
   }
 
   /**
@@ -228,7 +233,7 @@ public final class RootWriter implements AutoCloseable {
   private void makeDirectory(MakeDirectory d) throws LayerException, IOException {
     if (d.path().isRoot()) {
       setOwnerModeXattrs(d.path(), root, ".", d.meta());
-      directoryTimes.add(Map.entry("", d.meta().mtimeNanos()));
+      directoryTimes.add("", d.meta().mtimeNanos());
       return;
     }
     String rel = place(d.path());
@@ -240,10 +245,10 @@ public final class RootWriter implements AutoCloseable {
     if (existing == null) {
       sys.mkdirat(dir(parentOf(rel)), nameOf(rel), 0700); // its mode once its owner is set
     }
-    realDirs.add(rel);
+    rememberDir(rel);
     touched(rel);
     setOwnerModeXattrs(d.path(), dir(parentOf(rel)), nameOf(rel), d.meta());
-    directoryTimes.add(Map.entry(rel, d.meta().mtimeNanos()));
+    directoryTimes.add(rel, d.meta().mtimeNanos());
   }
 
   /**
@@ -428,7 +433,7 @@ public final class RootWriter implements AutoCloseable {
   private void opaque(Opaque o) throws LayerException, IOException {
     String rel = resolve(o.path().components(), Walk.CREATE, "opaque directory " + o.path());
     touched(rel);
-    opaqueDirs.add(rel);
+    opaqueDirs.add(rel, 0);
   }
 
   /**
@@ -583,7 +588,7 @@ public final class RootWriter implements AutoCloseable {
         throw new LayerException(
             Reason.NotADirectory, rel + " is not a directory, but " + what + " lies beneath it");
       }
-      realDirs.add(rel);
+      rememberDir(rel);
     }
     return String.join("/", at);
   }
@@ -659,6 +664,14 @@ public final class RootWriter implements AutoCloseable {
     }
   }
 
+  /** Remembers that {@code rel} is a real directory, forgetting them all once they are many. */
+  private void rememberDir(String rel) {
+    if (realDirs.size() >= REMEMBERED_DIRS) {
+      realDirs.clear();
+    }
+    realDirs.add(rel);
+  }
+
   /** Makes room for a new inode at {@code rel}: whatever is there goes. */
   private void clear(String rel) throws IOException {
     FileStat existing = lstat(rel);
@@ -724,7 +737,7 @@ public final class RootWriter implements AutoCloseable {
     }
   }
 
-  private void touched(String rel) {
+  private void touched(String rel) throws LayerException {
     for (String r = rel; !r.isEmpty() && layerPaths.add(r); ) {
       int slash = r.lastIndexOf('/');
       r = slash < 0 ? "" : r.substring(0, slash);
