@@ -196,22 +196,6 @@ public final class Syscalls {
     return FileStat.decode(buf);
   }
 
-  /**
-   * lstat of an absolute path, or null when nothing is there: the common answer while a root is
-   * built, so it costs no exception.
-   */
-  public FileStat lstatIfExists(Path path) throws SyscallException {
-    byte[] buf = new byte[FileStat.SIZE];
-    if (libc.fstatat(LibC.AT_FDCWD, path.toString(), buf, LibC.AT_SYMLINK_NOFOLLOW) < 0) {
-      int errno = runtime.getLastError();
-      if (errno == Errno.ENOENT.intValue()) {
-        return null;
-      }
-      throw new SyscallException("fstatat", path.toString(), errno);
-    }
-    return FileStat.decode(buf);
-  }
-
   /** fstat of an open descriptor (including an {@code O_PATH} one). */
   public FileStat fstat(Fd fd) throws SyscallException {
     byte[] buf = new byte[FileStat.SIZE];
@@ -476,27 +460,6 @@ public final class Syscalls {
 
   // ---- a file being written: metadata through its descriptor, no path walked again
 
-  /**
-   * Creates {@code path} as a new regular file with {@code mode}, open for writing; null when
-   * something (of any type, a symlink included) is already there. Never follows a symlink.
-   */
-  public Fd createNew(Path path, int mode) throws SyscallException {
-    String name = path.toString();
-    int fd =
-        libc.open(
-            name,
-            LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC,
-            mode);
-    if (fd < 0) {
-      int errno = runtime.getLastError();
-      if (errno == Errno.EEXIST.intValue()) {
-        return null;
-      }
-      throw new SyscallException("open", name, errno);
-    }
-    return new Fd(this, fd, null, name);
-  }
-
   /** Writes {@code length} bytes of {@code bytes} from index {@code from} at {@code offset}. */
   public void pwrite(Fd fd, byte[] bytes, int from, int length, long offset)
       throws SyscallException {
@@ -549,53 +512,11 @@ public final class Syscalls {
     check(libc.fsetxattr(fd.value(), name, value, value.length, 0), "fsetxattr", name);
   }
 
-  /** symlink(2) as {@link #symlink}; false, and nothing done, when {@code link} exists. */
-  public boolean symlinkIfAbsent(String target, Path link) throws SyscallException {
-    if (libc.symlinkat(target, LibC.AT_FDCWD, link.toString()) == 0) {
-      return true;
-    }
-    int errno = runtime.getLastError();
-    if (errno == Errno.EEXIST.intValue()) {
-      return false;
-    }
-    throw new SyscallException("symlinkat", link.toString(), errno);
-  }
-
   // ---- path-based metadata, for trees only Strata writes (staging): no symlink is followed
-
-  /** lchown: the owner of {@code path} itself. */
-  public void lchown(Path path, int uid, int gid) throws SyscallException {
-    check(
-        libc.fchownat(LibC.AT_FDCWD, path.toString(), uid, gid, LibC.AT_SYMLINK_NOFOLLOW),
-        "fchownat",
-        path);
-  }
 
   /** chmod of a path known not to be a symlink (Linux cannot chmod a symlink itself). */
   public void chmod(Path path, int mode) throws SyscallException {
     check(libc.fchmodat(LibC.AT_FDCWD, path.toString(), mode, 0), "fchmodat", path);
-  }
-
-  /** Sets the access and modification times of {@code path} itself to {@code nanos}. */
-  public void lutimes(Path path, long nanos) throws SyscallException {
-    long seconds = Math.floorDiv(nanos, 1_000_000_000L);
-    long rest = Math.floorMod(nanos, 1_000_000_000L);
-    long[] times = {seconds, rest, seconds, rest};
-    check(
-        libc.utimensat(LibC.AT_FDCWD, path.toString(), times, LibC.AT_SYMLINK_NOFOLLOW),
-        "utimensat",
-        path);
-  }
-
-  /** mknod of a FIFO or device; {@code mode} carries the type bits. */
-  public void mknod(Path path, int mode, int major, int minor) throws SyscallException {
-    check(
-        libc.mknodat(LibC.AT_FDCWD, path.toString(), mode, makedev(major, minor)), "mknodat", path);
-  }
-
-  /** symlink(2) with {@code target} stored byte for byte (Java's Path would normalize it). */
-  public void symlink(String target, Path link) throws SyscallException {
-    check(libc.symlinkat(target, LibC.AT_FDCWD, link.toString()), "symlinkat", link);
   }
 
   /** The target of symlink {@code link}, byte for byte. */

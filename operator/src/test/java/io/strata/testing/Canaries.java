@@ -5,13 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.strata.sys.FileStat;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -103,7 +100,7 @@ public final class Canaries {
             String.format(" nlink=%d ctime=%d.%d", s.nlink(), s.ctimeSeconds(), s.ctimeNanos()));
       }
       if (s.isRegular()) {
-        d.append(" sha256=").append(sha256(path));
+        d.append(" sha256=").append(TreeSnapshot.sha256(path));
       } else if (s.isSymlink()) {
         d.append(" target=").append(sys.readlink(path));
       }
@@ -117,18 +114,5 @@ public final class Canaries {
       entries.put(rel.isEmpty() ? "." : rel, d.toString());
     }
     return entries;
-  }
-
-  private static String sha256(Path file) throws IOException {
-    try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[65536];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        sha.update(buf, 0, n);
-      }
-      return HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

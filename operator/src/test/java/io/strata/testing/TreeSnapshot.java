@@ -67,7 +67,8 @@ public record TreeSnapshot(Map<String, String> entries, List<List<String>> hardl
     return new TreeSnapshot(entries, groups);
   }
 
-  private static String sha256(Path file) throws IOException {
+  /** The SHA-256 of a regular file's content, in hex; never through a symlink. */
+  static String sha256(Path file) throws IOException {
     try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       byte[] buf = new byte[65536];
