@@ -353,7 +353,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
       LayerSetEntry failed = new LayerSetEntry();
       failed.phase = NodeLayerState.LayerSetPhase.Failed;
       failed.reason = e instanceof IllegalArgumentException ? "InvalidSpec" : "InternalError";
-      failed.message = String.valueOf(e.getMessage());
+      failed.message = e.getMessage() != null ? e.getMessage() : e.toString();
       return failed;
     }
   }

@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.cache.ItemStore;
 import io.strata.crd.NodeLayerState;
-import io.strata.kube.Redaction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -80,7 +79,7 @@ final class CacheViews {
     to.name = intern(from.name);
     to.observedGeneration = from.observedGeneration;
     to.reason = intern(from.reason);
-    to.message = failed ? Redaction.urls(from.message) : null;
+    to.message = failed ? from.message : null;
   }
 
   // Names, reasons and chain IDs repeat on every node: one copy each instead of thousands.

@@ -72,6 +72,9 @@ public final class RootWriter implements AutoCloseable {
   /** PATH_MAX less its NUL: the longest path a system call takes. */
   private static final int MAX_PATH_BYTES = 4095;
 
+  /** At most this many real directories are remembered; past it, they are looked up again. */
+  private static final int REMEMBERED_DIRS = 16_384;
+
   private final Fd root;
   private final int rootPathBytes;
   private final Fd ancestor;
@@ -82,9 +85,6 @@ public final class RootWriter implements AutoCloseable {
 
   /** Resolved relative paths known to be real directories; dropped when something is removed. */
   private final TreeSet<String> realDirs = new TreeSet<>();
-
-  /** At most this many real directories are remembered; past it, they are looked up again. */
-  private static final int REMEMBERED_DIRS = 16_384;
 
   /** What the current layer made or touched, with every ancestor: opaque dirs spare these. */
   private final PathHashes layerPaths;
@@ -237,17 +237,19 @@ public final class RootWriter implements AutoCloseable {
       return;
     }
     String rel = place(d.path());
-    FileStat existing = lstat(rel);
+    Fd parent = dir(parentOf(rel)); // removing what is at rel leaves its parent's handle open
+    String name = nameOf(rel);
+    FileStat existing = sys.lstatatIfExists(parent, name);
     if (existing != null && !existing.isDirectory()) {
       remove(rel, existing);
       existing = null;
     }
     if (existing == null) {
-      sys.mkdirat(dir(parentOf(rel)), nameOf(rel), 0700); // its mode once its owner is set
+      sys.mkdirat(parent, name, 0700); // its mode once its owner is set
     }
     rememberDir(rel);
     touched(rel);
-    setOwnerModeXattrs(d.path(), dir(parentOf(rel)), nameOf(rel), d.meta());
+    setOwnerModeXattrs(d.path(), parent, name, d.meta());
     directoryTimes.add(rel, d.meta().mtimeNanos());
   }
 
@@ -563,8 +565,9 @@ public final class RootWriter implements AutoCloseable {
           return null;
         }
         checkLength(rel, what);
-        sys.mkdirat(dir(parentOf(rel)), name, 0755);
-        sys.chmodat(dir(parentOf(rel)), name, 0755); // whatever the umask
+        Fd parent = dir(parentOf(rel));
+        sys.mkdirat(parent, name, 0755);
+        sys.chmodat(parent, name, 0755); // whatever the umask
         touched(rel);
       } else if (attrs.isSymlink()) {
         if (++hops > MAX_SYMLINK_HOPS) {
