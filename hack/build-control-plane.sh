@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real control plane that Strata's tests and its local run use, from the Go module proxy:
-# kube-apiserver, etcd and kubectl into kube-api-test's default place, and helm beside them.
+# Builds the real control plane and node that Strata's tests and its local run use, from the Go
+# module proxy: kube-apiserver, etcd and kubectl into kube-api-test's default place, the node's
+# kubelet, kube-scheduler and kube-controller-manager beside them (all from the same pinned module),
+# and helm.
 #
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kube-apiserver,etcd,kubectl}
+#   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kubelet,kube-scheduler,kube-controller-manager}
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/helm
 #
 # There is no Docker and no download of prebuilt binaries here, so everything is compiled. The module
@@ -29,23 +32,30 @@ done
 
 
 built() { # built BINARY EXPECTED ARGS...: true when BINARY exists and prints EXPECTED
-  local bin=$1 expected=$2; shift 2
-  [ -x "$bin" ] && "$bin" "$@" 2>/dev/null | grep -qF "$expected"
+  local bin=$1 expected=$2 printed; shift 2
+  [ -x "$bin" ] || return 1
+  # Capture first: `grep -q` in a pipe would close it early, and under pipefail the writer's
+  # SIGPIPE would make a present binary look missing.
+  printed=$("$bin" "$@" 2>/dev/null) || return 1
+  [[ $printed == *"$expected"* ]]
+}
+
+kube_binary() { # kube_binary NAME VERSION-ARGS...: builds k8s.io/kubernetes/cmd/NAME unless present
+  local name=$1; shift
+  if built "$out/$name" "$KUBE_VERSION" "$@"; then
+    echo "$name $KUBE_VERSION present in $out"
+  else
+    echo "building $name $KUBE_VERSION into $out"
+    go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/$name" "k8s.io/kubernetes/cmd/$name"
+  fi
 }
 
 cd "$here/controlplane"
-if built "$out/kube-apiserver" "$KUBE_VERSION" --version; then
-  echo "kube-apiserver $KUBE_VERSION present in $out"
-else
-  echo "building kube-apiserver $KUBE_VERSION into $out"
-  go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-fi
-if built "$out/kubectl" "$KUBE_VERSION" version --client; then
-  echo "kubectl $KUBE_VERSION present in $out"
-else
-  echo "building kubectl $KUBE_VERSION into $out"
-  go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl
-fi
+kube_binary kube-apiserver --version
+kube_binary kubectl version --client
+kube_binary kube-controller-manager --version
+kube_binary kube-scheduler --version
+kube_binary kubelet --version
 etcd_version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 if built "$out/etcd" "${etcd_version#v}" --version; then
   echo "etcd $etcd_version present in $out"

@@ -19,11 +19,16 @@ packages=(
   openssl        # certificates for the registry TLS and token-auth tests
   tinyproxy      # a real HTTP proxy for the download-through-a-proxy tests
   debootstrap    # a real root filesystem to layer
+  containerd runc  # the real node's container runtime (kubelet talks to containerd's CRI plugin)
+  containernetworking-plugins  # the node's loopback-only CNI network: pods use the host's network
+  busybox-static   # the pods' images on the real node, made locally: nothing is pulled
+  iptables         # kubelet's start-up checks look for it; it adds no rules that leave loopback
 )
 
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
