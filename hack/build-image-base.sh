@@ -12,9 +12,10 @@ cd "$(dirname "$0")/.."
 source hack/env.sh
 
 # What the agent and controller load: JUL (libraries log through it), JMX (JVM metrics), JNDI
-# (DNS), the HTTP client, XML and java.beans (YAML and JSON binding), SQL types (Jackson),
+# (DNS), the HTTP client and server (downloads; /healthz, /readyz, /metrics), XML and java.beans
+# (YAML and JSON binding), SQL types (Jackson),
 # sun.misc.Unsafe (Netty, jnr), Kerberos-free TLS.
-modules=java.base,java.logging,java.management,jdk.management,java.naming,java.net.http,java.xml,java.desktop,java.sql,jdk.crypto.ec,jdk.unsupported,jdk.zipfs
+modules=java.base,java.logging,java.management,jdk.management,java.naming,java.net.http,jdk.httpserver,java.xml,java.desktop,java.sql,jdk.crypto.ec,jdk.unsupported,jdk.zipfs
 
 cache=${STRATA_TEST_CACHE:-$HOME/.cache/strata}
 jdk=$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.runtime.version = //p')

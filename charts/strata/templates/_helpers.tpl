@@ -19,12 +19,25 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
-{{/* Environment both processes share: their namespace and how they reach registries. */}}
+{{/* Where a process reaches the API server, when apiServer overrides the in-cluster default. */}}
+{{- define "strata.apiServerEnv" -}}
+{{- if .Values.apiServer.host }}
+# In-cluster configuration reads these; kubelet's values name the kubernetes Service.
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ .Values.apiServer.host | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ .Values.apiServer.port | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Environment both processes share: their namespace, how they reach the API server and
+     registries. */}}
 {{- define "strata.registryEnv" -}}
 - name: STRATA_NAMESPACE
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+{{- include "strata.apiServerEnv" . }}
 {{- if .Values.registries.caBundleConfigMap }}
 - name: STRATA_CA_BUNDLE
   value: /etc/strata/ca/ca.crt
