@@ -90,7 +90,9 @@ class AgentKillIT {
         () ->
             assertThat(NodeStates.layerSet(client, NODE, "kill-big").map(e -> e.phase))
                 .contains(LayerSetPhase.Materializing));
-    Thread.sleep(500); // well inside the build
+    // Well inside the build: its staging tree holds files.
+    Eventually.within(
+        CONVERGE, Duration.ofMillis(20), () -> assertThat(leftoverStaging()).isNotEmpty());
     kill();
     assertThat(leftoverStaging())
         .as("killed mid-build: a half-made tree is left in staging")

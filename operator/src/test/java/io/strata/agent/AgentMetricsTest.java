@@ -1,7 +1,6 @@
 package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
@@ -13,8 +12,8 @@ import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layout.NodeLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -52,7 +51,7 @@ class AgentMetricsTest {
 
   @Test
   void layersAppliedCountsWhatTheStoreExtractedNotWhatItReused(@TempDir Path tmp) throws Exception {
-    assumeTrue(RootMounts.isRoot(), "materializing sets owners, which needs root (CI is root)");
+    Tools.requireRoot("materializing sets owners, which needs root");
     LayerStore store =
         new LayerStore(
             new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),

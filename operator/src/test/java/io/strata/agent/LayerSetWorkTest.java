@@ -1,7 +1,6 @@
 package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
@@ -18,8 +17,8 @@ import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,8 +57,7 @@ class LayerSetWorkTest {
   @Test
   void aFetchDroppedWhileItWaitsForAWorkerNoLongerMakesOtherBuildsPublishItsRoot(@TempDir Path tmp)
       throws Exception {
-    assumeTrue(
-        RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
+    Tools.requireRoot("materializing sets owners, which needs root");
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
     Path a = new TarBuilder().file("a", "a").write(served.resolve("a.tar"));
@@ -98,8 +96,7 @@ class LayerSetWorkTest {
    */
   @Test
   void aCachedBlobThatNoLongerHasItsDigestIsFetchedAgain(@TempDir Path tmp) throws Exception {
-    assumeTrue(
-        RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
+    Tools.requireRoot("materializing sets owners, which needs root");
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
     Path next = new TarBuilder().file("n", "next").write(served.resolve("next.tar"));
@@ -143,8 +140,7 @@ class LayerSetWorkTest {
    */
   @Test
   void blobsStayOnlyWhileALayerSetThatIsNotReadyNeedsThem(@TempDir Path tmp) throws Exception {
-    assumeTrue(
-        RootMounts.isRoot(), "materializing sets owners, which needs root (CI runs as root)");
+    Tools.requireRoot("materializing sets owners, which needs root");
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
     Path a = new TarBuilder().file("a", "a").write(served.resolve("a.tar"));

@@ -2,6 +2,7 @@ package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.strata.testing.Consistently;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -24,8 +25,9 @@ class NodeLockTest {
                 throw new IllegalStateException(e);
               }
             });
-    Thread.sleep(300);
-    assertThat(second).as("second agent still waiting").isNotDone();
+    Consistently.during(
+        Duration.ofMillis(300),
+        () -> assertThat(second).as("second agent still waiting").isNotDone());
 
     first.close();
     try (NodeLock acquired = second.get(10, TimeUnit.SECONDS)) {

@@ -1,7 +1,6 @@
 package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -12,18 +11,19 @@ import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.StrataApi;
 import io.strata.layerstore.Digest;
+import io.strata.testing.Consistently;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
 import io.strata.testing.InProcess;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.NodeStates;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TestImages;
 import io.strata.testing.TestNodes;
 import io.strata.testing.TestResources;
 import io.strata.testing.TokenIssuer;
+import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -62,7 +62,7 @@ class RegistryIT {
 
   @BeforeAll
   static void buildImages() throws Exception {
-    assumeTrue(RootMounts.isRoot(), "materializing and umoci unpack need root (CI runs as root)");
+    Tools.requireRoot("materializing and umoci unpack need root");
     images = TestImages.build(shared.resolve("images"));
   }
 
@@ -131,9 +131,12 @@ class RegistryIT {
             l.getMetadata().getAnnotations().put("touched", "to make the controller look again");
             return l;
           });
-      Thread.sleep(3_000);
-      assertThat(status("reg-tag").resolvedImage).isEqualTo(repo + "@" + images.digest("v1"));
-      assertThat(entry("reg-tag").chainId).isEqualTo(v1Chain);
+      Consistently.during(
+          Duration.ofSeconds(3),
+          () -> {
+            assertThat(status("reg-tag").resolvedImage).isEqualTo(repo + "@" + images.digest("v1"));
+            assertThat(entry("reg-tag").chainId).isEqualTo(v1Chain);
+          });
 
       TestResources.edit(
           client.resources(LayerSet.class).withName("reg-tag"),

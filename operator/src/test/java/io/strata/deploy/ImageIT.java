@@ -1,11 +1,9 @@
 package io.strata.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.strata.testing.RootMounts;
 import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +23,7 @@ class ImageIT {
 
   @Test
   void theImageRunsStrataVersion() throws Exception {
-    assumeTrue(RootMounts.isRoot(), "umoci unpack and chroot need root (CI runs as root)");
+    Tools.requireRoot("umoci unpack and chroot need root");
     Path image = Path.of(System.getProperty("strata.imageTar", "operator/target/strata-image.tar"));
     Tools.require(Files.isRegularFile(image), "the image " + image + " (./mvnw package -Pimage)");
     Tools.requireCommand("skopeo");

@@ -2,7 +2,6 @@ package io.strata.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -28,6 +27,7 @@ import io.strata.crd.StrataApi;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
 import io.strata.overlay.MountTable;
+import io.strata.testing.Consistently;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.NodeStates;
@@ -78,7 +78,7 @@ class RbacIT {
 
   @BeforeEach
   void applyTheChartsAccessRules() throws Exception {
-    assumeTrue(RootMounts.isRoot(), "the agent materializes layers as root (CI runs as root)");
+    Tools.requireRoot("the agent materializes layers as root");
     admin = ControlPlane.shared().adminClient();
     String rendered =
         Tools.run(
@@ -351,9 +351,11 @@ class RbacIT {
     assertThat(CustomResources.whyWaiting(agent, "layersets.strata.io"))
         .as("what a restarted agent logs while it waits")
         .isEqualTo("this account may not read it (HTTP 403): check its RBAC");
-    // Running on: passes every 2 s from its caches, its writes refused. Then restarted, as its
-    // pod would be: it cannot read even its CRDs, and waits.
-    Thread.sleep(10_000);
+    // Running on: passes every 2 s from its caches, its writes refused, the mount kept. Then
+    // restarted, as its pod would be: it cannot read even its CRDs, and waits.
+    Consistently.during(
+        Duration.ofSeconds(10),
+        () -> assertThat(MountTable.read().at(target).orElseThrow().mountId()).isEqualTo(mountId));
     first.close();
     Agent back = new Agent(agent, config, Clock.systemUTC());
     running.add(back);
@@ -366,11 +368,14 @@ class RbacIT {
                 throw new java.util.concurrent.CompletionException(e);
               }
             });
-    Thread.sleep(10_000);
-    assertThat(starting).as("waiting for its rights").isNotDone();
-    assertThat(MountTable.read().at(target).orElseThrow().mountId())
-        .as("still mounted, never mounted again")
-        .isEqualTo(mountId);
+    Consistently.during(
+        Duration.ofSeconds(10),
+        () -> {
+          assertThat(starting).as("waiting for its rights").isNotDone();
+          assertThat(MountTable.read().at(target).orElseThrow().mountId())
+              .as("still mounted, never mounted again")
+              .isEqualTo(mountId);
+        });
     try (var listed = java.nio.file.Files.list(upper)) {
       assertThat(listed.toList()).as("uppers kept").isEqualTo(uppers);
     }

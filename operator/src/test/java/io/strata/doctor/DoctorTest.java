@@ -1,11 +1,11 @@
 package io.strata.doctor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.strata.overlay.MountTable;
 import io.strata.sys.Sha256;
 import io.strata.sys.Syscalls;
+import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -35,9 +35,7 @@ class DoctorTest {
 
   @Test
   void onThisMachineOverlaysWorkAndTheTableSaysSo() throws Exception {
-    assumeTrue(
-        "root".equals(System.getProperty("user.name")),
-        "a test overlay mount needs root (CI runs as root)");
+    Tools.requireRoot("a test overlay mount needs root");
     Path stateDir = Files.createDirectory(tmp.resolve("state"));
     List<Finding> findings = new Doctor(stateDir, tmp.resolve("mnt"), Syscalls.get()).run();
 

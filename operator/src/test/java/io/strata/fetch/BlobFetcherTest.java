@@ -2,7 +2,6 @@ package io.strata.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.strata.layerstore.Digest;
@@ -11,7 +10,6 @@ import io.strata.layout.RecordFile;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.FaultyDisk;
-import io.strata.testing.RootMounts;
 import io.strata.testing.Tools;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -203,7 +201,7 @@ class BlobFetcherTest {
   /** No size stated: the free space the node keeps bounds it, on a small filesystem here. */
   @Test
   void anEndlessStreamStopsBeforeItEatsTheNodesReserve() throws Exception {
-    assumeTrue(RootMounts.isRoot(), "a small tmpfs needs root (CI runs as root)");
+    Tools.requireRoot("a small tmpfs needs root");
     Path small = Files.createDirectories(tmp.resolve("small"));
     Tools.run(tmp, "mount", "-t", "tmpfs", "-o", "size=320m", "tmpfs", small.toString());
     try {

@@ -7,7 +7,6 @@ import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.NodeLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
-import io.strata.testing.RootMounts;
 import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
 import java.nio.file.Files;
@@ -30,8 +29,7 @@ class CrashAndConcurrencyTest {
 
   @BeforeEach
   void prepare() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        RootMounts.isRoot(), "needs root (CI runs as root)");
+    Tools.requireRoot("needs root");
     state = tmp.resolve("state");
     layer = Tools.testRootfsTar(); // ~150 MB: long enough to be caught in the middle
   }

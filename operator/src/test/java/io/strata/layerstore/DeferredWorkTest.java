@@ -7,8 +7,8 @@ import io.strata.layout.NodeLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Canaries;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,8 +39,7 @@ class DeferredWorkTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        RootMounts.isRoot(), "owners and xattrs need root (CI runs as root)");
+    Tools.requireRoot("owners and xattrs need root");
     canary = canaries.plant(tmp.resolve("canary"));
     Path state = tmp.resolve("state");
     store =

@@ -15,8 +15,8 @@ import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Canaries;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -58,8 +58,7 @@ class HostileLayersTest {
 
   @BeforeEach
   void plantCanaries() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        RootMounts.isRoot(), "owners, devices and xattrs need root (CI runs as root)");
+    Tools.requireRoot("owners, devices and xattrs need root");
     canary = canaries.plant(tmp.resolve("canary"));
   }
 

@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.layout.Trees;
 import io.strata.tarapply.Limits;
 import io.strata.testing.ProjectFiles;
-import io.strata.testing.RootMounts;
+import io.strata.testing.Tools;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,7 +22,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipParameters;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +45,7 @@ class LayerAtTheLimitsTest {
   @Test
   @Timeout(value = 15, unit = TimeUnit.MINUTES)
   void aLayerOfAMillionEntriesFitsTheAgentsHeap() throws Exception {
-    Assumptions.assumeTrue(RootMounts.isRoot(), "owners need root (CI runs as root)");
+    Tools.requireRoot("owners need root");
     Path layer = millionEntries(tmp.resolve("million.tar.gz"));
 
     List<String> command = new ArrayList<>();

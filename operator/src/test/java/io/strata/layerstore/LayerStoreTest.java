@@ -11,8 +11,8 @@ import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.Limits;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,8 +37,7 @@ class LayerStoreTest {
 
   @BeforeEach
   void prepare() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        RootMounts.isRoot(), "owners, devices and trusted checks need root (CI runs as root)");
+    Tools.requireRoot("owners, devices and trusted checks need root");
     store =
         new LayerStore(
             new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")), sys, Limits.DEFAULT);

@@ -11,7 +11,6 @@ import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.NodeLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
@@ -69,8 +68,7 @@ class UmociParityTest {
 
   @BeforeAll
   static void buildImages() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        RootMounts.isRoot(), "needs root (CI runs as root)");
+    Tools.requireRoot("needs root");
     Tools.requireCommand("umoci");
     Tools.requireCommand("setcap");
     Tools.requireCommand("setfattr");

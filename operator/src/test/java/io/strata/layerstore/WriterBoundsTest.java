@@ -9,8 +9,8 @@ import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.Limits;
-import io.strata.testing.RootMounts;
 import io.strata.testing.TarBuilder;
+import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,8 +29,7 @@ class WriterBoundsTest {
 
   @BeforeEach
   void needsRoot() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        RootMounts.isRoot(), "owners need root (CI runs as root)");
+    Tools.requireRoot("owners need root");
   }
 
   private LayerStore store(Limits limits) {

@@ -2,12 +2,10 @@ package io.strata.layout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.strata.sys.Fd;
 import io.strata.sys.Syscalls;
 import io.strata.testing.Canaries;
-import io.strata.testing.RootMounts;
 import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,7 +71,7 @@ class TreesTest {
   /** A mount inside a tree stops its removal there: nothing is removed through it. */
   @Test
   void aRemovalNeverCrossesIntoAMountInsideTheTree() throws Exception {
-    assumeTrue(RootMounts.isRoot(), "bind mounts need root (CI runs as root)");
+    Tools.requireRoot("bind mounts need root");
     Canaries canaries = new Canaries();
     Path canary = canaries.plant(tmp.resolve("canary"));
     Path tree = Files.createDirectories(tmp.resolve("tree/a/mounted"));

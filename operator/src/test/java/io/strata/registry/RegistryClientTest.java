@@ -10,6 +10,7 @@ import io.strata.layerstore.Digest;
 import io.strata.layout.NodeLayout;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
+import io.strata.testing.Eventually;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.TestImages;
 import io.strata.testing.TokenIssuer;
@@ -19,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -224,7 +226,10 @@ class RegistryClientTest {
       assertThat(issuer.issued() - before).isEqualTo(1); // one token serves both requests
       assertThat(issuer.scopes().getLast()).isEqualTo("repository:" + REPO + ":pull");
 
-      Thread.sleep(3_000); // the registry now refuses that token
+      // Until the registry refuses that token.
+      Eventually.within(
+          Duration.ofSeconds(10),
+          () -> assertThat(Instant.now()).isAfter(issuer.lastExpiry().plusSeconds(1)));
       assertThat(client.layers(pinned, AMD64, right)).hasSize(2);
       assertThat(issuer.issued() - before).isEqualTo(2);
 

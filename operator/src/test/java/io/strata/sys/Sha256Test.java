@@ -1,8 +1,8 @@
 package io.strata.sys;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.strata.testing.Tools;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class Sha256Test {
   @BeforeEach
   void nettleLoads() throws Exception {
-    assumeTrue(Sha256.isNative(), Sha256.LIBRARY + " is not installed (Debian: libnettle8)");
+    Tools.require(Sha256.isNative(), Sha256.LIBRARY + " (Debian: libnettle8)");
     // What these tests compare against must not be what they test.
     assertThat(Sha256.newDigest().getClass())
         .isNotEqualTo(MessageDigest.getInstance("SHA-256").getClass());

@@ -2,8 +2,8 @@ package io.strata.sys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -74,7 +74,7 @@ class SyscallsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("resolvers")
   void openBeneathWithNoXdevRefusesToCrossAMount(String name, Syscalls resolver) throws Exception {
-    assumeTrue(isRoot(), "mounting a tmpfs needs root (CI runs as root)");
+    Tools.requireRoot("mounting a tmpfs needs root");
     Path mountPoint = Files.createDirectories(tmp.resolve("base/mnt"));
     sys.mount(
         "strata-test", mountPoint.toString(), "tmpfs", LibC.MS_NOSUID | LibC.MS_NODEV, "size=1m");
@@ -138,7 +138,7 @@ class SyscallsTest {
 
   @Test
   void aWhiteoutIsACharacterDeviceZeroZero() throws Exception {
-    assumeTrue(isRoot(), "mknod of a device needs root (CI runs as root)");
+    Tools.requireRoot("mknod of a device needs root");
     try (Fd dir = sys.open(tmp, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
       sys.mknodat(dir, "wh", FileStat.S_IFCHR | 0, 0);
       assertThat(sys.lstatat(dir, "wh").isWhiteout()).isTrue();
@@ -162,7 +162,7 @@ class SyscallsTest {
 
   @Test
   void trustedXattrsRoundTrip() throws Exception {
-    assumeTrue(isRoot(), "trusted.* xattrs need root (CI runs as root)");
+    Tools.requireRoot("trusted.* xattrs need root");
     Path f = Files.writeString(tmp.resolve("f"), "x");
     sys.lsetxattr(f, "trusted.strata.test", new byte[] {1, 2, 3});
     assertThat(sys.lgetxattr(f, "trusted.strata.test", 64)).containsExactly(1, 2, 3);

@@ -3,12 +3,15 @@ package io.strata.tarapply;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.strata.testing.Consistently;
+import io.strata.testing.Eventually;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -117,10 +120,12 @@ class PrefetchTest {
     Prefetch in = new Prefetch(endless);
     in.read(); // the reader stops early, as it does when an entry is refused
     in.close();
+    Eventually.within(
+        Duration.ofSeconds(10),
+        () ->
+            assertThat(Thread.getAllStackTraces().keySet())
+                .noneMatch(t -> t.getName().equals("strata-layer-read")));
     long after = reads.get();
-    Thread.sleep(200);
-    assertThat(reads.get()).isEqualTo(after);
-    assertThat(Thread.getAllStackTraces().keySet())
-        .noneMatch(t -> t.getName().equals("strata-layer-read"));
+    Consistently.during(Duration.ofMillis(200), () -> assertThat(reads.get()).isEqualTo(after));
   }
 }

@@ -16,15 +16,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * One real kube-apiserver and etcd for the whole test JVM, started by Fabric8 kube-api-test from
  * the binaries {@code hack/build-control-plane.sh} builds, with RBAC on and {@code crds/}
  * installed. Tests share it and keep apart by unique names.
  *
- * <p>Without the binaries the tests that need it are skipped with the reason, except under CI
- * ({@code CI=true}), where a missing control plane is a failure.
+ * <p>Without the binaries the tests that need it fail under CI and {@code hack/test.sh}, and are
+ * skipped elsewhere with the reason ({@link Tools#require}).
  */
 public final class ControlPlane {
   public static final String KUBE_VERSION = "1.36.3";
@@ -66,11 +65,7 @@ public final class ControlPlane {
     boolean present =
         Stream.of("kube-apiserver", "etcd", "kubectl")
             .allMatch(b -> Files.isExecutable(dir.resolve(b)));
-    String reason = "no control plane in " + dir + ": run hack/build-control-plane.sh (CI does)";
-    if (!present && System.getenv("CI") != null) {
-      throw new IllegalStateException(reason);
-    }
-    Assumptions.assumeTrue(present, reason);
+    Tools.require(present, "the control plane in " + dir + " (hack/build-control-plane.sh)");
   }
 
   /** helm, built by the same script into {@code ${KUBE_API_TEST_DIR:-~/.kubeapitest}/bin}. */

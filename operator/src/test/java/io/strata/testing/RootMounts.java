@@ -1,7 +1,5 @@
 package io.strata.testing;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
 import io.strata.sys.LibC;
@@ -32,7 +30,7 @@ public final class RootMounts {
 
   /** Skips the calling test unless root (CI runs as root), then prepares the scratch node. */
   public static RootMounts prepare(Path tmp) throws IOException {
-    assumeTrue(isRoot(), "real mounts need root (CI runs as root)");
+    Tools.requireRoot("real mounts need root");
     RootMounts node = new RootMounts(tmp.toRealPath());
     Files.createDirectories(node.mountBase);
     Files.createDirectories(node.stateDir);

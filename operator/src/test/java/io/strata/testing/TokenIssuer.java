@@ -43,6 +43,7 @@ public final class TokenIssuer implements AutoCloseable {
   private final String x5c;
   private final Duration lifetime;
   private final AtomicInteger issued = new AtomicInteger();
+  private volatile Instant lastExpiry = Instant.EPOCH;
   private final List<String> scopes = java.util.Collections.synchronizedList(new ArrayList<>());
 
   public TokenIssuer(Path dir, Duration lifetime) throws Exception {
@@ -72,6 +73,11 @@ public final class TokenIssuer implements AutoCloseable {
   }
 
   /** How many tokens were handed out so far. */
+  /** When the registry stops accepting the last token issued (its "exp" plus its leeway). */
+  public Instant lastExpiry() {
+    return lastExpiry;
+  }
+
   public int issued() {
     return issued.get();
   }
@@ -112,7 +118,9 @@ public final class TokenIssuer implements AutoCloseable {
       // The registry accepts tokens up to a minute past "exp" (its leeway): pull it back by as
       // much, so a token really stops working after its lifetime.
       claims.put("nbf", now.getEpochSecond() - 90);
-      claims.put("exp", now.plus(lifetime).minusSeconds(60).getEpochSecond());
+      long exp = now.plus(lifetime).minusSeconds(60).getEpochSecond();
+      claims.put("exp", exp);
+      lastExpiry = Instant.ofEpochSecond(exp).plusSeconds(60);
       claims.put("jti", UUID.randomUUID().toString());
       claims.put("access", access);
       String token = sign(claims);
