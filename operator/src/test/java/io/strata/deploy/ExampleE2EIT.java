@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The end-to-end scenario K3sChartIT runs against the installed chart, run here against the real
- * API server with the agent and the controller as processes of this machine, so its logic is
- * exercised where no Docker engine runs.
+ * The examples end to end against the real API server, with the agent and the controller as
+ * processes of this machine: the fast tier of what RealNodeIT proves with the chart's pods on a
+ * real node.
  */
 class ExampleE2EIT {
   private static final String NODE = "it-e2e-node";

@@ -16,11 +16,10 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
- * What a user does after installing Strata, as one scenario shared by every end-to-end test
- * (processes on this machine against a real API server here; the Helm chart in K3s where Docker
- * runs): apply {@code examples/} as they are (only the layer URLs pointed where that cluster can
- * read them), see the OverlayMount Mounted with the right content on every node, delete both and
- * see everything go.
+ * The examples' life cycle against a real API server with Strata's processes on this machine (the
+ * fast tier; {@link NodeScenario} runs the whole installation on a real node): apply {@code
+ * examples/} as they are (only the layer URLs pointed where the agent can read them), see the
+ * OverlayMount Mounted with the right content on every node, delete both and see everything go.
  */
 public final class ExampleScenario {
   /** Reads a file inside a node's mount, however that node is reached. */
