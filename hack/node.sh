@@ -327,11 +327,28 @@ down() {
   if [ -n "$cgroups" ]; then
     find $cgroups -depth -type d -exec rmdir {} + 2>/dev/null || true
   fi
+  local left=()
   if [ -f "$dir/sysctls" ]; then
     sysctl -q -w $(cat "$dir/sysctls") >/dev/null
+    for setting in $(cat "$dir/sysctls"); do
+      [ "$(sysctl -n "${setting%%=*}")" = "${setting#*=}" ] || left+=("sysctl ${setting%%=*}")
+    done
     rm -f "$dir/sysctls"
   fi
   rm -rf "$dir/pids"
+
+  # What must be gone, checked: a teardown that leaves something behind fails.
+  [ -z "$targets" ] || left+=("mounts: $targets")
+  for d in "${daemons[@]}" kubelet; do
+    pgrep -f "$bin/$d .*$dir/|^$d --config $dir/" >/dev/null && left+=("a $d process")
+  done
+  pgrep -f "containerd-shim-runc-v2 .*-address $dir/" >/dev/null && left+=("containerd shims")
+  [ -z "$(find /sys/fs/cgroup -maxdepth 2 -type d -name 'kubepods*' 2>/dev/null)" ] ||
+    left+=("kubelet's cgroups")
+  if [ ${#left[@]} -gt 0 ]; then
+    log "left behind: ${left[*]}"
+    exit 1
+  fi
   log "down"
 }
 
