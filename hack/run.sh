@@ -1,100 +1,91 @@
 #!/usr/bin/env bash
-# The main job on one machine: a real local control plane (kube-apiserver and etcd), Strata's CRDs,
-# the controller and an agent for this machine, and the examples applied. Runs until interrupted.
-# Run as root: the agent owns /var/lib/strata and mounts under /mnt/strata.
+# The main job on one machine: a real local cluster (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler) and a real node of this machine (containerd, runc, kubelet) by hack/node.sh;
+# Strata installed on it by Helm from charts/strata, its agent and controller running as pods of
+# the image Jib builds; the examples applied with kubectl; and a pod that reads the example
+# overlay. Runs until interrupted; Ctrl-C brings it all down. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/env.sh
 root=$(pwd)
 
-state_dir=${STRATA_STATE_DIR:-/var/lib/strata}
 mount_base=${STRATA_MOUNT_BASE:-/mnt/strata}
-node=${NODE_NAME:-$(hostname)}
 run_dir=${STRATA_RUN_DIR:-$root/.run}
-kubeconfig=$run_dir/kubeconfig
+node_dir=$run_dir/node
 mkdir -p "$run_dir"
 
 hack/install-prerequisites.sh
 hack/build-control-plane.sh
-./mvnw -B -q -ntp package -DskipTests
-./mvnw -B -q -ntp -pl operator dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$run_dir/test-classpath.txt"
+hack/build-image-base.sh >/dev/null
+hack/build-node-images.sh
+./mvnw -B -q -ntp package -Pimage -DskipTests
 
-pids=()
+layers_pid= sleeper=
 cleanup() {
-  echo "stopping Strata and the control plane"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  echo "stopping the node and the control plane"
+  for pid in $layers_pid $sleeper; do kill "$pid" 2>/dev/null || true; done
+  hack/node.sh down "$node_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The mount base must be a shared mount so that mounts made by the agent reach the host (and, in
-# a cluster, pods). Bind it onto itself, private first so it leaves any shared parent's group.
-mkdir -p "$mount_base"
-if ! findmnt -n -o PROPAGATION --target "$mount_base" --mountpoint "$mount_base" 2>/dev/null | grep -q shared; then
-  mountpoint -q "$mount_base" || mount --bind "$mount_base" "$mount_base"
-  mount --make-private "$mount_base"
-  mount --make-shared "$mount_base"
-fi
-
-rm -f "$kubeconfig"
-java -Dstrata.projectRoot="$root" \
-  -cp "$root/operator/target/test-classes:$root/operator/target/classes:$(cat "$run_dir/test-classpath.txt")" \
-  io.strata.testing.LocalControlPlane "$kubeconfig" >"$run_dir/control-plane.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 180); do [ -s "$kubeconfig" ] && break; sleep 1; done
-[ -s "$kubeconfig" ] || { echo "the control plane did not start; see $run_dir/control-plane.log" >&2; exit 1; }
-export KUBECONFIG=$kubeconfig
+hack/node.sh up "$node_dir" "$mount_base"
+source "$node_dir/env"
+export KUBECONFIG=$node_dir/kubeconfig
 kubectl() { "$STRATA_KUBE_BIN/kubectl" "$@"; }
+helm() { "$KUBE_API_TEST_DIR/bin/helm" "$@"; }
 
-# No kubelet runs here: register this machine as a Node so that selectors have something to match.
-kubectl apply --server-side -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata:
-  name: $node
-  labels:
-    kubernetes.io/hostname: $node
-    kubernetes.io/os: linux
-    kubernetes.io/arch: amd64
-YAML
-# Strata's namespace (deploy/strata.yaml has the whole installation; here the processes run
-# on this machine instead of as pods, so only the namespace for their Leases is needed).
-kubectl apply --server-side -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: strata-system
-  labels:
-    pod-security.kubernetes.io/enforce: privileged
-YAML
+# Strata as docs/install.md installs it, with the values a node without a pod network needs
+# (the host's network, the API server on loopback; docs/install.md lists them).
+image=operator/target/strata-image.tar
+image_ref=$(tar -xOf "$image" manifest.json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["RepoTags"][0])')
+hack/node.sh import "$node_dir" "$image"
+kubectl create namespace strata-system
+kubectl label namespace strata-system pod-security.kubernetes.io/enforce=privileged
+helm install strata charts/strata --namespace strata-system \
+  --set image.repository="${image_ref%:*}" --set image.tag="${image_ref##*:}" \
+  --set image.pullPolicy=Never --set agent.mountBase="$mount_base" \
+  --set agent.hostNetwork=true --set controller.hostNetwork=true \
+  --set apiServer.host=127.0.0.1 --set apiServer.port="$API_SERVER_PORT" \
+  --set agent.httpPort=18091 --set controller.httpPort=18092 --set controller.replicas=1 \
+  --set fetch.allowLoopback=true \
+  --wait --timeout 5m
 
-# The example layers, served on loopback where examples/layerset.yaml points.
+# The example layers, served on the node's loopback where examples/layerset.yaml points.
 python3 -m http.server --bind 127.0.0.1 --directory examples/layers 18080 >"$run_dir/layers-http.log" 2>&1 &
-pids+=($!)
-
-# Each JVM as the chart runs it: its javaOptions, and glibc's arenas capped.
-MALLOC_ARENA_MAX=2 JDK_JAVA_OPTIONS=$(chart_java_options controller) \
-  java -jar operator/target/strata.jar controller --http-port 0 >"$run_dir/controller.log" 2>&1 &
-pids+=($!)
-MALLOC_ARENA_MAX=2 JDK_JAVA_OPTIONS=$(chart_java_options agent) NODE_NAME=$node \
-  java -jar operator/target/strata.jar agent \
-  --state-dir "$state_dir" --mount-base "$mount_base" --http-port 0 >"$run_dir/agent.log" 2>&1 &
-pids+=($!)
-
+layers_pid=$!
 kubectl apply --server-side -f examples/
-for _ in $(seq 1 60); do
-  kubectl get nls "$node" >/dev/null 2>&1 && break; sleep 1
-done
-sleep 2
-kubectl get lset,om,nls
+kubectl wait --for=jsonpath='{.status.readyNodes}'=1 overlaymount/example --timeout=120s
 
+# The pod docs/install.md shows, with this node's image, host network and mount base.
+awk '/\(NodeScenario\) runs this pod/ {m = 1} m && /^```yaml$/ {p = 1; next} p && /^```$/ {exit} p' \
+  docs/install.md |
+  kubectl create --dry-run=client -o json -f - |
+  python3 -c '
+import json, sys
+pod = json.load(sys.stdin)
+pod["spec"]["hostNetwork"] = True
+for c in pod["spec"]["containers"]:
+    c["image"], c["imagePullPolicy"] = "strata-busybox:1", "Never"
+pod["spec"]["volumes"][0]["hostPath"]["path"] = sys.argv[1] + "/example"
+json.dump(pod, sys.stdout)' "$mount_base" |
+  kubectl apply -f -
+kubectl wait --for=condition=Ready pod/example-reader --timeout=120s
+
+echo
+kubectl get lset,om,nls
+echo
+kubectl get pods -A -o wide
+echo
+echo "example-reader says: $(kubectl logs example-reader)"
 cat <<MSG
 
-Strata is running against a local control plane.
-  export KUBECONFIG=$kubeconfig
-  $STRATA_KUBE_BIN/kubectl get lset,om,nls
-Logs: $run_dir/{control-plane,controller,agent}.log. Press Ctrl-C to stop.
+Strata runs on a real node of this machine: its agent and controller are pods (kubectl -n
+strata-system get pods), and example-reader reads the example overlay at $mount_base/example.
+  export KUBECONFIG=$KUBECONFIG
+  $STRATA_KUBE_BIN/kubectl get lset,om,nls,pods -A
+Logs: kubectl logs; the node's daemons in $node_dir/logs. Press Ctrl-C to stop.
 MSG
-wait
+sleep infinity &
+sleeper=$!
+wait "$sleeper"
