@@ -9,13 +9,13 @@ import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.layout.NodeLayout;
 import io.strata.layout.RecordFile;
+import io.strata.overlay.MountEngine;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountRefusedException;
 import io.strata.overlay.MountRefusedException.Reason;
 import io.strata.overlay.MountRequest;
 import io.strata.overlay.MountTable;
 import io.strata.overlay.MountedOverlay;
-import io.strata.overlay.Overlays;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,10 +40,10 @@ final class NodeMounts {
   /** Beside each upper: the name and reclaim policy it was mounted with, for teardown. */
   static final String RECORD = "mount";
 
-  private final Overlays overlays;
+  private final MountEngine overlays;
   private final NodeLayout layout;
 
-  NodeMounts(Overlays overlays, NodeLayout layout) {
+  NodeMounts(MountEngine overlays, NodeLayout layout) {
     this.overlays = overlays;
     this.layout = layout;
   }
@@ -56,7 +56,7 @@ final class NodeMounts {
     // What was mounted when the pass began: for moved targets, for adopting what is already
     // mounted, and for teardown. The engine reads the table again for each mount it makes, so its
     // checks never act on a stale view.
-    MountTable table = MountTable.read();
+    MountTable table = overlays.readMountTable();
     Map<String, MountInfo> before = overlays.mounted(table);
     // Within the bound, what is mounted comes first, then the oldest: a new OverlayMount never
     // pushes one that is mounted out of the report.

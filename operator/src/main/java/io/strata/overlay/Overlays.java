@@ -4,6 +4,13 @@ import io.strata.layout.NodeLayout;
 import io.strata.layout.RecordFile;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountRefusedException.Reason;
+import io.strata.overlay.MountStep.CreateDirectories;
+import io.strata.overlay.MountStep.CreatePrivateDirectory;
+import io.strata.overlay.MountStep.MountOverlay;
+import io.strata.overlay.MountStep.MountTmpfs;
+import io.strata.overlay.MountStep.RecordLower;
+import io.strata.overlay.MountStep.RequireEmptyDirectory;
+import io.strata.overlay.MountStep.RequireLowerDirectory;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
 import io.strata.sys.LibC;
@@ -13,54 +20,72 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 import jnr.constants.platform.Errno;
 
 /**
- * The node's overlay mounts: makes, adopts and removes them. Decisions come from {@link
- * OverlayPlanner}, {@link MountTargets} and the kernel's mount table; this class only carries them
- * out, through {@link Syscalls}. Mounts carry the source {@code strata:<uid>}, which is how a
- * restarted agent recognises its own and adopts them instead of mounting twice.
+ * The node's overlay mounts: makes, adopts and removes them. What a mount takes is decided by
+ * {@link MountPlanner} (with {@link OverlayPlanner} and {@link MountTargets}) from the kernel's
+ * mount table; this class carries the plan out through {@link Syscalls}, and unmounts.
  */
-public final class Overlays {
-  static final String SOURCE_PREFIX = "strata:";
-  static final String UPPER_SOURCE_PREFIX = "strata-upper:";
-  private static final long[] UNMOUNT_BACKOFF_MILLIS = {50, 100, 200, 400, 800, 1600};
+public final class Overlays implements MountEngine {
+  /** How long to wait between unmount attempts while a mount is busy, before reporting it. */
+  public static final List<Duration> BUSY_BACKOFF =
+      Stream.of(50, 100, 200, 400, 800, 1600).map(Duration::ofMillis).toList();
+
   private static final int MAX_MOVED_RETRIES = 50;
 
   private final NodeLayout layout;
   private final Syscalls sys;
+  private final MountTableSource mountTable;
+  private final List<Duration> busyBackoff;
+  private final MountPlanner planner;
 
   public Overlays(NodeLayout layout, Syscalls sys) {
+    this(layout, sys, MountTableSource.KERNEL, BUSY_BACKOFF);
+  }
+
+  public Overlays(
+      NodeLayout layout, Syscalls sys, MountTableSource mountTable, List<Duration> busyBackoff) {
     this.layout = layout;
     this.sys = sys;
+    this.mountTable = mountTable;
+    this.busyBackoff = List.copyOf(busyBackoff);
+    this.planner = new MountPlanner(layout);
   }
 
   /** A warning when the mount base is not a shared mount (mounts would not reach pods). */
   public Optional<String> mountBaseProblem() throws IOException {
-    return MountBase.problem(MountTable.read(), layout.mountBase());
+    return MountBase.problem(mountTable.read(), layout.mountBase());
   }
 
   /** Strata's overlays beneath this node's mount base, by uid. */
   public Map<String, MountInfo> mounted() throws IOException {
-    return mounted(MountTable.read());
+    return mounted(mountTable.read());
   }
 
-  /** Strata's overlays beneath this node's mount base in {@code table}, by uid. */
+  @Override
   public Map<String, MountInfo> mounted(MountTable table) {
     Map<String, MountInfo> mounts = new LinkedHashMap<>();
-    for (MountInfo m : strataOverlays(table)) {
-      mounts.put(m.source().substring(SOURCE_PREFIX.length()), m);
+    for (MountInfo m : planner.strataOverlays(table)) {
+      mounts.put(m.source().substring(MountPlanner.SOURCE_PREFIX.length()), m);
     }
     return mounts;
   }
 
-  /** Mounts {@code request}, or adopts it when an earlier run already did. */
+  @Override
+  public MountTable readMountTable() throws IOException {
+    return mountTable.read();
+  }
+
+  @Override
   public MountedOverlay mount(MountRequest request) throws MountRefusedException, IOException {
     return mount(request, null);
   }
@@ -71,103 +96,46 @@ public final class Overlays {
    * nothing on the node, and a pass over n mounts then reads the table once, not n times. Anything
    * else (a mount to make, a conflict to refuse) is decided on a fresh read.
    */
+  @Override
   public MountedOverlay mount(MountRequest request, MountTable snapshot)
       throws MountRefusedException, IOException {
-    Path target =
-        MountTargets.requireUnderBase(
-            layout.mountBase(),
-            request.target() != null
-                ? request.target()
-                : layout.defaultTarget(request.name()).toString());
-    Path lower = requireLower(request.lowerRoot());
-    if (snapshot != null) {
-      Optional<MountInfo> seen =
-          snapshot.at(target).filter(m -> isStrataOverlay(m, SOURCE_PREFIX + request.uid()));
-      if (seen.isPresent()) {
-        return adopt(request, target, lower, seen.get());
+    MountTable table =
+        snapshot != null && planner.showsOwnMount(request, snapshot) ? snapshot : mountTable.read();
+    return execute(planner.plan(request, table));
+  }
+
+  /**
+   * Carries out {@code plan}'s steps in order; the outcome learns the previously recorded lower.
+   */
+  MountedOverlay execute(MountPlan plan) throws MountRefusedException, IOException {
+    Path previousLower = plan.outcome().previousLower();
+    for (MountStep step : plan.steps()) {
+      switch (step) {
+        case RequireLowerDirectory(Path lower) -> requireDirectory(lower);
+        case CreateDirectories(Path dir) -> Files.createDirectories(dir);
+        case CreatePrivateDirectory(Path dir, Path ownerFrom) -> {
+          if (createPrivateDir(dir) && ownerFrom != null) {
+            copyOwnerAndMode(ownerFrom, dir);
+          }
+        }
+        case RequireEmptyDirectory(Path dir) -> requireEmpty(dir);
+        case MountTmpfs(MountSpec spec) -> mountAt(spec);
+        case RecordLower(Path record, Path lower) -> previousLower = recordLower(record, lower);
+        case MountOverlay(MountSpec spec) -> mountAt(spec);
       }
     }
-    MountTable table = MountTable.read();
-    Optional<MountInfo> existing = table.at(target);
-    if (existing.isPresent()) {
-      return adopt(request, target, lower, existing.get());
-    }
-    refuseConflicts(table, request.uid(), target, lower);
-
-    Files.createDirectories(layout.mountBase());
-    Upper upper = prepareUpper(request, lower, table);
-    Path previousLower = recordLower(request.uid(), lower);
-    MountSpec spec = OverlayPlanner.plan(overlayRequest(request, target, lower, upper));
-    try (Fd handle = openTarget(target)) {
-      sys.mount(spec.source(), handle.procPath(), spec.fsType(), spec.flags(), spec.data());
-    } catch (SyscallException e) {
-      throw new MountRefusedException(Reason.MountFailed, e.getMessage());
-    }
+    MountedOverlay outcome = plan.outcome();
     return new MountedOverlay(
-        request.uid(), target, spec, upper.upper(), upper.work(), false, previousLower);
+        outcome.uid(),
+        outcome.target(),
+        outcome.spec(),
+        outcome.upperDir(),
+        outcome.workDir(),
+        outcome.adopted(),
+        previousLower);
   }
 
-  private MountedOverlay adopt(MountRequest request, Path target, Path lower, MountInfo existing)
-      throws MountRefusedException, IOException {
-    if (!existing.source().equals(SOURCE_PREFIX + request.uid())
-        || !"overlay".equals(existing.fsType())) {
-      throw new MountRefusedException(
-          Reason.Conflict,
-          "target "
-              + target
-              + " is already a mountpoint ("
-              + existing.fsType()
-              + " from "
-              + existing.source()
-              + ") not made by this mount; it is never mounted over");
-    }
-    Upper upper = upperPaths(request);
-    Path mountedLower = lowerOf(existing);
-    boolean outdated = mountedLower != null && !lower.equals(mountedLower);
-    // The spec says what is mounted, which on an outdated mount is not what was asked for.
-    MountSpec spec =
-        OverlayPlanner.plan(
-            overlayRequest(request, target, outdated ? mountedLower : lower, upper));
-    return new MountedOverlay(
-        request.uid(),
-        target,
-        spec,
-        upper.upper(),
-        upper.work(),
-        true,
-        outdated ? mountedLower : null);
-  }
-
-  /** Refuses targets nested in or around another Strata mount, and lowers inside merged views. */
-  private void refuseConflicts(MountTable table, String uid, Path target, Path lower)
-      throws MountRefusedException {
-    for (MountInfo m : strataOverlays(table)) {
-      Path other = m.mountPoint();
-      if (m.source().equals(SOURCE_PREFIX + uid)) {
-        throw new MountRefusedException(
-            Reason.Conflict, "mount " + uid + " is already mounted at " + other);
-      }
-      if (target.startsWith(other) || other.startsWith(target)) {
-        throw new MountRefusedException(
-            Reason.Conflict, "target " + target + " nests with Strata mount " + other);
-      }
-      if (lower.startsWith(other)) {
-        throw new MountRefusedException(
-            Reason.Conflict, "lower " + lower + " lies inside the merged view " + other);
-      }
-    }
-  }
-
-  private Path requireLower(Path lowerRoot) throws MountRefusedException {
-    if (lowerRoot == null || !lowerRoot.isAbsolute()) {
-      throw new MountRefusedException(
-          Reason.LowerMissing, "lower root " + lowerRoot + " is not an absolute path");
-    }
-    Path lower = lowerRoot.normalize();
-    if (lower.startsWith(layout.mountBase())) {
-      throw new MountRefusedException(
-          Reason.Conflict, "lower root " + lower + " lies under the mount base");
-    }
+  private void requireDirectory(Path lower) throws MountRefusedException {
     try {
       if (!sys.lstat(lower).isDirectory()) {
         throw new MountRefusedException(
@@ -176,66 +144,21 @@ public final class Overlays {
     } catch (SyscallException e) {
       throw new MountRefusedException(Reason.LowerMissing, e.getMessage());
     }
-    return lower;
   }
 
-  // ---- uppers
-
-  private record Upper(Path upper, Path work, Path emptyLower) {}
-
-  private Upper upperPaths(MountRequest request) {
-    if (request.readOnly()) {
-      return new Upper(null, null, layout.emptyLower());
-    }
-    Path home =
-        request.isMemory() ? layout.memoryUpper(request.uid()) : layout.upperHome(request.uid());
-    return new Upper(home.resolve(NodeLayout.UPPER), home.resolve(NodeLayout.WORK), null);
-  }
-
-  private Upper prepareUpper(MountRequest request, Path lower, MountTable table)
-      throws IOException, MountRefusedException {
-    Upper upper = upperPaths(request);
-    Files.createDirectories(layout.upperHome(request.uid()).getParent());
-    createPrivateDir(layout.upperHome(request.uid()));
-    if (request.readOnly()) {
-      Files.createDirectories(upper.emptyLower());
-      try (var entries = Files.list(upper.emptyLower())) {
-        if (entries.findAny().isPresent()) {
-          throw new MountRefusedException(
-              Reason.MountFailed, upper.emptyLower() + " should be empty and is not");
-        }
+  private static void requireEmpty(Path dir) throws IOException, MountRefusedException {
+    Files.createDirectories(dir);
+    try (var entries = Files.list(dir)) {
+      if (entries.findAny().isPresent()) {
+        throw new MountRefusedException(Reason.MountFailed, dir + " should be empty and is not");
       }
-      return upper;
     }
-    if (request.isMemory()) {
-      mountMemoryUpper(request, table);
-    }
-    if (createPrivateDir(upper.upper())) {
-      copyOwnerAndMode(lower, upper.upper()); // the merged root shows the upper's attributes
-    }
-    createPrivateDir(upper.work());
-    return upper;
   }
 
-  /** A tmpfs of the requested size at {@code <mount base>/.uppers/<uid>}, opened safely. */
-  private void mountMemoryUpper(MountRequest request, MountTable table)
-      throws IOException, MountRefusedException {
-    Path home = layout.memoryUpper(request.uid());
-    Optional<MountInfo> existing = table.at(home);
-    if (existing.isPresent()) {
-      if (!existing.get().source().equals(UPPER_SOURCE_PREFIX + request.uid())) {
-        throw new MountRefusedException(
-            Reason.Conflict, home + " is a mountpoint not made by Strata");
-      }
-      return; // adopted: a tmpfs from an earlier run still holds the upper
-    }
-    try (Fd handle = openTarget(home)) {
-      sys.mount(
-          UPPER_SOURCE_PREFIX + request.uid(),
-          handle.procPath(),
-          "tmpfs",
-          LibC.MS_NOSUID | LibC.MS_NODEV,
-          "size=" + request.memoryBytes() + ",mode=0700");
+  /** One mount(2) onto its target, opened beneath the mount base (created on the way). */
+  private void mountAt(MountSpec spec) throws IOException, MountRefusedException {
+    try (Fd handle = openTarget(spec.target())) {
+      sys.mount(spec.source(), handle.procPath(), spec.fsType(), spec.flags(), spec.data());
     } catch (SyscallException e) {
       throw new MountRefusedException(Reason.MountFailed, e.getMessage());
     }
@@ -261,35 +184,11 @@ public final class Overlays {
    * Records which lower the upper is mounted on. When it changed, the upper is kept and mounted on
    * the new lower (the documented policy); the previous lower is returned so callers can say so.
    */
-  private Path recordLower(String uid, Path lower) throws IOException {
-    Path record = layout.lowerRecord(uid);
+  private static Path recordLower(Path record, Path lower) throws IOException {
     String recorded = RecordFile.read(record);
     Path previous = recorded == null ? null : Path.of(recorded.strip());
     RecordFile.replace(record, lower + "\n");
     return previous == null || previous.equals(lower) ? null : previous;
-  }
-
-  private static Path lowerOf(MountInfo mount) {
-    for (String option : mount.superOptions().split(",")) {
-      if (option.startsWith("lowerdir=")) {
-        return Path.of(option.substring("lowerdir=".length()).split(":")[0]);
-      }
-    }
-    return null;
-  }
-
-  private static OverlayRequest overlayRequest(
-      MountRequest request, Path target, Path lower, Upper upper) {
-    return new OverlayRequest(
-        request.uid(),
-        target,
-        lower,
-        upper.upper(),
-        upper.work(),
-        upper.emptyLower(),
-        request.readOnly(),
-        request.volatileUpper(),
-        request.seLinuxContext());
   }
 
   // ---- targets
@@ -344,17 +243,18 @@ public final class Overlays {
    *
    * @return the targets that were unmounted (empty when nothing was mounted)
    */
+  @Override
   public List<Path> unmount(String uid, boolean deleteUpper)
       throws MountRefusedException, IOException {
     new MountRequest(uid, uid, null, Path.of("/"), false, 0, false, null); // validates the uid
-    String source = SOURCE_PREFIX + uid;
+    String source = MountPlanner.SOURCE_PREFIX + uid;
     List<Path> targets = new ArrayList<>();
-    for (Path target; (target = unmountOne(m -> isStrataOverlay(m, source))) != null; ) {
+    for (Path target; (target = unmountOne(m -> planner.isStrataOverlay(m, source))) != null; ) {
       targets.add(target);
     }
     if (deleteUpper) {
       Path memory = layout.memoryUpper(uid);
-      String upperSource = UPPER_SOURCE_PREFIX + uid;
+      String upperSource = MountPlanner.UPPER_SOURCE_PREFIX + uid;
       unmountOne(m -> m.mountPoint().equals(memory) && m.source().equals(upperSource));
       Trees.deleteViaTrash(layout.upperHome(uid), layout.trash());
     }
@@ -373,7 +273,7 @@ public final class Overlays {
   private Path unmountOne(Predicate<MountInfo> which) throws MountRefusedException, IOException {
     int busy = 0;
     for (int attempt = 0; attempt < MAX_MOVED_RETRIES; attempt++) {
-      Optional<MountInfo> found = MountTable.read().mounts().stream().filter(which).findFirst();
+      Optional<MountInfo> found = mountTable.read().mounts().stream().filter(which).findFirst();
       if (found.isEmpty()) {
         return null;
       }
@@ -392,14 +292,14 @@ public final class Overlays {
           if (!e.is(Errno.EBUSY)) {
             throw new MountRefusedException(Reason.MountFailed, e.getMessage());
           }
-          if (busy == UNMOUNT_BACKOFF_MILLIS.length) {
+          if (busy == busyBackoff.size()) {
             throw new MountRefusedException(
                 Reason.Busy,
                 mount.mountPoint()
                     + " is busy, held by "
                     + String.join(", ", Holders.of(mount.mountPoint())));
           }
-          sleep(UNMOUNT_BACKOFF_MILLIS[busy++]);
+          sleep(busyBackoff.get(busy++));
           continue;
         }
         removeEmptyDirectory(parent, name);
@@ -451,25 +351,12 @@ public final class Overlays {
     }
   }
 
-  private static void sleep(long millis) throws IOException {
+  private static void sleep(Duration pause) throws IOException {
     try {
-      Thread.sleep(millis);
+      Thread.sleep(pause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while unmounting", e);
     }
-  }
-
-  private boolean isStrataOverlay(MountInfo m, String source) {
-    return "overlay".equals(m.fsType())
-        && m.source().equals(source)
-        && m.mountPoint().startsWith(layout.mountBase());
-  }
-
-  private List<MountInfo> strataOverlays(MountTable table) {
-    return table.mounts().stream()
-        .filter(m -> "overlay".equals(m.fsType()) && m.source().startsWith(SOURCE_PREFIX))
-        .filter(m -> m.mountPoint().startsWith(layout.mountBase()))
-        .toList();
   }
 }

@@ -1,0 +1,33 @@
+package io.strata.overlay;
+
+import java.nio.file.Path;
+
+/**
+ * One step of a {@link MountPlan}, as data: what {@link MountPlanner} decides and {@link Overlays}
+ * carries out, in order.
+ */
+public sealed interface MountStep {
+  /** The lower root must be a directory (not a symlink): checked on the node before anything. */
+  record RequireLowerDirectory(Path lower) implements MountStep {}
+
+  /** Directories Strata owns that may be missing (the mount base, the uppers' parent). */
+  record CreateDirectories(Path dir) implements MountStep {}
+
+  /**
+   * A directory only root may enter (0700). When it is made now and {@code ownerFrom} is set, it
+   * takes that directory's owner and mode: the merged root shows the upper's attributes.
+   */
+  record CreatePrivateDirectory(Path dir, Path ownerFrom) implements MountStep {}
+
+  /** The empty second lower of a read-only mount: made if missing, refused unless empty. */
+  record RequireEmptyDirectory(Path dir) implements MountStep {}
+
+  /** A Memory upper's tmpfs, onto its directory opened beneath the mount base. */
+  record MountTmpfs(MountSpec spec) implements MountStep {}
+
+  /** Records the lower the upper is mounted on, next to the upper. */
+  record RecordLower(Path record, Path lower) implements MountStep {}
+
+  /** The overlay itself, onto its target opened beneath the mount base. The last step. */
+  record MountOverlay(MountSpec spec) implements MountStep {}
+}
