@@ -2,7 +2,6 @@ package io.strata.agent;
 
 import io.strata.layout.NodeLayout;
 import io.strata.sys.Fd;
-import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -34,7 +33,7 @@ public final class NodeLock implements AutoCloseable {
     Files.createDirectories(stateDir);
     Path path = stateDir.resolve(NodeLayout.LOCK_FILE);
     Syscalls sys = Syscalls.get();
-    Fd fd = sys.open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0600);
+    Fd fd = sys.openLockFile(path);
     try {
       boolean said = false;
       while (!sys.tryLockExclusive(fd, path)) {

@@ -5,7 +5,6 @@ import io.strata.overlay.MountSpec;
 import io.strata.overlay.OverlayPlanner;
 import io.strata.overlay.OverlayRequest;
 import io.strata.sys.Fd;
-import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -60,7 +59,7 @@ final class OverlayFeatures {
     try {
       MountSpec spec = OverlayPlanner.plan(OverlayRequest.readOnly("doctor", merged, a, b));
       sys.mount(spec.source(), merged.toString(), spec.fsType(), spec.flags(), spec.data());
-      sys.umount2(merged, 0);
+      sys.unmount(merged);
       return Finding.ok(
           "overlay lowers", "two stacked lowers mount read-only (Strata's read-only mounts)");
     } catch (MountRefusedException | SyscallException e) {
@@ -71,8 +70,8 @@ final class OverlayFeatures {
   private Finding renameWhiteout() throws IOException {
     Path dir = Files.createDirectory(scratch.resolve("whiteout" + probes++));
     Files.writeString(dir.resolve("a"), "a");
-    try (Fd handle = sys.open(dir, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
-      sys.renameat2(handle, "a", handle, "b", LibC.RENAME_WHITEOUT);
+    try (Fd handle = sys.openDirectoryHandle(dir)) {
+      sys.renameWhiteout(handle, "a", "b");
       return sys.lstatat(handle, "a").isWhiteout()
           ? Finding.ok("RENAME_WHITEOUT", "supported on the state dir's filesystem")
           : Finding.warn("RENAME_WHITEOUT", "rename left no whiteout behind");
@@ -115,7 +114,7 @@ final class OverlayFeatures {
           Files.exists(merged.resolve("from-lower")) && Files.exists(upper.resolve("from-merged"));
       return ok ? null : "the test overlay did not show its lower and upper";
     } finally {
-      sys.umount2(merged, 0);
+      sys.unmount(merged);
     }
   }
 }

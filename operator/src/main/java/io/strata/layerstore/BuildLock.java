@@ -1,7 +1,7 @@
 package io.strata.layerstore;
 
+import io.strata.sys.Errno;
 import io.strata.sys.Fd;
-import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.nio.file.Path;
@@ -28,15 +28,14 @@ final class BuildLock implements AutoCloseable {
         Thread.sleep(50);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new SyscallException(
-            "flock", file.toString(), jnr.constants.platform.Errno.EINTR.intValue());
+        throw new SyscallException("flock", file.toString(), Errno.EINTR.intValue());
       }
     }
   }
 
   /** The lock, or null when another open file description holds it. */
   static BuildLock tryAcquire(Syscalls sys, Path file) throws SyscallException {
-    Fd fd = sys.open(file, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0600);
+    Fd fd = sys.openLockFile(file);
     if (sys.tryLockExclusive(fd, file)) {
       return new BuildLock(fd);
     }

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.strata.layout.NodeLayout;
 import io.strata.layout.RecordFile;
 import io.strata.layout.Trees;
+import io.strata.sys.Errno;
 import io.strata.sys.Fd;
-import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
@@ -31,7 +31,6 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import jnr.constants.platform.Errno;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -356,9 +355,9 @@ public final class LayerStore {
       Path build, Path root, Digest chain, List<Digest> diffIds, List<Digest> blobs)
       throws LayerException, IOException {
     long[] counts;
-    try (Fd buildFd = sys.open(build, LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
-        Fd staging = sys.open(layout.staging(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
-        Fd layers = sys.open(layout.layers(), LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
+    try (Fd buildFd = sys.openDirectory(build);
+        Fd staging = sys.openDirectoryHandle(layout.staging());
+        Fd layers = sys.openDirectory(layout.layers())) {
       try (Writeback sync = new Writeback(sys, build, "strata-layer-sync")) {
         sync.request(); // one waits on the disk, the other on the CPU
         counts = count(root);
@@ -367,13 +366,12 @@ public final class LayerStore {
       LayerRecord record = record(chain, diffIds, blobs, counts);
       Path recordFile = build.resolve(NodeLayout.LAYER_JSON);
       Files.write(recordFile, JSON.writeValueAsBytes(record));
-      try (Fd recordFd = sys.open(recordFile, LibC.O_RDONLY, 0)) {
+      try (Fd recordFd = sys.openForReading(recordFile)) {
         sys.fsync(recordFd);
       }
       sys.fsync(buildFd);
       removeDebris(chain);
-      sys.renameat2(
-          staging, build.getFileName().toString(), layers, chain.hex(), LibC.RENAME_NOREPLACE);
+      sys.renameNoReplace(staging, build.getFileName().toString(), layers, chain.hex());
       sys.fsync(layers);
     } catch (SyscallException e) {
       if (e.is(Errno.EEXIST) || e.is(Errno.ENOTEMPTY)) {

@@ -1,7 +1,6 @@
 package io.strata.layerstore;
 
 import io.strata.sys.Fd;
-import io.strata.sys.LibC;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -88,7 +87,7 @@ final class Writeback implements AutoCloseable {
   }
 
   private void run() {
-    try (Fd fd = sys.open(dir, LibC.O_RDONLY | LibC.O_DIRECTORY, 0)) {
+    try (Fd fd = sys.openDirectory(dir)) {
       while (nextRequest()) {
         sys.syncfs(fd);
       }

@@ -1,9 +1,9 @@
 package io.strata.layout;
 
 import io.strata.overlay.MountTable;
+import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
-import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -15,7 +15,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import jnr.constants.platform.Errno;
 
 /** Removing trees Strata made, never through a link and never under something mounted. */
 public final class Trees {
@@ -44,7 +43,7 @@ public final class Trees {
     Syscalls sys = Syscalls.get();
     Fd parent;
     try {
-      parent = sys.open(root.getParent(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
+      parent = sys.openDirectoryHandle(root.getParent());
     } catch (SyscallException e) {
       if (e.is(Errno.ENOENT)) {
         return;
@@ -176,7 +175,7 @@ public final class Trees {
     for (long i = n; ; i++) {
       String moved = "\u0001deep-" + i; // RENAME_NOREPLACE: a name taken is skipped
       try {
-        sys.renameat2(dir, name, top, moved, LibC.RENAME_NOREPLACE);
+        sys.renameNoReplace(dir, name, top, moved);
         return moved;
       } catch (SyscallException e) {
         if (!e.is(Errno.EEXIST)) {

@@ -9,9 +9,10 @@ import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RecordLower;
 import io.strata.overlay.MountStep.RequireEmptyDirectory;
 import io.strata.overlay.MountStep.RequireLowerDirectory;
-import io.strata.sys.LibC;
+import io.strata.sys.MountOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 
@@ -170,7 +171,7 @@ public final class MountPlanner {
                 UPPER_SOURCE_PREFIX + request.uid(),
                 home,
                 "tmpfs",
-                LibC.MS_NOSUID | LibC.MS_NODEV,
+                EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
                 "size=" + request.memoryBytes() + ",mode=0700")));
   }
 

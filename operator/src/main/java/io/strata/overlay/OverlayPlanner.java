@@ -1,8 +1,10 @@
 package io.strata.overlay;
 
 import io.strata.overlay.MountRefusedException.Reason;
-import io.strata.sys.LibC;
+import io.strata.sys.MountOption;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -33,9 +35,9 @@ public final class OverlayPlanner {
           Reason.UnsafeMountOption, "mount uid '" + request.uid() + "' is not [a-z0-9-]");
     }
     StringBuilder data = new StringBuilder();
-    long flags = LibC.MS_NOSUID | LibC.MS_NODEV;
+    Set<MountOption> flags = EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV);
     if (request.readOnly()) {
-      flags |= LibC.MS_RDONLY;
+      flags.add(MountOption.READ_ONLY);
       data.append("lowerdir=")
           .append(safe("lower root", request.lowerRoot()))
           .append(':')

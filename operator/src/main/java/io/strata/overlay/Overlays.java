@@ -11,9 +11,9 @@ import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RecordLower;
 import io.strata.overlay.MountStep.RequireEmptyDirectory;
 import io.strata.overlay.MountStep.RequireLowerDirectory;
+import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
-import io.strata.sys.LibC;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
-import jnr.constants.platform.Errno;
 
 /**
  * The node's overlay mounts: makes, adopts and removes them. What a mount takes is decided by
@@ -200,13 +199,11 @@ public final class Overlays implements MountEngine {
    */
   private Fd openTarget(Path path) throws IOException, MountRefusedException {
     Path relative = layout.mountBase().relativize(path);
-    Fd current = sys.open(layout.mountBase(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
+    Fd current = sys.openDirectoryHandle(layout.mountBase());
     try {
       for (Path name : relative) {
         sys.mkdirat(current, name.toString(), 0755);
-        Fd next =
-            sys.openBeneath(
-                current, name.toString(), LibC.O_PATH | LibC.O_DIRECTORY, LibC.RESOLVE_NO_XDEV);
+        Fd next = sys.openDirectoryBeneath(current, name.toString());
         current.close();
         current = next;
       }
@@ -284,7 +281,7 @@ public final class Overlays implements MountEngine {
           continue; // moved or replaced since the table was read: look again
         }
         try {
-          sys.umount2(parent.procPath() + "/" + name, LibC.UMOUNT_NOFOLLOW);
+          sys.unmountNoFollow(parent.procPath() + "/" + name);
         } catch (SyscallException e) {
           if (e.is(Errno.EINVAL)) {
             continue; // no longer a mountpoint under that name
@@ -312,13 +309,13 @@ public final class Overlays implements MountEngine {
 
   /** The parent directory of {@code path}, opened beneath the base; null when gone or swapped. */
   private Fd openParent(Path path) throws SyscallException {
-    Fd base = sys.open(layout.mountBase(), LibC.O_PATH | LibC.O_DIRECTORY, 0);
+    Fd base = sys.openDirectoryHandle(layout.mountBase());
     String relative = layout.mountBase().relativize(path.getParent()).toString();
     if (relative.isEmpty()) {
       return base;
     }
     try (base) {
-      return sys.openBeneath(base, relative, LibC.O_PATH | LibC.O_DIRECTORY, 0);
+      return sys.openDirectoryBeneathAcrossMounts(base, relative);
     } catch (SyscallException e) {
       if (isMoved(e)) {
         return null;
@@ -329,7 +326,7 @@ public final class Overlays implements MountEngine {
 
   /** Whether {@code name} in {@code parent} is the root of {@code mount}. */
   private boolean isMountAt(Fd parent, String name, MountInfo mount) throws SyscallException {
-    try (Fd root = sys.openBeneath(parent, name, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+    try (Fd root = sys.openDirectoryBeneathAcrossMounts(parent, name)) {
       return sys.mountId(root) == mount.mountId();
     } catch (SyscallException e) {
       if (isMoved(e)) {

@@ -2,14 +2,14 @@ package io.strata.sys;
 
 /** An open file descriptor, closed exactly once, and what it was opened as, for messages. */
 public final class Fd implements AutoCloseable {
-  private final Syscalls sys;
+  private final LinuxSyscalls sys;
   private final int value;
   private final Fd dir;
   private final String name;
   private boolean closed;
 
   /** {@code name} is a path, or, when {@code dir} is not null, a name relative to {@code dir}. */
-  Fd(Syscalls sys, int value, Fd dir, String name) {
+  Fd(LinuxSyscalls sys, int value, Fd dir, String name) {
     this.sys = sys;
     this.value = value;
     this.dir = dir;
@@ -37,7 +37,7 @@ public final class Fd implements AutoCloseable {
 
   /** The descriptor's magic link, through which mount(2) can reach the very inode it holds. */
   public String procPath() {
-    return "/proc/self/fd/" + value;
+    return ProcFs.fdLink(value());
   }
 
   @Override

@@ -47,6 +47,9 @@ public interface LibC {
   long MS_RDONLY = 1;
   long MS_NOSUID = 2;
   long MS_NODEV = 4;
+  long MS_BIND = 4096;
+  long MS_PRIVATE = 1 << 18;
+  long MS_SHARED = 1 << 20;
 
   int MNT_DETACH = 2;
   int UMOUNT_NOFOLLOW = 8;

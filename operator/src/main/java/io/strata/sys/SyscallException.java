@@ -1,7 +1,6 @@
 package io.strata.sys;
 
 import java.io.IOException;
-import jnr.constants.platform.Errno;
 
 /** A failed system call: names the call, the path(s) it acted on and the errno. */
 public class SyscallException extends IOException {
@@ -28,9 +27,6 @@ public class SyscallException extends IOException {
   }
 
   static String describe(int errno) {
-    Errno known = Errno.valueOf(errno);
-    return known == Errno.__UNKNOWN_CONSTANT__
-        ? "errno " + errno
-        : known.name() + " (" + known.description() + ")";
+    return Errno.describe(errno);
   }
 }

@@ -1,640 +1,203 @@
 package io.strata.sys;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import jnr.constants.platform.Errno;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
+import java.util.Set;
 
 /**
- * The one checked facade over {@link LibC}: every other class makes system calls through here, and
- * every failure becomes a {@link SyscallException} naming the call, the path and errno.
+ * The system calls Strata makes, named by what they are for, each failure a {@link
+ * SyscallException} naming the call, the path and errno. {@link #get()} is the Linux implementation
+ * (jnr-ffi); an interface so that code above it can be tested against one of the test's own.
  */
-public final class Syscalls {
-  private static final Syscalls INSTANCE = new Syscalls(true);
-
-  private final LibC libc;
-  private final Runtime runtime;
-  private final boolean useOpenat2;
-
-  private Syscalls(boolean useOpenat2) {
-    this.libc = LibraryLoader.create(LibC.class).load("c");
-    this.runtime = Runtime.getRuntime(libc);
-    this.useOpenat2 = useOpenat2;
+public interface Syscalls {
+  /** The Linux implementation, resolving paths beneath a directory with openat2(2). */
+  static Syscalls get() {
+    return LinuxSyscalls.INSTANCE;
   }
 
-  public static Syscalls get() {
-    return INSTANCE;
-  }
-
-  /** A facade that resolves paths as kernels before 5.6 must: one component at a time. */
-  public static Syscalls withoutOpenat2() {
-    return new Syscalls(false);
-  }
-
-  // ---- descriptors
-
-  /** open(2); always close-on-exec. */
-  public Fd open(Path path, int flags, int mode) throws SyscallException {
-    String name = path.toString();
-    return new Fd(
-        this, check(libc.open(name, flags | LibC.O_CLOEXEC, mode), "open", path), null, name);
-  }
-
-  /** openat(2) of {@code name} relative to {@code dir}; always close-on-exec. */
-  public Fd openat(Fd dir, String name, int flags, int mode) throws SyscallException {
-    int fd = libc.openat(dir.value(), name, flags | LibC.O_CLOEXEC, mode);
-    return new Fd(this, check(fd, "openat", describe(dir, name)), dir, name);
-  }
-
-  /**
-   * Opens {@code relative} beneath {@code dir} without ever leaving it: no symlink is followed, no
-   * {@code ..} escapes and, with {@link LibC#RESOLVE_NO_XDEV}, no mount is crossed. Uses openat2(2)
-   * with {@code RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS}; where the kernel lacks
-   * it, walks component by component with {@code O_NOFOLLOW} and compares mount ids.
-   */
-  public Fd openBeneath(Fd dir, String relative, int flags, long extraResolve)
-      throws SyscallException {
-    long resolve =
-        LibC.RESOLVE_BENEATH | LibC.RESOLVE_NO_SYMLINKS | LibC.RESOLVE_NO_MAGICLINKS | extraResolve;
-    if (useOpenat2) {
-      byte[] how = new byte[24];
-      ByteBuffer.wrap(how)
-          .order(ByteOrder.nativeOrder())
-          .putLong((flags | LibC.O_CLOEXEC) & 0xffffffffL)
-          .putLong(0)
-          .putLong(resolve);
-      long fd = libc.syscall(LibC.SYS_OPENAT2, dir.value(), relative, how, how.length);
-      if (fd >= 0) {
-        return new Fd(this, (int) fd, dir, relative);
-      }
-      int errno = runtime.getLastError();
-      if (errno != Errno.ENOSYS.intValue()) {
-        throw new SyscallException("openat2", describe(dir, relative), errno);
-      }
-    }
-    return walkBeneath(dir, relative, flags, (extraResolve & LibC.RESOLVE_NO_XDEV) != 0);
-  }
-
-  private Fd walkBeneath(Fd dir, String relative, int flags, boolean noXdev)
-      throws SyscallException {
-    String[] names = relative.split("/");
-    long mountId = noXdev ? mountId(dir) : -1;
-    Fd current = dir;
-    try {
-      for (int i = 0; i < names.length; i++) {
-        String name = names[i];
-        if (name.isEmpty() || name.equals(".") || name.equals("..")) {
-          throw new SyscallException("openat", relative, Errno.EXDEV.intValue());
-        }
-        boolean last = i == names.length - 1;
-        int stepFlags = last ? flags : LibC.O_PATH | LibC.O_DIRECTORY;
-        Fd next = openat(current, name, stepFlags | LibC.O_NOFOLLOW, 0);
-        if (current != dir) {
-          current.close();
-        }
-        current = next;
-        if (fstat(current).isSymlink()) { // O_PATH|O_NOFOLLOW opens the link itself
-          throw new SyscallException("openat", relative, Errno.ELOOP.intValue());
-        }
-        if (noXdev && mountId(current) != mountId) {
-          throw new SyscallException("openat", relative, Errno.EXDEV.intValue());
-        }
-      }
-      Fd result = current;
-      current = dir; // handed over
-      return result;
-    } finally {
-      if (current != dir) {
-        current.close();
-      }
-    }
-  }
-
-  /** The id of the mount an open descriptor lives on, from {@code /proc/self/fdinfo}. */
-  public long mountId(Fd fd) throws SyscallException {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd.value()))) {
-        if (line.startsWith("mnt_id:")) {
-          return Long.parseLong(line.substring("mnt_id:".length()).trim());
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      throw new SyscallException("read fdinfo", String.valueOf(fd.value()), Errno.EIO.intValue());
-    }
-    throw new SyscallException("read fdinfo", String.valueOf(fd.value()), Errno.ENOENT.intValue());
-  }
-
-  void close(int fd) throws SyscallException {
-    check(libc.close(fd), "close", "fd " + fd);
-  }
+  /** The id of the mount an open descriptor lives on. */
+  long mountId(Fd fd) throws SyscallException;
 
   /**
    * flock(2) with {@code LOCK_EX|LOCK_NB}.
    *
    * @return false when another open file description holds the lock
    */
-  public boolean tryLockExclusive(Fd fd, Path path) throws SyscallException {
-    if (libc.flock(fd.value(), LibC.LOCK_EX | LibC.LOCK_NB) == 0) {
-      return true;
-    }
-    int errno = runtime.getLastError();
-    if (errno == Errno.EWOULDBLOCK.intValue()) {
-      return false;
-    }
-    throw new SyscallException("flock", path.toString(), errno);
-  }
-
-  // ---- files and directories
+  boolean tryLockExclusive(Fd fd, Path path) throws SyscallException;
 
   /** mkdirat(2); returns false when {@code name} already exists (of whatever type). */
-  public boolean mkdirat(Fd dir, String name, int mode) throws SyscallException {
-    if (libc.mkdirat(dir.value(), name, mode) == 0) {
-      return true;
-    }
-    int errno = runtime.getLastError();
-    if (errno == Errno.EEXIST.intValue()) {
-      return false;
-    }
-    throw new SyscallException("mkdirat", describe(dir, name), errno);
-  }
+  boolean mkdirat(Fd dir, String name, int mode) throws SyscallException;
 
-  public void unlinkat(Fd dir, String name, boolean directory) throws SyscallException {
-    check(
-        libc.unlinkat(dir.value(), name, directory ? LibC.AT_REMOVEDIR : 0),
-        "unlinkat",
-        describe(dir, name));
-  }
+  void unlinkat(Fd dir, String name, boolean directory) throws SyscallException;
 
   /** fstatat(2) of {@code name} beneath {@code dir}, not following a final symlink. */
-  public FileStat lstatat(Fd dir, String name) throws SyscallException {
-    byte[] buf = new byte[FileStat.SIZE];
-    check(
-        libc.fstatat(dir.value(), name, buf, LibC.AT_SYMLINK_NOFOLLOW),
-        "fstatat",
-        describe(dir, name));
-    return FileStat.decode(buf);
-  }
+  FileStat lstatat(Fd dir, String name) throws SyscallException;
 
   /** lstat of an absolute path. */
-  public FileStat lstat(Path path) throws SyscallException {
-    byte[] buf = new byte[FileStat.SIZE];
-    check(
-        libc.fstatat(LibC.AT_FDCWD, path.toString(), buf, LibC.AT_SYMLINK_NOFOLLOW),
-        "fstatat",
-        path);
-    return FileStat.decode(buf);
-  }
+  FileStat lstat(Path path) throws SyscallException;
 
   /** fstat of an open descriptor (including an {@code O_PATH} one). */
-  public FileStat fstat(Fd fd) throws SyscallException {
-    byte[] buf = new byte[FileStat.SIZE];
-    check(
-        libc.fstatat(fd.value(), "", buf, LibC.AT_EMPTY_PATH | LibC.AT_SYMLINK_NOFOLLOW),
-        "fstat",
-        fd.describe());
-    return FileStat.decode(buf);
-  }
+  FileStat fstat(Fd fd) throws SyscallException;
 
-  public FsStat statfs(Path path) throws SyscallException {
-    byte[] buf = new byte[FsStat.SIZE];
-    check(libc.statfs(path.toString(), buf), "statfs", path);
-    return FsStat.decode(buf);
-  }
+  FsStat statfs(Path path) throws SyscallException;
 
-  public void fsync(Fd fd) throws SyscallException {
-    check(libc.fsync(fd.value()), "fsync", fd.describe());
-  }
+  void fsync(Fd fd) throws SyscallException;
 
-  public void syncfs(Fd fd) throws SyscallException {
-    check(libc.syncfs(fd.value()), "syncfs", fd.describe());
-  }
+  void syncfs(Fd fd) throws SyscallException;
 
-  public void renameat2(Fd fromDir, String from, Fd toDir, String to, int flags)
-      throws SyscallException {
-    check(
-        libc.renameat2(fromDir.value(), from, toDir.value(), to, flags),
-        "renameat2",
-        describe(fromDir, from) + " -> " + describe(toDir, to));
-  }
-
-  public void mknodat(Fd dir, String name, int mode, long dev) throws SyscallException {
-    check(libc.mknodat(dir.value(), name, mode, dev), "mknodat", describe(dir, name));
-  }
+  void mknodat(Fd dir, String name, int mode, long dev) throws SyscallException;
 
   /** fchownat(2) of {@code name} itself (a symlink is not followed). */
-  public void lchownat(Fd dir, String name, int uid, int gid) throws SyscallException {
-    check(
-        libc.fchownat(dir.value(), name, uid, gid, LibC.AT_SYMLINK_NOFOLLOW),
-        "fchownat",
-        describe(dir, name));
-  }
+  void lchownat(Fd dir, String name, int uid, int gid) throws SyscallException;
 
   /** utimensat(2) of {@code name} itself: access and modification times, in nanoseconds. */
-  public void lutimensat(Fd dir, String name, long atimeNanos, long mtimeNanos)
-      throws SyscallException {
-    long[] times = {
-      Math.floorDiv(atimeNanos, 1_000_000_000L), Math.floorMod(atimeNanos, 1_000_000_000L),
-      Math.floorDiv(mtimeNanos, 1_000_000_000L), Math.floorMod(mtimeNanos, 1_000_000_000L)
-    };
-    check(
-        libc.utimensat(dir.value(), name, times, LibC.AT_SYMLINK_NOFOLLOW),
-        "utimensat",
-        describe(dir, name));
-  }
+  void lutimensat(Fd dir, String name, long atimeNanos, long mtimeNanos) throws SyscallException;
 
-  // ---- names beneath an open directory: only the last component is looked up, never followed
+  /**
+   * A handle on directory {@code path} ({@code O_PATH}): for *at calls and for mounting onto, not
+   * for listing. A symlink on the path is followed, as the configured paths it opens may be.
+   */
+  Fd openDirectoryHandle(Path path) throws SyscallException;
+
+  /**
+   * A handle on directory {@code relative} beneath {@code dir} that may lie on another mount (a
+   * mount's own root, say), still refusing any symlink and any {@code ..}.
+   */
+  Fd openDirectoryBeneathAcrossMounts(Fd dir, String relative) throws SyscallException;
+
+  /** Opens regular file {@code path} for reading. */
+  Fd openForReading(Path path) throws SyscallException;
+
+  /** Opens (creating it, 0600) the lock file {@code path} for flock; never through a symlink. */
+  Fd openLockFile(Path path) throws SyscallException;
+
+  void rename(Fd fromDir, String from, Fd toDir, String to) throws SyscallException;
+
+  /** renameat2(2) {@code RENAME_NOREPLACE}: fails with EEXIST rather than replace {@code to}. */
+  void renameNoReplace(Fd fromDir, String from, Fd toDir, String to) throws SyscallException;
+
+  /** renameat2(2) {@code RENAME_EXCHANGE}: swaps two names atomically. */
+  void renameExchange(Fd dir, String a, String b) throws SyscallException;
+
+  /**
+   * renameat2(2) {@code RENAME_WHITEOUT}: moves {@code from} and leaves a whiteout in its place.
+   */
+  void renameWhiteout(Fd dir, String from, String to) throws SyscallException;
+
+  /** mount(2) with the given options; {@code target} may be a {@code /proc/self/fd/N} link. */
+  void mount(String source, String target, String type, Set<MountOption> options, String data)
+      throws SyscallException;
+
+  /** umount2(2) of {@code target} as it is, never lazily detached. */
+  void unmount(Path target) throws SyscallException;
+
+  /** umount2(2) {@code UMOUNT_NOFOLLOW}: a symlink at {@code target} is not followed. */
+  void unmountNoFollow(String target) throws SyscallException;
 
   /** Opens directory {@code path} for listing and for the *at calls below; never a symlink. */
-  public Fd openDirectory(Path path) throws SyscallException {
-    return open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
-  }
+  Fd openDirectory(Path path) throws SyscallException;
 
   /** Opens directory {@code name} of {@code dir} for listing and *at calls; never a symlink. */
-  public Fd openDirectoryAt(Fd dir, String name) throws SyscallException {
-    return openat(dir, name, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
-  }
+  Fd openDirectoryAt(Fd dir, String name) throws SyscallException;
 
   /**
    * Opens directory {@code relative} beneath {@code dir} as a handle for *at calls ({@code O_PATH}:
    * no read permission needed), refusing any symlink on the way, any {@code ..} and any mount
    * crossed.
    */
-  public Fd openDirectoryBeneath(Fd dir, String relative) throws SyscallException {
-    if (relative.isEmpty() || relative.equals(".")) {
-      return openat(dir, ".", LibC.O_PATH | LibC.O_DIRECTORY, 0);
-    }
-    return openBeneath(dir, relative, LibC.O_PATH | LibC.O_DIRECTORY, LibC.RESOLVE_NO_XDEV);
-  }
+  Fd openDirectoryBeneath(Fd dir, String relative) throws SyscallException;
 
   /** fstatat(2) of {@code name} itself, or null when nothing is there. */
-  public FileStat lstatatIfExists(Fd dir, String name) throws SyscallException {
-    byte[] buf = new byte[FileStat.SIZE];
-    if (libc.fstatat(dir.value(), name, buf, LibC.AT_SYMLINK_NOFOLLOW) < 0) {
-      int errno = runtime.getLastError();
-      if (errno == Errno.ENOENT.intValue()) {
-        return null;
-      }
-      throw new SyscallException("fstatat", describe(dir, name), errno);
-    }
-    return FileStat.decode(buf);
-  }
+  FileStat lstatatIfExists(Fd dir, String name) throws SyscallException;
 
   /** The names in an open directory, without {@code .} and {@code ..}, in readdir order. */
-  public List<String> list(Fd dir) throws SyscallException {
-    Fd own = openat(dir, ".", LibC.O_RDONLY | LibC.O_DIRECTORY, 0); // fdopendir takes it over
-    Pointer handle = libc.fdopendir(own.value());
-    if (handle == null) {
-      int errno = runtime.getLastError();
-      own.close();
-      throw new SyscallException("fdopendir", dir.describe(), errno);
-    }
-    own.handedOver();
-    try {
-      List<String> names = new ArrayList<>();
-      for (Pointer entry = libc.readdir(handle); entry != null; entry = libc.readdir(handle)) {
-        String name = entry.getString(DIRENT_NAME_OFFSET);
-        if (!name.equals(".") && !name.equals("..")) {
-          names.add(name);
-        }
-      }
-      return names;
-    } finally {
-      libc.closedir(handle);
-    }
-  }
+  List<String> list(Fd dir) throws SyscallException;
 
   /**
    * Creates {@code name} in {@code dir} as a new regular file with {@code mode}, open for writing;
    * null when something (of any type, a symlink included) is already there.
    */
-  public Fd createNewAt(Fd dir, String name, int mode) throws SyscallException {
-    int fd =
-        libc.openat(
-            dir.value(),
-            name,
-            LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC,
-            mode);
-    if (fd < 0) {
-      int errno = runtime.getLastError();
-      if (errno == Errno.EEXIST.intValue()) {
-        return null;
-      }
-      throw new SyscallException("openat", describe(dir, name), errno);
-    }
-    return new Fd(this, fd, dir, name);
-  }
+  Fd createNewAt(Fd dir, String name, int mode) throws SyscallException;
 
   /** Opens regular file {@code name} of {@code dir} for reading, never through a symlink. */
-  public Fd openFileAt(Fd dir, String name) throws SyscallException {
-    return openat(dir, name, LibC.O_RDONLY | LibC.O_NOFOLLOW, 0);
-  }
+  Fd openFileAt(Fd dir, String name) throws SyscallException;
 
   /** symlinkat(2), the target stored byte for byte; false, and nothing done, when taken. */
-  public boolean symlinkatIfAbsent(String target, Fd dir, String name) throws SyscallException {
-    if (libc.symlinkat(target, dir.value(), name) == 0) {
-      return true;
-    }
-    int errno = runtime.getLastError();
-    if (errno == Errno.EEXIST.intValue()) {
-      return false;
-    }
-    throw new SyscallException("symlinkat", describe(dir, name), errno);
-  }
+  boolean symlinkatIfAbsent(String target, Fd dir, String name) throws SyscallException;
 
-  public void symlinkat(String target, Fd dir, String name) throws SyscallException {
-    check(libc.symlinkat(target, dir.value(), name), "symlinkat", describe(dir, name));
-  }
+  void symlinkat(String target, Fd dir, String name) throws SyscallException;
 
   /** The target of symlink {@code name} of {@code dir}, byte for byte. */
-  public String readlinkat(Fd dir, String name) throws SyscallException {
-    byte[] buf = new byte[4097];
-    long n = libc.readlinkat(dir.value(), name, buf, buf.length);
-    if (n < 0) {
-      throw new SyscallException("readlinkat", describe(dir, name), runtime.getLastError());
-    }
-    return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
-  }
+  String readlinkat(Fd dir, String name) throws SyscallException;
 
   /**
    * linkat(2) without {@code AT_SYMLINK_FOLLOW}: a symlink gets a second name itself. EMLINK (the
    * filesystem's link limit) is for the caller to test with {@link SyscallException#is}.
    */
-  public void linkat(Fd fromDir, String from, Fd toDir, String to) throws SyscallException {
-    check(
-        libc.linkat(fromDir.value(), from, toDir.value(), to, 0),
-        "linkat",
-        describe(fromDir, from) + " -> " + describe(toDir, to));
-  }
+  void linkat(Fd fromDir, String from, Fd toDir, String to) throws SyscallException;
 
   /** fchmodat(2) of {@code name}, which the caller knows is not a symlink. */
-  public void chmodat(Fd dir, String name, int mode) throws SyscallException {
-    check(libc.fchmodat(dir.value(), name, mode, 0), "fchmodat", describe(dir, name));
-  }
+  void chmodat(Fd dir, String name, int mode) throws SyscallException;
 
   /** mknodat(2) of a FIFO or device; {@code mode} carries the type bits. */
-  public void mknodat(Fd dir, String name, int mode, int major, int minor) throws SyscallException {
-    mknodat(dir, name, mode, makedev(major, minor));
-  }
+  void mknodat(Fd dir, String name, int mode, int major, int minor) throws SyscallException;
 
   /** Sets the access and modification times of {@code name} itself to {@code nanos}. */
-  public void lutimesat(Fd dir, String name, long nanos) throws SyscallException {
-    lutimensat(dir, name, nanos, nanos);
-  }
+  void lutimesat(Fd dir, String name, long nanos) throws SyscallException;
 
-  public FsStat fstatfs(Fd fd) throws SyscallException {
-    byte[] buf = new byte[FsStat.SIZE];
-    check(libc.fstatfs(fd.value(), buf), "fstatfs", fd.describe());
-    return FsStat.decode(buf);
-  }
+  FsStat fstatfs(Fd fd) throws SyscallException;
 
-  /*
-   * Linux has no xattr call relative to a directory descriptor before 6.13, so these name the
-   * entry as /proc/self/fd/<dir>/<name>: the kernel jumps through the descriptor's magic link to
-   * the directory it holds, and looks up only <name> there, not following it.
-   */
+  void lsetxattrAt(Fd dir, String name, String key, byte[] value) throws SyscallException;
 
-  public void lsetxattrAt(Fd dir, String name, String key, byte[] value) throws SyscallException {
-    lsetxattr(beneath(dir, name), key, value);
-  }
+  List<String> llistxattrAt(Fd dir, String name) throws SyscallException;
 
-  public List<String> llistxattrAt(Fd dir, String name) throws SyscallException {
-    return llistxattr(beneath(dir, name));
-  }
-
-  public byte[] lgetxattrAt(Fd dir, String name, String key) throws SyscallException {
-    return lgetxattr(beneath(dir, name), key);
-  }
-
-  private static Path beneath(Fd dir, String name) {
-    if (name.isEmpty() || name.indexOf('/') >= 0) {
-      throw new IllegalArgumentException("not one name: " + name);
-    }
-    return Path.of(dir.procPath(), name);
-  }
+  byte[] lgetxattrAt(Fd dir, String name, String key) throws SyscallException;
 
   /**
    * Copies all of {@code in} to {@code out}, from and to their offsets: in the kernel where it can
    * (copy_file_range), else through a buffer.
    */
-  public void copyContent(Fd in, Fd out) throws SyscallException {
-    while (true) {
-      long n = libc.copy_file_range(in.value(), null, out.value(), null, 1L << 30, 0);
-      if (n == 0) {
-        return;
-      }
-      if (n < 0) {
-        int errno = runtime.getLastError();
-        if (errno == Errno.EXDEV.intValue()
-            || errno == Errno.EINVAL.intValue()
-            || errno == Errno.ENOSYS.intValue()
-            || errno == Errno.EOPNOTSUPP.intValue()) {
-          break;
-        }
-        throw new SyscallException("copy_file_range", in.describe(), errno);
-      }
-    }
-    byte[] buffer = new byte[64 << 10];
-    long at = fstat(out).size();
-    for (long n; (n = libc.read(in.value(), buffer, buffer.length)) != 0; at += n) {
-      if (n < 0) {
-        throw new SyscallException("read", in.describe(), runtime.getLastError());
-      }
-      pwrite(out, buffer, (int) n, at);
-    }
-  }
-
-  private static String describe(Fd dir, String name) {
-    return dir.describe() + "/" + name;
-  }
-
-  // ---- a file being written: metadata through its descriptor, no path walked again
+  void copyContent(Fd in, Fd out) throws SyscallException;
 
   /** Writes {@code length} bytes of {@code bytes} from index {@code from} at {@code offset}. */
-  public void pwrite(Fd fd, byte[] bytes, int from, int length, long offset)
-      throws SyscallException {
-    // Only sparse files write from inside a buffer; they pay for one copy of that run.
-    pwrite(fd, from == 0 ? bytes : Arrays.copyOfRange(bytes, from, from + length), length, offset);
-  }
+  void pwrite(Fd fd, byte[] bytes, int from, int length, long offset) throws SyscallException;
 
   /** Writes {@code length} bytes of {@code bytes} at {@code offset}, all of them. */
-  public void pwrite(Fd fd, byte[] bytes, int length, long offset) throws SyscallException {
-    byte[] rest = bytes;
-    int left = length;
-    long at = offset;
-    while (left > 0) {
-      long n = libc.pwrite(fd.value(), rest, left, at);
-      if (n < 0) {
-        throw new SyscallException("pwrite", fd.describe(), runtime.getLastError());
-      }
-      left -= (int) n;
-      at += n;
-      if (left > 0) {
-        rest = Arrays.copyOfRange(rest, (int) n, (int) n + left);
-      }
-    }
-  }
+  void pwrite(Fd fd, byte[] bytes, int length, long offset) throws SyscallException;
 
-  public void fchown(Fd fd, int uid, int gid) throws SyscallException {
-    check(libc.fchown(fd.value(), uid, gid), "fchown", fd.describe());
-  }
+  void fchown(Fd fd, int uid, int gid) throws SyscallException;
 
   /** Sets the size of an open file; growing it adds a hole. */
-  public void ftruncate(Fd fd, long length) throws SyscallException {
-    check(libc.ftruncate(fd.value(), length), "ftruncate", fd.describe());
-  }
+  void ftruncate(Fd fd, long length) throws SyscallException;
 
-  public void fchmod(Fd fd, int mode) throws SyscallException {
-    check(libc.fchmod(fd.value(), mode), "fchmod", fd.describe());
-  }
+  void fchmod(Fd fd, int mode) throws SyscallException;
 
   /** Sets the access and modification times of an open file to {@code nanos}. */
-  public void futimes(Fd fd, long nanos) throws SyscallException {
-    long seconds = Math.floorDiv(nanos, 1_000_000_000L);
-    long rest = Math.floorMod(nanos, 1_000_000_000L);
-    check(
-        libc.futimens(fd.value(), new long[] {seconds, rest, seconds, rest}),
-        "futimens",
-        fd.describe());
-  }
+  void futimes(Fd fd, long nanos) throws SyscallException;
 
-  public void fsetxattr(Fd fd, String name, byte[] value) throws SyscallException {
-    check(libc.fsetxattr(fd.value(), name, value, value.length, 0), "fsetxattr", name);
-  }
-
-  // ---- path-based metadata, for trees only Strata writes (staging): no symlink is followed
+  void fsetxattr(Fd fd, String name, byte[] value) throws SyscallException;
 
   /** chmod of a path known not to be a symlink (Linux cannot chmod a symlink itself). */
-  public void chmod(Path path, int mode) throws SyscallException {
-    check(libc.fchmodat(LibC.AT_FDCWD, path.toString(), mode, 0), "fchmodat", path);
-  }
+  void chmod(Path path, int mode) throws SyscallException;
 
   /** The target of symlink {@code link}, byte for byte. */
-  public String readlink(Path link) throws SyscallException {
-    byte[] buf = new byte[4097];
-    long n = libc.readlinkat(LibC.AT_FDCWD, link.toString(), buf, buf.length);
-    if (n < 0) {
-      throw new SyscallException("readlinkat", link.toString(), runtime.getLastError());
-    }
-    return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
-  }
-
-  /** glibc's makedev(3). */
-  static long makedev(long major, long minor) {
-    return ((major & 0xfffff000L) << 32)
-        | ((major & 0xfffL) << 8)
-        | ((minor & 0xffffff00L) << 12)
-        | (minor & 0xffL);
-  }
+  String readlink(Path link) throws SyscallException;
 
   /** The names of {@code path}'s own xattrs. */
-  public List<String> llistxattr(Path path) throws SyscallException {
-    long size = libc.llistxattr(path.toString(), null, 0);
-    if (size < 0) {
-      throw new SyscallException("llistxattr", path.toString(), runtime.getLastError());
-    }
-    if (size == 0) {
-      return List.of();
-    }
-    byte[] names = new byte[(int) size];
-    size = libc.llistxattr(path.toString(), names, names.length);
-    if (size < 0) {
-      throw new SyscallException("llistxattr", path.toString(), runtime.getLastError());
-    }
-    List<String> out = new ArrayList<>();
-    int start = 0;
-    for (int i = 0; i < size; i++) {
-      if (names[i] == 0) {
-        out.add(new String(names, start, i - start, StandardCharsets.UTF_8));
-        start = i + 1;
-      }
-    }
-    return out;
-  }
+  List<String> llistxattr(Path path) throws SyscallException;
 
-  public void lsetxattr(Path path, String name, byte[] value) throws SyscallException {
-    check(libc.lsetxattr(path.toString(), name, value, value.length, 0), "lsetxattr", path);
-  }
+  void lsetxattr(Path path, String name, byte[] value) throws SyscallException;
 
   /** The whole value of xattr {@code name} of {@code path} itself. */
-  public byte[] lgetxattr(Path path, String name) throws SyscallException {
-    long size = libc.lgetxattr(path.toString(), name, null, 0);
-    if (size < 0) {
-      throw new SyscallException("lgetxattr", path + " " + name, runtime.getLastError());
-    }
-    return lgetxattr(path, name, (int) size);
-  }
+  byte[] lgetxattr(Path path, String name) throws SyscallException;
 
   /** lgetxattr(2) into a buffer of {@code max} bytes; returns the value's bytes. */
-  public byte[] lgetxattr(Path path, String name, int max) throws SyscallException {
-    byte[] buffer = new byte[max];
-    long size = libc.lgetxattr(path.toString(), name, buffer, buffer.length);
-    if (size < 0) {
-      throw new SyscallException("lgetxattr", path + " " + name, runtime.getLastError());
-    }
-    return Arrays.copyOf(buffer, (int) size);
-  }
+  byte[] lgetxattr(Path path, String name, int max) throws SyscallException;
 
   /**
    * The {@code d_type} that readdir(3) reports for each entry of {@code dir} ({@code DT_UNKNOWN} =
    * 0 where the filesystem does not fill it in, which overlayfs cannot work with).
    */
-  public Map<String, Integer> directoryEntryTypes(Path dir) throws SyscallException {
-    Pointer handle = libc.opendir(dir.toString());
-    if (handle == null) {
-      throw new SyscallException("opendir", dir.toString(), runtime.getLastError());
-    }
-    try {
-      Map<String, Integer> types = new TreeMap<>();
-      for (Pointer entry = libc.readdir(handle); entry != null; entry = libc.readdir(handle)) {
-        // glibc x86_64/aarch64 struct dirent: d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name[]
-        types.put(entry.getString(DIRENT_NAME_OFFSET), entry.getByte(DIRENT_TYPE_OFFSET) & 0xff);
-      }
-      return types;
-    } finally {
-      libc.closedir(handle);
-    }
-  }
-
-  private static final int DIRENT_TYPE_OFFSET = 18;
-  private static final int DIRENT_NAME_OFFSET = 19;
-
-  // ---- mounts
-
-  /** mount(2); {@code target} may be a descriptor's {@link Fd#procPath()}. */
-  public void mount(String source, String target, String type, long flags, String data)
-      throws SyscallException {
-    check(libc.mount(source, target, type, flags, data), "mount", target);
-  }
-
-  /** umount2(2); {@code target} may be a descriptor's {@link Fd#procPath()}. */
-  public void umount2(String target, int flags) throws SyscallException {
-    check(libc.umount2(target, flags), "umount2", target);
-  }
-
-  public void umount2(Path target, int flags) throws SyscallException {
-    umount2(target.toString(), flags);
-  }
-
-  private int check(int result, String syscall, Path path) throws SyscallException {
-    return check(result, syscall, path.toString());
-  }
-
-  /** {@code what} names the file (a path, or {@link Fd#describe()}) for the message. */
-  private int check(int result, String syscall, String what) throws SyscallException {
-    if (result < 0) {
-      throw new SyscallException(syscall, what, runtime.getLastError());
-    }
-    return result;
-  }
+  Map<String, Integer> directoryEntryTypes(Path dir) throws SyscallException;
 }

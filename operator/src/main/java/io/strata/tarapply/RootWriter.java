@@ -1,6 +1,7 @@
 package io.strata.tarapply;
 
 import io.strata.layout.Trees;
+import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
 import io.strata.sys.FsStat;
@@ -28,7 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import jnr.constants.platform.Errno;
 
 /**
  * Applies entry actions to a root being built in private staging. Every name is resolved inside the
@@ -625,7 +625,7 @@ public final class RootWriter implements AutoCloseable {
       sys.unlinkat(parent, PRIVATE_COPY, false);
     }
     Inodes.copy(sys, parent, nameOf(rel), parent, PRIVATE_COPY);
-    sys.renameat2(parent, PRIVATE_COPY, parent, nameOf(rel), 0);
+    sys.rename(parent, PRIVATE_COPY, parent, nameOf(rel));
   }
 
   /** Owner, mode and xattrs of {@code name} of {@code parent}: a directory, FIFO or device. */

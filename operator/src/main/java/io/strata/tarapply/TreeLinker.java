@@ -1,5 +1,6 @@
 package io.strata.tarapply;
 
+import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
 import io.strata.sys.SyscallException;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import jnr.constants.platform.Errno;
 
 /**
  * The hardlink copy that starts a child root (Docker's first overlay driver did the same): every

@@ -266,7 +266,8 @@ class NodeMountsDecisionsTest {
         mountedAt(request.uid(), target, lower);
       }
       MountSpec spec =
-          new MountSpec("strata:" + request.uid(), target, "overlay", 0, "lowerdir=" + lower);
+          new MountSpec(
+              "strata:" + request.uid(), target, "overlay", Set.of(), "lowerdir=" + lower);
       return new MountedOverlay(
           request.uid(),
           target,

@@ -11,9 +11,10 @@ import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RecordLower;
 import io.strata.overlay.MountStep.RequireEmptyDirectory;
 import io.strata.overlay.MountStep.RequireLowerDirectory;
-import io.strata.sys.LibC;
+import io.strata.sys.MountOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +43,7 @@ class MountPlannerTest {
             "strata:u1",
             BASE.resolve("env"),
             "overlay",
-            LibC.MS_NOSUID | LibC.MS_NODEV,
+            EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
             "lowerdir="
                 + LOWER
                 + ",upperdir="
@@ -86,7 +87,7 @@ class MountPlannerTest {
                     "strata-upper:u2",
                     tmpfs,
                     "tmpfs",
-                    LibC.MS_NOSUID | LibC.MS_NODEV,
+                    EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
                     "size=1048576,mode=0700")),
             new CreatePrivateDirectory(tmpfs.resolve("upper"), LOWER),
             new CreatePrivateDirectory(tmpfs.resolve("work"), null));
@@ -112,7 +113,8 @@ class MountPlannerTest {
         .contains(new RequireEmptyDirectory(layout.emptyLower()))
         .noneMatch(s -> s instanceof CreatePrivateDirectory c && c.ownerFrom() != null);
     MountSpec spec = ((MountOverlay) plan.steps().getLast()).spec();
-    assertThat(spec.flags()).isEqualTo(LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV);
+    assertThat(spec.flags())
+        .isEqualTo(EnumSet.of(MountOption.READ_ONLY, MountOption.NO_SUID, MountOption.NO_DEV));
     assertThat(spec.data()).startsWith("lowerdir=" + LOWER + ":" + layout.emptyLower() + ",");
     assertThat(plan.outcome().upperDir()).isNull();
   }

@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.overlay.MountRefusedException.Reason;
-import io.strata.sys.LibC;
+import io.strata.sys.MountOption;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,7 +27,7 @@ class OverlayPlannerTest {
                 "strata:u1",
                 TARGET,
                 "overlay",
-                LibC.MS_NOSUID | LibC.MS_NODEV,
+                EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
                 "lowerdir=/var/lib/strata/layers/abc/root,upperdir=/var/lib/strata/uppers/u1/upper,"
                     + "workdir=/var/lib/strata/uppers/u1/work,index=off,metacopy=off,redirect_dir=off"));
   }
@@ -34,7 +35,8 @@ class OverlayPlannerTest {
   @Test
   void readOnlyMountStacksAnEmptyLowerAndIsMountedReadOnly() throws Exception {
     MountSpec spec = OverlayPlanner.plan(OverlayRequest.readOnly("ro", TARGET, ROOT, EMPTY));
-    assertThat(spec.flags()).isEqualTo(LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV);
+    assertThat(spec.flags())
+        .isEqualTo(EnumSet.of(MountOption.READ_ONLY, MountOption.NO_SUID, MountOption.NO_DEV));
     assertThat(spec.data())
         .isEqualTo(
             "lowerdir=/var/lib/strata/layers/abc/root:/var/lib/strata/empty,"

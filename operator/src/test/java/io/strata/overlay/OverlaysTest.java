@@ -5,13 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.layout.NodeLayout;
 import io.strata.overlay.MountRefusedException.Reason;
-import io.strata.sys.LibC;
+import io.strata.sys.MountOption;
 import io.strata.sys.Syscalls;
 import io.strata.testing.RootMounts;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -202,7 +203,13 @@ class OverlaysTest {
   @Test
   void aForeignMountpointIsAConflictAndIsNeverMountedOver() throws Exception {
     Path foreign = Files.createDirectories(node.mountBase.resolve("foreign"));
-    Syscalls.get().mount("someone-else", foreign.toString(), "tmpfs", LibC.MS_NOSUID, "size=1m");
+    Syscalls.get()
+        .mount(
+            "someone-else",
+            foreign.toString(),
+            "tmpfs",
+            EnumSet.of(MountOption.NO_SUID),
+            "size=1m");
     assertThatThrownBy(() -> overlays.mount(MountRequest.disk("u1", "foreign", node.lower)))
         .isInstanceOfSatisfying(
             MountRefusedException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Conflict))

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.strata.layout.NodeLayout;
 import io.strata.sys.Fd;
-import io.strata.sys.LibC;
 import io.strata.sys.Syscalls;
 import io.strata.testing.RootMounts;
 import java.nio.file.Files;
@@ -66,9 +65,9 @@ class SymlinkRaceTest {
             .start(
                 () -> {
                   Syscalls sys = Syscalls.get();
-                  try (Fd base = sys.open(node.mountBase, LibC.O_PATH | LibC.O_DIRECTORY, 0)) {
+                  try (Fd base = sys.openDirectoryHandle(node.mountBase)) {
                     while (!stop.get()) {
-                      sys.renameat2(base, "race", base, "swap", LibC.RENAME_EXCHANGE);
+                      sys.renameExchange(base, "race", "swap");
                       swaps.incrementAndGet();
                     }
                   } catch (Exception e) {

@@ -7,7 +7,6 @@ import io.strata.testing.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import jnr.constants.platform.Errno;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,17 +17,17 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SyscallsTest {
   @TempDir Path tmp;
 
-  private final Syscalls sys = Syscalls.get();
+  private final LinuxSyscalls sys = LinuxSyscalls.INSTANCE;
 
   static Stream<Arguments> resolvers() {
     return Stream.of(
-        Arguments.of("openat2", Syscalls.get()),
-        Arguments.of("per-component fallback", Syscalls.withoutOpenat2()));
+        Arguments.of("openat2", LinuxSyscalls.INSTANCE),
+        Arguments.of("per-component fallback", new LinuxSyscalls(false)));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("resolvers")
-  void openBeneathFindsRealDirectoriesAndRefusesEveryEscape(String name, Syscalls resolver)
+  void openBeneathFindsRealDirectoriesAndRefusesEveryEscape(String name, LinuxSyscalls resolver)
       throws Exception {
     Path inside = Files.createDirectories(tmp.resolve("base/a/b"));
     Files.createDirectories(tmp.resolve("outside"));
@@ -57,7 +56,7 @@ class SyscallsTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("resolvers")
-  void aCallThatFailsOnADescriptorNamesThePathItWasOpenedBy(String name, Syscalls resolver)
+  void aCallThatFailsOnADescriptorNamesThePathItWasOpenedBy(String name, LinuxSyscalls resolver)
       throws Exception {
     Path file = Files.createDirectories(tmp.resolve("base/a")).resolve("f");
     Files.writeString(file, "x");
@@ -73,7 +72,8 @@ class SyscallsTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("resolvers")
-  void openBeneathWithNoXdevRefusesToCrossAMount(String name, Syscalls resolver) throws Exception {
+  void openBeneathWithNoXdevRefusesToCrossAMount(String name, LinuxSyscalls resolver)
+      throws Exception {
     Tools.requireRoot("mounting a tmpfs needs root");
     Path mountPoint = Files.createDirectories(tmp.resolve("base/mnt"));
     sys.mount(

@@ -2,13 +2,14 @@ package io.strata.testing;
 
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
-import io.strata.sys.LibC;
+import io.strata.sys.MountOption;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A scratch node for root-only mount tests: {@code <tmp>/mnt} made a shared mount the way DESIGN.md
@@ -37,15 +38,11 @@ public final class RootMounts {
     Files.createDirectories(node.lower);
     Syscalls sys = Syscalls.get();
     String base = node.mountBase.toString();
-    sys.mount(base, base, "", MS_BIND, null);
-    sys.mount("", base, "", MS_PRIVATE, null);
-    sys.mount("", base, "", MS_SHARED, null);
+    sys.mount(base, base, "", Set.of(MountOption.BIND), null);
+    sys.mount("", base, "", Set.of(MountOption.PRIVATE), null);
+    sys.mount("", base, "", Set.of(MountOption.SHARED), null);
     return node;
   }
-
-  private static final long MS_BIND = 4096;
-  private static final long MS_PRIVATE = 1 << 18;
-  private static final long MS_SHARED = 1 << 20;
 
   public static boolean isRoot() {
     return "root".equals(System.getProperty("user.name"));
@@ -64,9 +61,13 @@ public final class RootMounts {
     for (int pass = 0; pass < 5 && !mountsBeneath().isEmpty(); pass++) {
       for (MountInfo m : mountsBeneath()) {
         try {
-          Syscalls.get().umount2(m.mountPoint(), LibC.MNT_DETACH);
+          // Lazily: a test may leave a busy mount. The agent never detaches; this cleans up.
+          Tools.run(Path.of("/"), "umount", "-l", m.mountPoint().toString());
         } catch (IOException e) {
           // already gone with its parent
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
         }
       }
     }
