@@ -125,14 +125,14 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     lock = NodeLock.acquire(config.stateDir(), Duration.ofSeconds(1));
     NodeLayout layout = new NodeLayout(config.stateDir(), config.mountBase());
     Files.createDirectories(config.mountBase());
-    LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
+    LayerStore store = new LayerStore(layout.store(), Syscalls.get(), Limits.DEFAULT);
     store.recover(); // a crash mid-build left staging behind: it is never used
     metrics.countLayersApplied(store);
     HttpClient http = config.registries().httpClient(config.fetchTimeout());
     layerSetWork =
         new LayerSetWork(
             new BlobFetcher(
-                layout,
+                layout.store(),
                 config.concurrentFetches(),
                 config.fetchTimeout(),
                 config.fetchStallTimeout(),
@@ -156,7 +156,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     log.info(
         "adopting {} Strata mounts found under {}", overlays.mounted().size(), config.mountBase());
     nodeMounts = new NodeMounts(overlays, layout);
-    collector = new CacheCollector(layout, Syscalls.get());
+    collector = new CacheCollector(layout.store(), Syscalls.get());
     CustomResources.awaitEstablished(
         client,
         List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),

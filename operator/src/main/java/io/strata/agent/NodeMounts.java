@@ -37,9 +37,6 @@ import org.slf4j.LoggerFactory;
 final class NodeMounts {
   private static final Logger log = LoggerFactory.getLogger(NodeMounts.class);
 
-  /** Beside each upper: the name and reclaim policy it was mounted with, for teardown. */
-  static final String RECORD = "mount";
-
   private final MountEngine overlays;
   private final NodeLayout layout;
 
@@ -102,7 +99,7 @@ final class NodeMounts {
    * OverlayMount's (`strata unmount --retain-upper` leaves such uppers on purpose).
    */
   private void removeStrayUppers(Set<String> wanted, Set<String> mounted) throws IOException {
-    Path uppers = layout.stateDir().resolve(NodeLayout.UPPERS);
+    Path uppers = layout.uppers();
     if (!Files.isDirectory(uppers)) {
       return;
     }
@@ -113,7 +110,7 @@ final class NodeMounts {
     for (String uid : uids) {
       if (wanted.contains(uid)
           || mounted.contains(uid)
-          || RecordFile.read(layout.upperHome(uid).resolve(RECORD)) == null) {
+          || RecordFile.read(layout.mountRecord(uid)) == null) {
         continue;
       }
       String[] recorded = readRecord(uid);
@@ -239,13 +236,13 @@ final class NodeMounts {
         upper != null && upper.reclaimPolicy == OverlayMount.ReclaimPolicy.Retain
             ? "Retain"
             : "Delete";
-    Path file = layout.upperHome(uid).resolve(RECORD);
+    Path file = layout.mountRecord(uid);
     Files.createDirectories(file.getParent());
     RecordFile.replace(file, mount.getMetadata().getName() + "\n" + policy + "\n");
   }
 
   private String[] readRecord(String uid) throws IOException {
-    String record = RecordFile.read(layout.upperHome(uid).resolve(RECORD));
+    String record = RecordFile.read(layout.mountRecord(uid));
     if (record == null) {
       return new String[] {uid, "Delete"};
     }

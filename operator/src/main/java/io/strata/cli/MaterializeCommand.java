@@ -5,7 +5,7 @@ import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import java.nio.file.Path;
@@ -59,7 +59,7 @@ final class MaterializeCommand implements Callable<Integer> {
     for (String layer : layers) {
       sources.add(parse(layer));
     }
-    NodeLayout layout = new NodeLayout(stateDir, stateDir.resolve("unused-mount-base"));
+    StoreLayout layout = new StoreLayout(stateDir);
     LayerStore store =
         new LayerStore(layout, Syscalls.get(), Limits.DEFAULT.withMaxUncompressedBytes(maxBytes));
     store.recover();

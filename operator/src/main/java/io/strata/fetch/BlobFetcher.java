@@ -3,7 +3,7 @@ package io.strata.fetch;
 import io.strata.fetch.HttpClients.Network;
 import io.strata.layerstore.Digest;
 import io.strata.layout.Durable;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;
@@ -53,7 +53,7 @@ public final class BlobFetcher {
 
   public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofSeconds(60);
 
-  private final NodeLayout layout;
+  private final StoreLayout layout;
   private final HttpClient http;
   private final Semaphore slots;
 
@@ -66,12 +66,12 @@ public final class BlobFetcher {
   private final Destinations destinations;
   private final List<Path> fileUrlDirs;
 
-  public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout)
+  public BlobFetcher(StoreLayout layout, int concurrentFetches, Duration timeout)
       throws IOException {
     this(layout, concurrentFetches, timeout, HttpClients.create(Network.system(), timeout));
   }
 
-  public BlobFetcher(NodeLayout layout, int concurrentFetches, Duration timeout, HttpClient http) {
+  public BlobFetcher(StoreLayout layout, int concurrentFetches, Duration timeout, HttpClient http) {
     this(
         layout,
         concurrentFetches,
@@ -89,7 +89,7 @@ public final class BlobFetcher {
    * @param fileUrlDirs the directories {@code file} URLs may name files beneath; none: no file URL
    */
   public BlobFetcher(
-      NodeLayout layout,
+      StoreLayout layout,
       int concurrentFetches,
       Duration timeout,
       Duration stallTimeout,
@@ -273,7 +273,7 @@ public final class BlobFetcher {
   public List<Digest> removeAllBut(Set<Digest> keep) throws IOException {
     Set<String> kept = keep.stream().map(Digest::hex).collect(Collectors.toSet());
     List<Digest> removed = new ArrayList<>();
-    for (Path dir : List.of(blobs(), ingest())) {
+    for (Path dir : List.of(layout.blobs(), layout.ingest())) {
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
         continue;
       }
@@ -292,16 +292,8 @@ public final class BlobFetcher {
 
   private static final Pattern BLOB_NAME = Pattern.compile("[0-9a-f]{64}");
 
-  private Path blobs() {
-    return layout.stateDir().resolve("blobs/sha256");
-  }
-
-  private Path ingest() {
-    return layout.stateDir().resolve("ingest");
-  }
-
   public Path blobPath(Digest digest) {
-    return blobs().resolve(digest.hex());
+    return layout.blob(digest.hex());
   }
 
   /**
@@ -312,7 +304,7 @@ public final class BlobFetcher {
   private Path download(
       List<Origin> origins, Digest digest, long size, Path blob, Progress progress)
       throws LayerException, IOException, InterruptedException {
-    Path partial = ingest().resolve(digest.hex() + ".partial");
+    Path partial = layout.ingest().resolve(digest.hex() + ".partial");
     Files.createDirectories(partial.getParent());
     List<Origin> remaining = new ArrayList<>(origins);
     Exception last = null;

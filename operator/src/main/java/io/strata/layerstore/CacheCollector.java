@@ -1,6 +1,6 @@
 package io.strata.layerstore;
 
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountInfo;
 import io.strata.overlay.MountTable;
@@ -36,10 +36,10 @@ public final class CacheCollector {
 
   private record Root(String chainHex, long bytes, long lastUsed) {}
 
-  private final NodeLayout layout;
+  private final StoreLayout layout;
   private final Syscalls sys;
 
-  public CacheCollector(NodeLayout layout, Syscalls sys) {
+  public CacheCollector(StoreLayout layout, Syscalls sys) {
     this.layout = layout;
     this.sys = sys;
   }
@@ -88,11 +88,11 @@ public final class CacheCollector {
     List<Root> roots = new ArrayList<>();
     try (Stream<Path> dirs = Files.list(layout.layers())) {
       for (Path dir : dirs.toList()) {
-        Path root = dir.resolve(NodeLayout.ROOT);
+        Path root = StoreLayout.rootIn(dir);
         if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
           continue; // not a committed root: the layer store clears it when it publishes one there
         }
-        Path record = dir.resolve(NodeLayout.LAYER_JSON);
+        Path record = StoreLayout.recordIn(dir);
         LayerStore.LayerRecord stored = LayerStore.readRecord(record);
         String chainHex = dir.getFileName().toString();
         if (stored != null) {

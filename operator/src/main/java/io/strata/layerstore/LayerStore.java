@@ -3,8 +3,8 @@ package io.strata.layerstore;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.strata.layout.NodeLayout;
 import io.strata.layout.RecordFile;
+import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
 import io.strata.sys.Errno;
 import io.strata.sys.Fd;
@@ -54,7 +54,7 @@ public final class LayerStore {
   static final ObjectMapper JSON =
       JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
 
-  private final NodeLayout layout;
+  private final StoreLayout layout;
   private final Syscalls sys;
   private final LayerReader reader;
   private final Limits limits;
@@ -65,7 +65,7 @@ public final class LayerStore {
 
   private final LongAdder layersApplied = new LongAdder();
 
-  public LayerStore(NodeLayout layout, Syscalls sys, Limits limits) {
+  public LayerStore(StoreLayout layout, Syscalls sys, Limits limits) {
     this.layout = layout;
     this.sys = sys;
     this.reader = new LayerReader(limits);
@@ -105,7 +105,7 @@ public final class LayerStore {
     try (var entries = Files.list(layout.staging())) {
       for (Path entry : entries.toList()) {
         String name = entry.getFileName().toString();
-        if (name.endsWith(".lock")) {
+        if (StoreLayout.isBuildLock(name)) {
           continue;
         }
         try (BuildLock lock = BuildLock.tryAcquire(sys, lockFile(name.split("-")[0]))) {
@@ -274,10 +274,10 @@ public final class LayerStore {
         diffIds.isEmpty() ? null : layout.layerRoot(ChainIds.of(diffIds).getLast().hex());
     String step =
         ancestor == null ? "starting a build in " + layout.staging() : "copying " + ancestor;
-    try (Staged build = new Staged(layout.staging().resolve(key + "-" + System.nanoTime()));
+    try (Staged build = new Staged(layout.build(key + "-" + System.nanoTime()));
         Writeback writeback = new Writeback(sys, build.dir, "strata-layer-writeback")) {
       try {
-        Path root = build.dir.resolve(NodeLayout.ROOT);
+        Path root = StoreLayout.rootIn(build.dir);
         if (ancestor != null) {
           new TreeLinker(sys).copy(ancestor, root);
         } else {
@@ -364,7 +364,7 @@ public final class LayerStore {
         sync.finish();
       }
       LayerRecord record = record(chain, diffIds, blobs, counts);
-      Path recordFile = build.resolve(NodeLayout.LAYER_JSON);
+      Path recordFile = StoreLayout.recordIn(build);
       Files.write(recordFile, JSON.writeValueAsBytes(record));
       try (Fd recordFd = sys.openForReading(recordFile)) {
         sys.fsync(recordFd);
@@ -406,7 +406,7 @@ public final class LayerStore {
    */
   private Materialized committed(
       Digest chain, List<Digest> diffIds, List<Digest> blobs, boolean reused) throws IOException {
-    Path recordFile = layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON);
+    Path recordFile = layout.layerRecord(chain.hex());
     LayerRecord record = readRecord(recordFile);
     if (record == null || !chain.toString().equals(record.chainId())) {
       log.warn(
@@ -446,8 +446,7 @@ public final class LayerStore {
 
   /** Marks a root used now: the cache collector removes the least recently used first. */
   private void touch(Digest chain) throws IOException {
-    Files.setLastModifiedTime(
-        layout.layer(chain.hex()).resolve(NodeLayout.LAYER_JSON), FileTime.from(Instant.now()));
+    Files.setLastModifiedTime(layout.layerRecord(chain.hex()), FileTime.from(Instant.now()));
   }
 
   /** A root is committed once its build is renamed into place, record and all, in one step. */
@@ -517,7 +516,7 @@ public final class LayerStore {
   }
 
   private Path lockFile(String key) {
-    return layout.staging().resolve(key + ".lock");
+    return layout.buildLock(key);
   }
 
   private void ensureDirectories() throws IOException {

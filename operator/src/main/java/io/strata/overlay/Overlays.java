@@ -253,7 +253,7 @@ public final class Overlays implements MountEngine {
       Path memory = layout.memoryUpper(uid);
       String upperSource = MountPlanner.UPPER_SOURCE_PREFIX + uid;
       unmountOne(m -> m.mountPoint().equals(memory) && m.source().equals(upperSource));
-      Trees.deleteViaTrash(layout.upperHome(uid), layout.trash());
+      Trees.deleteViaTrash(layout.upperHome(uid), layout.store().trash());
     }
     return targets;
   }

@@ -9,7 +9,7 @@ import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import io.strata.testing.TarBuilder;
@@ -53,10 +53,7 @@ class AgentMetricsTest {
   void layersAppliedCountsWhatTheStoreExtractedNotWhatItReused(@TempDir Path tmp) throws Exception {
     Tools.requireRoot("materializing sets owners, which needs root");
     LayerStore store =
-        new LayerStore(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
-            Syscalls.get(),
-            Limits.DEFAULT);
+        new LayerStore(new StoreLayout(tmp.resolve("state")), Syscalls.get(), Limits.DEFAULT);
     AgentMetrics metrics = new AgentMetrics();
     metrics.countLayersApplied(store);
     Path layer = new TarBuilder().file("f", "content").write(tmp.resolve("layer.tar"));

@@ -10,7 +10,7 @@ import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.registry.Platform;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException.Reason;
@@ -63,7 +63,7 @@ class LayerSetWorkTest {
     Path a = new TarBuilder().file("a", "a").write(served.resolve("a.tar"));
     Path slow = new TarBuilder().file("slow", "slow").write(served.resolve("slow.tar"));
     Path b = new TarBuilder().file("b", "b").write(tmp.resolve("b.tar"));
-    NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
+    StoreLayout layout = new StoreLayout(tmp.resolve("state"));
     LayerStore store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
     try (FileServer server =
             new FileServer()
@@ -100,7 +100,7 @@ class LayerSetWorkTest {
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
     Path next = new TarBuilder().file("n", "next").write(served.resolve("next.tar"));
-    NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
+    StoreLayout layout = new StoreLayout(tmp.resolve("state"));
     BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
     try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
         LayerSetWork work = work(fetcher, new LayerStore(layout, Syscalls.get(), Limits.DEFAULT))) {
@@ -145,7 +145,7 @@ class LayerSetWorkTest {
     Path base = new TarBuilder().file("f", "base").write(served.resolve("base.tar"));
     Path a = new TarBuilder().file("a", "a").write(served.resolve("a.tar"));
     Path late = new TarBuilder().file("late", "late").write(tmp.resolve("late.tar"));
-    NodeLayout layout = new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt"));
+    StoreLayout layout = new StoreLayout(tmp.resolve("state"));
     BlobFetcher fetcher = new BlobFetcher(layout, 1, Duration.ofMinutes(1));
     try (FileServer server = new FileServer().serve("/", served, Duration.ZERO);
         LayerSetWork work = work(fetcher, new LayerStore(layout, Syscalls.get(), Limits.DEFAULT))) {

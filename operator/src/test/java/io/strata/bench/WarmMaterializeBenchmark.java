@@ -3,7 +3,7 @@ package io.strata.bench;
 import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
@@ -57,8 +57,7 @@ public final class WarmMaterializeBenchmark {
   }
 
   private static LayerStore store(Path state) {
-    return new LayerStore(
-        new NodeLayout(state, state.resolve("unused-mount-base")), Syscalls.get(), Limits.DEFAULT);
+    return new LayerStore(new StoreLayout(state), Syscalls.get(), Limits.DEFAULT);
   }
 
   private static void dropCaches() throws Exception {

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import io.strata.layerstore.Digest;
-import io.strata.layout.NodeLayout;
 import io.strata.layout.RecordFile;
+import io.strata.layout.StoreLayout;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.FaultyDisk;
@@ -92,9 +92,7 @@ class BlobFetcherTest {
         });
     server.setExecutor(Executors.newCachedThreadPool());
     server.start();
-    fetcher =
-        new BlobFetcher(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")), 2, Duration.ofSeconds(10));
+    fetcher = new BlobFetcher(new StoreLayout(tmp.resolve("state")), 2, Duration.ofSeconds(10));
   }
 
   @AfterEach
@@ -150,8 +148,7 @@ class BlobFetcherTest {
     // Room for the blob beside the reserve a download leaves the node.
     try (FaultyDisk disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "320M")) {
       Path state = disk.path().resolve("state");
-      BlobFetcher onDisk =
-          new BlobFetcher(new NodeLayout(state, tmp.resolve("mnt")), 2, Duration.ofSeconds(10));
+      BlobFetcher onDisk = new BlobFetcher(new StoreLayout(state), 2, Duration.ofSeconds(10));
       Path got = onDisk.fetch(url(), Digest.of(blob), (done, total) -> {});
       // The agent goes on: its next synced record commits the filesystem's journal, and with it
       // the blob's name, well before the kernel would write the blob's data back by itself.
@@ -206,10 +203,7 @@ class BlobFetcherTest {
     Tools.run(tmp, "mount", "-t", "tmpfs", "-o", "size=320m", "tmpfs", small.toString());
     try {
       BlobFetcher onSmall =
-          new BlobFetcher(
-              new NodeLayout(small.resolve("state"), tmp.resolve("mnt")),
-              1,
-              Duration.ofSeconds(10));
+          new BlobFetcher(new StoreLayout(small.resolve("state")), 1, Duration.ofSeconds(10));
       Digest digest = new Digest("3".repeat(64));
       assertThatThrownBy(() -> onSmall.fetch(url("/endless"), digest, (d, t) -> {}))
           .isInstanceOfSatisfying(
@@ -226,7 +220,7 @@ class BlobFetcherTest {
   void aServerThatStopsSendingIsGivenUpOnAfterTheStallTimeout() {
     BlobFetcher impatient =
         new BlobFetcher(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
+            new StoreLayout(tmp.resolve("state")),
             1,
             Duration.ofSeconds(10),
             Duration.ofMillis(300),
@@ -249,7 +243,7 @@ class BlobFetcherTest {
     Digest digest = Digest.of(blob);
     BlobFetcher allowing =
         new BlobFetcher(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
+            new StoreLayout(tmp.resolve("state")),
             1,
             Duration.ofSeconds(10),
             BlobFetcher.DEFAULT_STALL_TIMEOUT,

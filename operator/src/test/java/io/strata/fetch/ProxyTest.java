@@ -7,7 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.strata.layerstore.Digest;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.Tools;
 import java.io.IOException;
@@ -145,11 +145,7 @@ class ProxyTest {
     var client =
         HttpClients.create(new HttpClients.Network(bundle, environment), Duration.ofSeconds(10));
     BlobFetcher fetcher =
-        new BlobFetcher(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
-            2,
-            Duration.ofSeconds(10),
-            client);
+        new BlobFetcher(new StoreLayout(tmp.resolve("state")), 2, Duration.ofSeconds(10), client);
     return url -> fetcher.fetch(url, Digest.of(blob), (done, total) -> {});
   }
 

@@ -6,6 +6,7 @@ import io.strata.layerstore.CacheCollector.Budget;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.overlay.MountRequest;
 import io.strata.overlay.Overlays;
 import io.strata.sys.Syscalls;
@@ -25,13 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
 class CacheCollectorTest {
   @TempDir Path tmp;
   private RootMounts node;
-  private NodeLayout layout;
+  private StoreLayout layout;
   private LayerStore store;
 
   @BeforeEach
   void prepare() throws Exception {
     node = RootMounts.prepare(tmp);
-    layout = new NodeLayout(node.stateDir, node.mountBase);
+    layout = new StoreLayout(node.stateDir);
     store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
   }
 
@@ -60,7 +61,8 @@ class CacheCollectorTest {
     Materialized older = root("older", 100);
     Materialized needed = root("needed", 100);
     Materialized newest = root("newest", 100);
-    new Overlays(layout, Syscalls.get()).mount(MountRequest.disk("m1", "m1", mounted.root()));
+    new Overlays(new NodeLayout(node.stateDir, node.mountBase), Syscalls.get())
+        .mount(MountRequest.disk("m1", "m1", mounted.root()));
 
     CacheCollector collector = new CacheCollector(layout, Syscalls.get());
     List<String> removed =
@@ -82,7 +84,7 @@ class CacheCollectorTest {
     Materialized damaged = root("damaged", 100);
     Materialized older = root("older", 100);
     Materialized newest = root("newest", 100);
-    Files.write(damaged.root().resolveSibling(NodeLayout.LAYER_JSON), new byte[] {0, 0, '{'});
+    Files.write(damaged.root().resolveSibling(StoreLayout.LAYER_RECORD), new byte[] {0, 0, '{'});
     store.materialize(
         List.of(new LayerSource(tmp.resolve("older.tar"), null, null))); // now the newest
     CacheCollector collector = new CacheCollector(layout, Syscalls.get());

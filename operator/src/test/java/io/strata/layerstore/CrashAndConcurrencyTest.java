@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Tools;
@@ -35,8 +35,7 @@ class CrashAndConcurrencyTest {
   }
 
   private LayerStore store() {
-    return new LayerStore(
-        new NodeLayout(state, tmp.resolve("mnt")), Syscalls.get(), Limits.DEFAULT);
+    return new LayerStore(new StoreLayout(state), Syscalls.get(), Limits.DEFAULT);
   }
 
   @Test
@@ -82,13 +81,11 @@ class CrashAndConcurrencyTest {
     }
     assertThat(published).as("at most the one root").hasSizeLessThanOrEqualTo(1);
     for (Path root : published) { // the kill came just after the rename: the root must be whole
-      assertThat(root.resolve(NodeLayout.LAYER_JSON)).as("published with its record").exists();
+      assertThat(root.resolve(StoreLayout.LAYER_RECORD)).as("published with its record").exists();
       TreeSnapshot reference =
           TreeSnapshot.of(
               new LayerStore(
-                      new NodeLayout(tmp.resolve("reference"), tmp.resolve("mnt")),
-                      Syscalls.get(),
-                      Limits.DEFAULT)
+                      new StoreLayout(tmp.resolve("reference")), Syscalls.get(), Limits.DEFAULT)
                   .materialize(List.of(new LayerSource(layer, null, null)))
                   .root());
       assertThat(TreeSnapshot.of(root.resolve("root"))).as("complete").isEqualTo(reference);
@@ -109,7 +106,7 @@ class CrashAndConcurrencyTest {
     TreeSnapshot before = TreeSnapshot.of(kept);
     // A removal renames the tree into trash/ in one step, then deletes it there: a kill midway
     // leaves part of it.
-    Path trash = state.resolve(NodeLayout.TRASH);
+    Path trash = state.resolve(StoreLayout.TRASH);
     Path remains = Files.createDirectories(trash.resolve("root-123/usr/share/doc"));
     Files.writeString(remains.resolve("left"), "half deleted");
 

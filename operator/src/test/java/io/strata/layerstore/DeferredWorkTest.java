@@ -3,7 +3,7 @@ package io.strata.layerstore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Canaries;
@@ -42,8 +42,7 @@ class DeferredWorkTest {
     Tools.requireRoot("owners and xattrs need root");
     canary = canaries.plant(tmp.resolve("canary"));
     Path state = tmp.resolve("state");
-    store =
-        new LayerStore(new NodeLayout(state, tmp.resolve("mnt")), Syscalls.get(), Limits.DEFAULT);
+    store = new LayerStore(new StoreLayout(state), Syscalls.get(), Limits.DEFAULT);
     base =
         new TarBuilder()
             .dir("etc")

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
@@ -134,10 +134,7 @@ class DiskErrorsTest {
       disk.failReads(true);
       // The store's own files are on a healthy disk; only the layer cannot be read.
       LayerStore store =
-          new LayerStore(
-              new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
-              Syscalls.get(),
-              Limits.DEFAULT);
+          new LayerStore(new StoreLayout(tmp.resolve("state")), Syscalls.get(), Limits.DEFAULT);
       Materialized parent = store.materialize(List.of(source(base)));
 
       // Without a declared digest the blob is hashed first, as the command line does.
@@ -237,9 +234,7 @@ class DiskErrorsTest {
 
   private LayerStore storeOn(FaultyDisk disk) {
     return new LayerStore(
-        new NodeLayout(disk.path().resolve("state"), tmp.resolve("mnt")),
-        Syscalls.get(),
-        Limits.DEFAULT);
+        new StoreLayout(disk.path().resolve("state")), Syscalls.get(), Limits.DEFAULT);
   }
 
   private static LayerSource source(Path tar) {

@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
@@ -609,7 +609,7 @@ class HostileLayersTest {
       // Under the default limit the same archive lands, holes and all.
       LayerStore roomy =
           new LayerStore(
-              new NodeLayout(tmp.resolve("roomy" + format.substring(9)), tmp.resolve("mnt")),
+              new StoreLayout(tmp.resolve("roomy" + format.substring(9))),
               Syscalls.get(),
               Limits.DEFAULT);
       Path landed = roomy.materialize(List.of(new LayerSource(tar, null, null))).root();
@@ -706,9 +706,7 @@ class HostileLayersTest {
 
   private LayerStore storeOn(Path filesystem) {
     return new LayerStore(
-        new NodeLayout(filesystem.resolve("state"), tmp.resolve("mnt")),
-        Syscalls.get(),
-        Limits.DEFAULT);
+        new StoreLayout(filesystem.resolve("state")), Syscalls.get(), Limits.DEFAULT);
   }
 
   /** An ext4 of its own, so its limits are ext4's and nothing else is at risk. */
@@ -775,7 +773,7 @@ class HostileLayersTest {
     Fixture(Path tmp, Canaries canaries, Limits limits) throws Exception {
       this.canaries = canaries;
       state = tmp.resolve("state");
-      store = new LayerStore(new NodeLayout(state, tmp.resolve("mnt")), Syscalls.get(), limits);
+      store = new LayerStore(new StoreLayout(state), Syscalls.get(), limits);
       base =
           new TarBuilder()
               .dir("etc")

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
@@ -45,11 +45,7 @@ class LayerFuzzTest {
     tmp = Files.createTempDirectory("strata-layer-fuzz");
     canaries = new Canaries();
     canaries.plant(tmp.resolve("canary"));
-    store =
-        new LayerStore(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")),
-            Syscalls.get(),
-            Limits.DEFAULT);
+    store = new LayerStore(new StoreLayout(tmp.resolve("state")), Syscalls.get(), Limits.DEFAULT);
     base =
         new TarBuilder()
             .dir("etc")

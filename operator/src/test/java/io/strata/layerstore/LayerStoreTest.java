@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.FileStat;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
@@ -38,9 +38,7 @@ class LayerStoreTest {
   @BeforeEach
   void prepare() {
     Tools.requireRoot("owners, devices and trusted checks need root");
-    store =
-        new LayerStore(
-            new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")), sys, Limits.DEFAULT);
+    store = new LayerStore(new StoreLayout(tmp.resolve("state")), sys, Limits.DEFAULT);
   }
 
   private Materialized materialize(Path... layers) throws Exception {
@@ -187,7 +185,7 @@ class LayerStoreTest {
     Path base = layer("base", new TarBuilder().file("a", "a").file("d/b", "bb"));
     Path top = layer("top", new TarBuilder().file("c", "ccc"));
     Materialized made = materialize(base, top);
-    Path record = made.root().resolveSibling(NodeLayout.LAYER_JSON);
+    Path record = made.root().resolveSibling(StoreLayout.LAYER_RECORD);
     byte[] written = Files.readAllBytes(record);
     TreeSnapshot before = TreeSnapshot.of(made.root());
     long inode = sys.lstat(made.root()).ino();

@@ -7,6 +7,7 @@ import io.strata.layerstore.CacheCollector.Budget;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.overlay.MountRequest;
 import io.strata.overlay.MountedOverlay;
 import io.strata.overlay.Overlays;
@@ -35,14 +36,14 @@ class RemovalContainmentTest {
   @TempDir Path tmp;
   private final Canaries canaries = new Canaries();
   private RootMounts node;
-  private NodeLayout layout;
+  private StoreLayout layout;
   private LayerStore store;
   private Path canary;
 
   @BeforeEach
   void prepare() throws Exception {
     node = RootMounts.prepare(tmp);
-    layout = new NodeLayout(node.stateDir, node.mountBase);
+    layout = new StoreLayout(node.stateDir);
     store = new LayerStore(layout, Syscalls.get(), Limits.DEFAULT);
     canary = canaries.plant(tmp.resolve("canary"));
   }
@@ -108,7 +109,8 @@ class RemovalContainmentTest {
 
   @Test
   void anUpperIsRemovedWithoutFollowingTheLinksItsUsersMade() throws Exception {
-    Overlays overlays = new Overlays(layout, Syscalls.get());
+    NodeLayout nodeLayout = new NodeLayout(node.stateDir, node.mountBase);
+    Overlays overlays = new Overlays(nodeLayout, Syscalls.get());
     MountedOverlay mounted = overlays.mount(MountRequest.disk("u1", "env", node.lower));
     Path merged = mounted.target();
     Files.createSymbolicLink(merged.resolve("abs"), canary);
@@ -119,7 +121,7 @@ class RemovalContainmentTest {
 
     overlays.unmount("u1", true);
 
-    assertThat(layout.upperHome("u1")).doesNotExist();
+    assertThat(nodeLayout.upperHome("u1")).doesNotExist();
     canaries.assertUntouched();
   }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
@@ -52,8 +52,7 @@ class SparseFilesTest {
   }
 
   private LayerStore store() {
-    return new LayerStore(
-        new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")), Syscalls.get(), Limits.DEFAULT);
+    return new LayerStore(new StoreLayout(tmp.resolve("state")), Syscalls.get(), Limits.DEFAULT);
   }
 
   @ParameterizedTest

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import io.strata.testing.TarBuilder;
@@ -139,10 +139,7 @@ class UmociParityTest {
     run(work, "umoci", "unpack", "--image", image + ":" + tag, reference.toString());
 
     LayerStore store =
-        new LayerStore(
-            new NodeLayout(work.resolve("state"), work.resolve("mnt")),
-            Syscalls.get(),
-            Limits.DEFAULT);
+        new LayerStore(new StoreLayout(work.resolve("state")), Syscalls.get(), Limits.DEFAULT);
     List<LayerSource> layers = layersOf(tag);
     assertThat(layers).as("layers of %s", tag).hasSize(Integer.parseInt(tag.substring(1)));
     Materialized made = store.materialize(layers);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.layerstore.LayerStore.LayerSource;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
@@ -33,8 +33,7 @@ class WriterBoundsTest {
   }
 
   private LayerStore store(Limits limits) {
-    return new LayerStore(
-        new NodeLayout(tmp.resolve("state"), tmp.resolve("mnt")), Syscalls.get(), limits);
+    return new LayerStore(new StoreLayout(tmp.resolve("state")), Syscalls.get(), limits);
   }
 
   private void assertRefused(Limits limits, Path layer, String message) {

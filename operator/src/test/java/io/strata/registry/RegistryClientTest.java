@@ -7,7 +7,7 @@ import io.strata.fetch.BlobFetcher;
 import io.strata.fetch.HttpClients;
 import io.strata.fetch.HttpClients.Network;
 import io.strata.layerstore.Digest;
-import io.strata.layout.NodeLayout;
+import io.strata.layout.StoreLayout;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.Eventually;
@@ -112,8 +112,7 @@ class RegistryClientTest {
       ImageReference image =
           ImageReference.parse(registry.host() + "/" + REPO + "@" + images.digest("v1"));
       BlobFetcher fetcher =
-          new BlobFetcher(
-              new NodeLayout(dir.resolve("state"), dir.resolve("mnt")), 2, TIMEOUT, http);
+          new BlobFetcher(new StoreLayout(dir.resolve("state")), 2, TIMEOUT, http);
 
       for (RegistryClient.Layer layer : client.layers(image, AMD64, Credentials.NONE)) {
         Path blob =
@@ -134,9 +133,7 @@ class RegistryClientTest {
       byte[] bytes = Files.readAllBytes(stored);
       bytes[bytes.length / 2] ^= 1;
       Files.write(stored, bytes);
-      BlobFetcher fresh =
-          new BlobFetcher(
-              new NodeLayout(dir.resolve("state2"), dir.resolve("mnt")), 2, TIMEOUT, http);
+      BlobFetcher fresh = new BlobFetcher(new StoreLayout(dir.resolve("state2")), 2, TIMEOUT, http);
       assertThatThrownBy(
               () ->
                   fresh.fetch(client.origins(image, first, Credentials.NONE), first, (d, t) -> {}))
