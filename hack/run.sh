@@ -73,9 +73,7 @@ json.dump(pod, sys.stdout)' "$mount_base" |
 kubectl wait --for=condition=Ready pod/example-reader --timeout=120s
 
 echo
-kubectl get lset,om,nls
-echo
-kubectl get pods -A -o wide
+kubectl get lset,om,nls,pods -A
 echo
 echo "example-reader says: $(kubectl logs example-reader)"
 cat <<MSG
