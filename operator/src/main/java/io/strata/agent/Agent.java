@@ -29,6 +29,7 @@ import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
+import io.strata.doctor.Doctor;
 import io.strata.fetch.BlobFetcher;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
@@ -58,6 +59,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -92,6 +94,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private NodeMounts nodeMounts;
   private CacheCollector collector;
   private long lastCollection;
+  private NodeLayerState.Cache cache;
+  private List<String> overlayFeatures = List.of();
   private HealthServer health;
   private Operator operator;
   private InformerEventSource<LayerSet, NodeLayerState> layerSets;
@@ -157,6 +161,11 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
         "adopting {} Strata mounts found under {}", overlays.mounted().size(), config.mountBase());
     nodeMounts = new NodeMounts(overlays, layout);
     collector = new CacheCollector(layout.store(), Syscalls.get());
+    try {
+      overlayFeatures = Doctor.overlayFeatures(config.stateDir(), Syscalls.get());
+    } catch (IOException e) {
+      log.warn("probing the kernel's overlay features failed: {}", e.getMessage());
+    }
     CustomResources.awaitEstablished(
         client,
         List.of(LayerSet.class, OverlayMount.class, NodeLayerState.class),
@@ -322,6 +331,9 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     NodeLayerState.Status next = statusBuilder.build(selection, layerSets, mounts, previous);
     next.agent = agentInfo();
     collectGarbage(next);
+    if (cache != null) {
+      next.cache = cache;
+    }
     recordNewFailures(selection, announced != null ? announced : previous, next);
     announced = next;
     metrics.observe(next);
@@ -379,7 +391,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
    * Keeps the cache within budget, at most once a minute and only while every served LayerSet has
    * settled (Ready or Failed): new work starts only on this thread, so nothing is being built on a
    * root the collector could remove. Blobs no LayerSet still needs go on every settled pass: they
-   * are big, and listing them is cheap.
+   * are big, and listing them is cheap. Every settled pass also measures what the cache holds
+   * (status.cache).
    */
   private void collectGarbage(NodeLayerState.Status next) {
     boolean settled =
@@ -397,55 +410,65 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
       log.warn("removing unneeded blobs failed (retried later): {}", e.getMessage());
     }
     long now = System.nanoTime();
-    if (now - lastCollection < TimeUnit.MINUTES.toNanos(1) && lastCollection != 0) {
-      return;
+    if (now - lastCollection >= TimeUnit.MINUTES.toNanos(1) || lastCollection == 0) {
+      lastCollection = now;
+      Set<String> needed =
+          next.layerSets.stream()
+              .filter(e -> e.chainId != null)
+              .map(e -> e.chainId.substring("sha256:".length()))
+              .collect(Collectors.toSet());
+      try {
+        collector.collect(needed, config.cacheBudget());
+      } catch (IOException e) {
+        log.warn("cache collection failed (retried later): {}", e.getMessage());
+      }
     }
-    lastCollection = now;
-    Set<String> needed =
-        next.layerSets.stream()
-            .filter(e -> e.chainId != null)
-            .map(e -> e.chainId.substring("sha256:".length()))
-            .collect(Collectors.toSet());
+    measureCache();
+  }
+
+  /** What the cache holds, for status.cache: read again on every settled pass (its records). */
+  private void measureCache() {
     try {
-      collector.collect(needed, config.cacheBudget());
+      CacheCollector.Usage usage = collector.usage();
+      NodeLayerState.Cache measured = new NodeLayerState.Cache();
+      measured.bytes = usage.bytes();
+      measured.files = usage.files();
+      measured.capacityBytes = usage.capacityBytes();
+      cache = measured;
     } catch (IOException e) {
-      log.warn("cache collection failed (retried later): {}", e.getMessage());
+      log.warn("measuring the cache failed (retried later): {}", e.getMessage());
     }
   }
 
   /** An Event on the LayerSet or OverlayMount for each failure this pass newly reports. */
   private void recordNewFailures(
       Selection selection, NodeLayerState.Status previous, NodeLayerState.Status next) {
-    for (LayerSetEntry entry : next.layerSets) {
-      LayerSetEntry old =
-          previous == null ? null : find(previous.layerSets, entry.name, e -> e.name);
-      if (entry.phase == NodeLayerState.LayerSetPhase.Failed
-          && (old == null
-              || old.phase != entry.phase
-              || !Objects.equals(old.reason, entry.reason))) {
-        Stream.concat(selection.layerSets().stream(), selection.refused().stream())
-            .filter(ls -> ls.getMetadata().getName().equals(entry.name))
+    warnNewFailures(
+        next.layerSets,
+        previous == null ? null : previous.layerSets,
+        e -> e.phase == NodeLayerState.LayerSetPhase.Failed,
+        Stream.concat(selection.layerSets().stream(), selection.refused().stream()).toList());
+    warnNewFailures(
+        next.overlayMounts,
+        previous == null ? null : previous.overlayMounts,
+        e -> e.phase == NodeLayerState.MountPhase.Failed,
+        selection.overlayMounts());
+  }
+
+  /** A Warning Event on its resource for each entry that failed since {@code before}, or anew. */
+  private <E extends NodeLayerState.Entry> void warnNewFailures(
+      List<E> entries, List<E> before, Predicate<E> failed, List<? extends HasMetadata> resources) {
+    for (E entry : entries) {
+      E old = find(before, entry.name, e -> e.name);
+      if (failed.test(entry)
+          && (old == null || !failed.test(old) || !Objects.equals(old.reason, entry.reason))) {
+        resources.stream()
+            .filter(r -> r.getMetadata().getName().equals(entry.name))
             .findFirst()
             .ifPresent(
-                ls ->
+                r ->
                     events.warning(
-                        ls, entry.reason, "node " + config.nodeName() + ": " + entry.message));
-      }
-    }
-    for (OverlayMountEntry entry : next.overlayMounts) {
-      OverlayMountEntry old =
-          previous == null ? null : find(previous.overlayMounts, entry.name, e -> e.name);
-      if (entry.phase == NodeLayerState.MountPhase.Failed
-          && (old == null
-              || old.phase != entry.phase
-              || !Objects.equals(old.reason, entry.reason))) {
-        selection.overlayMounts().stream()
-            .filter(om -> om.getMetadata().getName().equals(entry.name))
-            .findFirst()
-            .ifPresent(
-                om ->
-                    events.warning(
-                        om, entry.reason, "node " + config.nodeName() + ": " + entry.message));
+                        r, entry.reason, "node " + config.nodeName() + ": " + entry.message));
       }
     }
   }
@@ -486,6 +509,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     NodeLayerState.Agent agent = new NodeLayerState.Agent();
     agent.version = Version.get();
     agent.kernel = System.getProperty("os.version");
+    agent.overlayFeatures = overlayFeatures;
     return agent;
   }
 

@@ -1,6 +1,7 @@
 package io.strata.agent;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
@@ -97,34 +98,22 @@ public final class NodeStatusBuilder {
     return status;
   }
 
+  /** A served LayerSet's entry: a copy of where its work stands (Pending when nothing yet). */
   private static LayerSetEntry copy(LayerSetEntry from) {
-    LayerSetEntry entry = new LayerSetEntry();
-    entry.phase = LayerSetPhase.Pending;
-    if (from != null) {
-      entry.phase = Objects.requireNonNullElse(from.phase, LayerSetPhase.Pending);
-      entry.reason = from.reason;
-      entry.message = Redaction.urls(from.message);
-      entry.chainId = from.chainId;
-      entry.root = from.root;
-      entry.bytes = from.bytes;
-      entry.files = from.files;
-      entry.fetchedBytes = from.fetchedBytes;
-      entry.totalBytes = from.totalBytes;
-    }
+    LayerSetEntry entry =
+        from == null
+            ? new LayerSetEntry()
+            : Serialization.jsonMapper().convertValue(from, LayerSetEntry.class);
+    entry.phase = Objects.requireNonNullElse(entry.phase, LayerSetPhase.Pending);
+    entry.message = Redaction.urls(entry.message);
     return entry;
   }
 
   private static OverlayMountEntry copy(OverlayMountEntry from) {
-    OverlayMountEntry entry = new OverlayMountEntry();
-    entry.name = from.name;
-    entry.phase = Objects.requireNonNullElse(from.phase, MountPhase.Pending);
-    entry.reason = from.reason;
-    entry.message = Redaction.urls(from.message);
-    entry.target = from.target;
-    entry.lowerdir = from.lowerdir;
-    entry.upperdir = from.upperdir;
-    entry.workdir = from.workdir;
-    entry.options = from.options;
+    OverlayMountEntry entry =
+        Serialization.jsonMapper().convertValue(from, OverlayMountEntry.class);
+    entry.phase = Objects.requireNonNullElse(entry.phase, MountPhase.Pending);
+    entry.message = Redaction.urls(entry.message);
     return entry;
   }
 

@@ -13,7 +13,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
-import io.strata.crd.DeletionPolicy;
 import io.strata.crd.LayerSet;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
@@ -26,6 +25,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -79,21 +79,18 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
       }
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
-    if (layerSet.getSpec().deletionPolicy != DeletionPolicy.Orphan) {
-      List<String> waiting =
-          teardown.nodesStillListing(
-              context.getClient(),
-              Secondaries.nodes(context),
-              Secondaries.nodeLayerStates(context),
-              status -> status.layerSets.stream().map(e -> e.name).collect(Collectors.toSet()),
-              name);
-      if (!waiting.isEmpty()) {
-        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
-      }
+    Optional<DeleteControl> waiting =
+        teardown.waitForNodes(
+            context,
+            layerSet.getSpec().deletionPolicy,
+            status -> status.layerSets.stream().map(e -> e.name).collect(Collectors.toSet()),
+            name);
+    if (waiting.isPresent()) {
+      return waiting.get();
     }
     labels.want(
         Secondaries.nodes(context), StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", Set.of());
-    events.normal(layerSet, "TornDown", tornDown(layerSet.getSpec().deletionPolicy));
+    events.normal(layerSet, "TornDown", Teardown.tornDown(layerSet.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
 
@@ -127,12 +124,6 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     patch.setStatus(status);
     io.strata.kube.Apply.status(context.getClient(), NAME, patch);
     return true;
-  }
-
-  static String tornDown(DeletionPolicy policy) {
-    return policy == DeletionPolicy.Orphan
-        ? "deletionPolicy Orphan: finalizer removed without waiting for nodes"
-        : "every live selected node tore it down; finalizer removed";
   }
 
   @Override

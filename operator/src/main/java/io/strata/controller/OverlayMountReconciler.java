@@ -14,16 +14,15 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
-import io.strata.crd.DeletionPolicy;
 import io.strata.crd.LayerSet;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.EventRecorder;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -56,24 +55,21 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
   @Override
   public DeleteControl cleanup(OverlayMount mount, Context<OverlayMount> context) {
     String name = mount.getMetadata().getName();
-    if (mount.getSpec().deletionPolicy != DeletionPolicy.Orphan) {
-      List<String> waiting =
-          teardown.nodesStillListing(
-              context.getClient(),
-              Secondaries.nodes(context),
-              Secondaries.nodeLayerStates(context),
-              status -> status.overlayMounts.stream().map(e -> e.name).collect(Collectors.toSet()),
-              name);
-      if (!waiting.isEmpty()) {
-        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
-      }
+    Optional<DeleteControl> waiting =
+        teardown.waitForNodes(
+            context,
+            mount.getSpec().deletionPolicy,
+            status -> status.overlayMounts.stream().map(e -> e.name).collect(Collectors.toSet()),
+            name);
+    if (waiting.isPresent()) {
+      return waiting.get();
     }
     labels.want(
         Secondaries.nodes(context),
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",
         Set.of());
-    events.normal(mount, "TornDown", LayerSetReconciler.tornDown(mount.getSpec().deletionPolicy));
+    events.normal(mount, "TornDown", Teardown.tornDown(mount.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
 

@@ -1,8 +1,12 @@
 package io.strata.controller;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.strata.crd.DeletionPolicy;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.StrataApi;
 import java.time.Clock;
@@ -10,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -29,6 +34,38 @@ final class Teardown {
     this.namespace = namespace;
     this.grace = grace;
     this.clock = clock;
+  }
+
+  /**
+   * While a live selected node still lists the deleted object {@code name} ({@code listed} gives
+   * the names a NodeLayerState lists), the control that keeps the finalizer and looks again soon;
+   * empty once none does, and at once for {@code deletionPolicy: Orphan}.
+   */
+  <P extends HasMetadata> Optional<DeleteControl> waitForNodes(
+      Context<P> context,
+      DeletionPolicy policy,
+      Function<NodeLayerState.Status, Set<String>> listed,
+      String name) {
+    if (policy == DeletionPolicy.Orphan) {
+      return Optional.empty();
+    }
+    List<String> waiting =
+        nodesStillListing(
+            context.getClient(),
+            Secondaries.nodes(context),
+            Secondaries.nodeLayerStates(context),
+            listed,
+            name);
+    return waiting.isEmpty()
+        ? Optional.empty()
+        : Optional.of(DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5)));
+  }
+
+  /** The TornDown Event's message. */
+  static String tornDown(DeletionPolicy policy) {
+    return policy == DeletionPolicy.Orphan
+        ? "deletionPolicy Orphan: finalizer removed without waiting for nodes"
+        : "every live selected node tore it down; finalizer removed";
   }
 
   /** Live nodes whose NodeLayerState still lists the object ({@code listed} gives the names). */

@@ -32,6 +32,20 @@ public final class Doctor {
     this.sys = sys;
   }
 
+  /**
+   * The optional overlayfs features of this node, probed by test mounts in a scratch directory
+   * beneath {@code stateDir} that is removed again: what the agent reports in its NodeLayerState.
+   */
+  public static List<String> overlayFeatures(Path stateDir, Syscalls sys) throws IOException {
+    Files.createDirectories(stateDir);
+    Path scratch = Files.createTempDirectory(stateDir, ".strata-doctor-");
+    try {
+      return OverlayFeatures.supported(new OverlayFeatures(sys, scratch).probe());
+    } finally {
+      Trees.delete(scratch);
+    }
+  }
+
   public List<Finding> run() throws IOException {
     List<Finding> findings = new ArrayList<>();
     findings.add(Finding.ok("kernel", System.getProperty("os.version")));

@@ -10,6 +10,7 @@ import io.strata.sys.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -25,6 +26,26 @@ final class OverlayFeatures {
   OverlayFeatures(Syscalls sys, Path scratch) {
     this.sys = sys;
     this.scratch = scratch;
+  }
+
+  /**
+   * The optional features the probe found, by the names NodeLayerState reports: the mount options
+   * {@code volatile} and {@code userxattr}, and {@code rename-whiteout} of the upper's filesystem.
+   */
+  static List<String> supported(List<Finding> findings) {
+    List<String> features = new ArrayList<>();
+    for (Finding finding : findings) {
+      if (finding.severity() != Finding.Severity.OK) {
+        continue;
+      }
+      switch (finding.check()) {
+        case "overlay volatile" -> features.add("volatile");
+        case "overlay userxattr" -> features.add("userxattr");
+        case "RENAME_WHITEOUT" -> features.add("rename-whiteout");
+        default -> {}
+      }
+    }
+    return features;
   }
 
   List<Finding> probe() throws IOException {

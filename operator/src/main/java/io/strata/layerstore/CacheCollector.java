@@ -34,7 +34,13 @@ public final class CacheCollector {
    */
   public record Budget(long maxBytes, long minFreeBytes, long minFreeInodes) {}
 
-  private record Root(String chainHex, long bytes, long lastUsed) {}
+  private record Root(String chainHex, long files, long bytes, long lastUsed) {}
+
+  /**
+   * What the cache holds: apparent bytes and files of the committed roots (hardlinked data counted
+   * once per root), and the size of the filesystem it lives on.
+   */
+  public record Usage(long bytes, long files, long capacityBytes) {}
 
   private final StoreLayout layout;
   private final Syscalls sys;
@@ -73,6 +79,15 @@ public final class CacheCollector {
     return removed;
   }
 
+  /** What the committed roots hold now, from their records. */
+  public Usage usage() throws IOException {
+    List<Root> roots = committedRoots();
+    return new Usage(
+        roots.stream().mapToLong(Root::bytes).sum(),
+        roots.stream().mapToLong(Root::files).sum(),
+        sys.statfs(layout.stateDir()).totalBytes());
+  }
+
   private boolean withinBudget(long total, Budget budget) throws IOException {
     FsStat fs = sys.statfs(layout.layers());
     boolean bytesOk = budget.maxBytes() <= 0 || total <= budget.maxBytes();
@@ -97,12 +112,17 @@ public final class CacheCollector {
         String chainHex = dir.getFileName().toString();
         if (stored != null) {
           roots.add(
-              new Root(chainHex, stored.bytes(), Files.getLastModifiedTime(record).toMillis()));
+              new Root(
+                  chainHex,
+                  stored.files(),
+                  stored.bytes(),
+                  Files.getLastModifiedTime(record).toMillis()));
         } else { // the layer store writes it again when the root is next used
           log.warn(
               "{} is unreadable: counting its root, and taking it as the least recently used",
               record);
-          roots.add(new Root(chainHex, LayerStore.count(root)[1], 0));
+          long[] counted = LayerStore.count(root);
+          roots.add(new Root(chainHex, counted[0], counted[1], 0));
         }
       }
     }

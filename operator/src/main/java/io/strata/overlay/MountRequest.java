@@ -26,7 +26,7 @@ public record MountRequest(
   private static final Pattern UID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
   public MountRequest {
-    if (uid == null || !UID.matcher(uid).matches()) {
+    if (!isValidUid(uid)) {
       throw new IllegalArgumentException("mount uid '" + uid + "' is not [a-z0-9-], 1-63 long");
     }
     if (name == null || !UID.matcher(name).matches()) {
@@ -54,6 +54,11 @@ public record MountRequest(
   public MountRequest inMemory(long bytes) {
     return new MountRequest(
         uid, name, target, lowerRoot, readOnly, bytes, volatileUpper, seLinuxContext);
+  }
+
+  /** Whether {@code uid} may name a mount: it becomes part of paths and of mount sources. */
+  public static boolean isValidUid(String uid) {
+    return uid != null && UID.matcher(uid).matches();
   }
 
   public boolean isMemory() {

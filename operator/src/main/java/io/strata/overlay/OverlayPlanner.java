@@ -22,7 +22,6 @@ public final class OverlayPlanner {
   /** Always set: no index or metacopy or redirects, so an upper never depends on lower inodes. */
   static final String FIXED_OPTIONS = "index=off,metacopy=off,redirect_dir=off";
 
-  private static final Pattern UID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
   private static final Pattern UNSAFE_PATH_CHARS = Pattern.compile("[,:\\\\\\s\\p{Cntrl}]");
   private static final Pattern SELINUX_CONTEXT =
       Pattern.compile("[a-z0-9_]+:[a-z0-9_]+:[a-z0-9_]+(:[A-Za-z0-9.,:-]+)?");
@@ -30,7 +29,7 @@ public final class OverlayPlanner {
   private OverlayPlanner() {}
 
   public static MountSpec plan(OverlayRequest request) throws MountRefusedException {
-    if (request.uid() == null || !UID.matcher(request.uid()).matches()) {
+    if (!MountRequest.isValidUid(request.uid())) {
       throw new MountRefusedException(
           Reason.UnsafeMountOption, "mount uid '" + request.uid() + "' is not [a-z0-9-]");
     }

@@ -1,7 +1,12 @@
 package io.strata.deploy;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.agent.AgentConfig;
+import io.strata.crd.NodeLayerState;
+import io.strata.doctor.Doctor;
+import io.strata.sys.Syscalls;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.ExampleScenario;
 import io.strata.testing.InProcess;
@@ -69,5 +74,16 @@ class ExampleE2EIT {
             },
             Duration.ofSeconds(60))
         .run();
+
+    // The features the agent reports are the ones doctor finds on this node.
+    assertThat(
+            client
+                .resources(NodeLayerState.class)
+                .withName(NODE)
+                .get()
+                .getStatus()
+                .agent
+                .overlayFeatures)
+        .isEqualTo(Doctor.overlayFeatures(node.stateDir, Syscalls.get()));
   }
 }

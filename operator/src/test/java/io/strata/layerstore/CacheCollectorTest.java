@@ -99,6 +99,22 @@ class CacheCollectorTest {
   }
 
   @Test
+  void usageIsWhatTheCommittedRootsHoldOnAFilesystemOfItsSize() throws Exception {
+    CacheCollector collector = new CacheCollector(layout, Syscalls.get());
+    assertThat(collector.usage().bytes()).isZero();
+
+    Materialized small = root("small", 10);
+    Materialized large = root("large", 300);
+
+    CacheCollector.Usage usage = collector.usage();
+    assertThat(usage.bytes()).isEqualTo(small.bytes() + large.bytes()).isEqualTo(310 << 10);
+    assertThat(usage.files()).isEqualTo(small.files() + large.files()).isEqualTo(2);
+    assertThat(usage.capacityBytes())
+        .isEqualTo(Syscalls.get().statfs(layout.stateDir()).totalBytes())
+        .isGreaterThan(usage.bytes());
+  }
+
+  @Test
   void withinBudgetNothingIsRemoved() throws Exception {
     root("a", 10);
     root("b", 10);

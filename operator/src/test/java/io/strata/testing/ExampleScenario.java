@@ -75,6 +75,19 @@ public final class ExampleScenario {
           }
         });
     for (String node : nodes) {
+      Eventually.within(
+          timeout,
+          () -> {
+            NodeLayerState.Status status =
+                client.resources(NodeLayerState.class).withName(node).get().getStatus();
+            assertThat(status.cache).as(node + " status.cache").isNotNull();
+            assertThat(status.cache.bytes).as("the example's bytes").isPositive();
+            assertThat(status.cache.files).as("the example's files").isPositive();
+            assertThat(status.cache.capacityBytes).isGreaterThan(status.cache.bytes);
+            assertThat(status.agent.overlayFeatures).as(node + " overlayFeatures").isNotNull();
+          });
+    }
+    for (String node : nodes) {
       String target = entry(node, name).target;
       assertThat(files.read(node, target, "usr/share/greeting/app.txt"))
           .isEqualTo("hello from the app layer\n");
