@@ -1,11 +1,11 @@
 package io.strata.cli;
 
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.StoreLayout;
+import io.strata.oci.Digest;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import java.nio.file.Path;

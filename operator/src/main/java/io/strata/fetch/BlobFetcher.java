@@ -1,9 +1,9 @@
 package io.strata.fetch;
 
 import io.strata.fetch.HttpClients.Network;
-import io.strata.layerstore.Digest;
 import io.strata.layout.Durable;
 import io.strata.layout.StoreLayout;
+import io.strata.oci.Digest;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;

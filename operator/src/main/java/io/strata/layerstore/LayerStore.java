@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.strata.layout.RecordFile;
 import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
+import io.strata.oci.ChainIds;
+import io.strata.oci.Digest;
 import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.SyscallException;

@@ -1,6 +1,6 @@
 package io.strata.registry;
 
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 

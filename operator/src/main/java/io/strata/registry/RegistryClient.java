@@ -5,7 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.fetch.BlobFetcher;
 import io.strata.fetch.Destinations;
 import io.strata.fetch.RefusedException;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
+import io.strata.oci.MediaTypes;
 import io.strata.registry.Credentials.Login;
 import io.strata.registry.RegistryHosts.Endpoint;
 import io.strata.tarapply.LayerException;
@@ -35,23 +36,6 @@ import java.util.stream.IntStream;
 public final class RegistryClient {
   /** Manifests and image configs are small JSON; anything bigger is refused unread. */
   static final int MAX_DOCUMENT_BYTES = 4 << 20;
-
-  static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-  static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-  static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
-  static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-
-  private static final Set<String> LAYER_TYPES =
-      Set.of(
-          "application/vnd.oci.image.layer.v1.tar",
-          "application/vnd.oci.image.layer.v1.tar+gzip",
-          "application/vnd.oci.image.layer.v1.tar+zstd",
-          "application/vnd.docker.image.rootfs.diff.tar",
-          "application/vnd.docker.image.rootfs.diff.tar.gzip");
-  private static final Set<String> CONFIG_TYPES =
-      Set.of(
-          "application/vnd.oci.image.config.v1+json",
-          "application/vnd.docker.container.image.v1+json");
 
   /**
    * One layer of an image: what {@link BlobFetcher} and the layer store need. {@code diffId} is the
@@ -192,7 +176,13 @@ public final class RegistryClient {
    */
   private Manifest manifest(ImageReference image, String reference, Credentials credentials)
       throws LayerException, InterruptedException {
-    String accept = String.join(", ", OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST);
+    String accept =
+        String.join(
+            ", ",
+            MediaTypes.OCI_INDEX,
+            MediaTypes.OCI_MANIFEST,
+            MediaTypes.DOCKER_LIST,
+            MediaTypes.DOCKER_MANIFEST);
     Document d = document(image, "manifests", reference, accept, credentials, "manifest");
     return parse(image, reference, d.uri(), d.bytes(), d.headers());
   }
@@ -306,13 +296,13 @@ public final class RegistryClient {
       mediaType = headers.firstValue("Content-Type").orElse("").split(";")[0].trim();
     }
     if (mediaType.isEmpty() && document.has("manifests")) {
-      mediaType = OCI_INDEX;
+      mediaType = MediaTypes.OCI_INDEX;
     } else if (mediaType.isEmpty() && document.has("layers")) {
-      mediaType = OCI_MANIFEST;
+      mediaType = MediaTypes.OCI_MANIFEST;
     }
     if (!isIndex(mediaType)
-        && !OCI_MANIFEST.equals(mediaType)
-        && !DOCKER_MANIFEST.equals(mediaType)) {
+        && !MediaTypes.OCI_MANIFEST.equals(mediaType)
+        && !MediaTypes.DOCKER_MANIFEST.equals(mediaType)) {
       throw new LayerException(
           Reason.UnsupportedImage,
           image
@@ -324,7 +314,7 @@ public final class RegistryClient {
   }
 
   private static boolean isIndex(String mediaType) {
-    return OCI_INDEX.equals(mediaType) || DOCKER_LIST.equals(mediaType);
+    return MediaTypes.OCI_INDEX.equals(mediaType) || MediaTypes.DOCKER_LIST.equals(mediaType);
   }
 
   /** The manifest of {@code index} for {@code platform}. */
@@ -336,7 +326,7 @@ public final class RegistryClient {
       String os = p.path("os").asText("");
       String architecture = p.path("architecture").asText("");
       String type = entry.path("mediaType").asText("");
-      if (!OCI_MANIFEST.equals(type) && !DOCKER_MANIFEST.equals(type)) {
+      if (!MediaTypes.OCI_MANIFEST.equals(type) && !MediaTypes.DOCKER_MANIFEST.equals(type)) {
         continue; // nested indexes, attestations and other artifacts
       }
       offered.add(os + "/" + architecture);
@@ -363,7 +353,7 @@ public final class RegistryClient {
   private static List<Layer> layersOf(ImageReference image, Manifest manifest)
       throws LayerException {
     String configType = manifest.document().path("config").path("mediaType").asText("");
-    if (!CONFIG_TYPES.contains(configType)) {
+    if (!MediaTypes.CONFIGS.contains(configType)) {
       throw new LayerException(
           Reason.UnsupportedImage,
           image
@@ -392,7 +382,7 @@ public final class RegistryClient {
                 + type
                 + "); Strata fetches only layers the registry holds");
       }
-      if (!LAYER_TYPES.contains(type)) {
+      if (!MediaTypes.LAYERS.contains(type)) {
         throw new LayerException(
             Reason.UnsupportedMediaType,
             where + " has media type " + (type.isEmpty() ? "(none)" : type) + ", not a tar layer");

@@ -1,5 +1,6 @@
 package io.strata.tarapply;
 
+import io.strata.oci.MediaTypes;
 import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,13 +17,9 @@ public enum Compression {
       return null;
     }
     return switch (mediaType) {
-      case "application/vnd.oci.image.layer.v1.tar",
-          "application/vnd.docker.image.rootfs.diff.tar" ->
-          NONE;
-      case "application/vnd.oci.image.layer.v1.tar+gzip",
-          "application/vnd.docker.image.rootfs.diff.tar.gzip" ->
-          GZIP;
-      case "application/vnd.oci.image.layer.v1.tar+zstd" -> ZSTD;
+      case MediaTypes.OCI_LAYER, MediaTypes.DOCKER_LAYER -> NONE;
+      case MediaTypes.OCI_LAYER_GZIP, MediaTypes.DOCKER_LAYER_GZIP -> GZIP;
+      case MediaTypes.OCI_LAYER_ZSTD -> ZSTD;
       default ->
           throw new LayerException(
               Reason.UnsupportedMediaType, "media type " + mediaType + " is not a tar layer");

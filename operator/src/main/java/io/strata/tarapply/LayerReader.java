@@ -1,7 +1,7 @@
 package io.strata.tarapply;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.TarGuard.GuardException;
 import java.io.BufferedInputStream;

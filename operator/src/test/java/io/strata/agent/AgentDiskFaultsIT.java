@@ -6,7 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;

@@ -11,7 +11,7 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import io.strata.overlay.MountTable;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;

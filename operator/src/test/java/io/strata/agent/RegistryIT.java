@@ -10,7 +10,7 @@ import io.strata.crd.NameReference;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.StrataApi;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import io.strata.testing.Consistently;
 import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;

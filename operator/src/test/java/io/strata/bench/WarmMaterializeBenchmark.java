@@ -1,10 +1,10 @@
 package io.strata.bench;
 
-import io.strata.layerstore.Digest;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
+import io.strata.oci.Digest;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import java.nio.file.Files;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
-import io.strata.layerstore.Digest;
 import io.strata.layout.RecordFile;
 import io.strata.layout.StoreLayout;
+import io.strata.oci.Digest;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.FaultyDisk;

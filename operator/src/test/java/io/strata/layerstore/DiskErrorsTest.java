@@ -8,6 +8,7 @@ import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.StoreLayout;
 import io.strata.layout.Trees;
+import io.strata.oci.Digest;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layout.StoreLayout;
+import io.strata.oci.Digest;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;
 import io.strata.tarapply.LayerException.Reason;

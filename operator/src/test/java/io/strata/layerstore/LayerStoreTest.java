@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.StoreLayout;
+import io.strata.oci.ChainIds;
+import io.strata.oci.Digest;
 import io.strata.sys.FileStat;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.LayerException;

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.layout.StoreLayout;
+import io.strata.oci.Digest;
 import io.strata.sys.Syscalls;
 import io.strata.tarapply.Limits;
 import io.strata.testing.TarBuilder;

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import io.strata.tarapply.LayerException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;

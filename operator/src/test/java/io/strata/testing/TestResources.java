@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.crd.LayerSet;
 import io.strata.crd.OverlayMount;
-import io.strata.layerstore.Digest;
+import io.strata.oci.Digest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;

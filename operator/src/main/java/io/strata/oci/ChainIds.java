@@ -1,4 +1,4 @@
-package io.strata.layerstore;
+package io.strata.oci;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

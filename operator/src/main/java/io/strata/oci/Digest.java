@@ -1,4 +1,4 @@
-package io.strata.layerstore;
+package io.strata.oci;
 
 import io.strata.sys.Sha256;
 import java.io.IOException;
