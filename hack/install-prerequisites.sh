@@ -22,7 +22,7 @@ packages=(
   containerd runc  # the real node's container runtime (kubelet talks to containerd's CRI plugin)
   containernetworking-plugins  # the node's loopback-only CNI network: pods use the host's network
   busybox-static   # the pods' images on the real node, made locally: nothing is pulled
-  iptables         # kubelet's start-up checks look for it; it adds no rules that leave loopback
+  iptables         # kubelet adds its firewall chains with it; hack/node.sh down takes them out
 )
 
 missing=()

@@ -5,7 +5,8 @@
 # keeps its state under one directory.
 #
 #   hack/node.sh up DIR [MOUNT_BASE]   start it all; returns when the Node is Ready
-#   hack/node.sh down DIR              stop it all, leaving no process, mount, cgroup or sysctl
+#   hack/node.sh down DIR              stop it all, leaving no process, mount, cgroup, changed
+#                                      sysctl or firewall chain behind
 #   hack/node.sh import DIR TAR...     import docker-archive images into the node's containerd
 #
 # After `up`: DIR/kubeconfig (cluster-admin), DIR/env (API_SERVER_PORT, NODE_NAME, MOUNT_BASE,
@@ -122,6 +123,13 @@ up() {
   rm -rf "${dir:?}"/{pki,etcd,containerd,kubelet,cni,pod-logs,logs,pids,*.kubeconfig,kubeconfig,env}
   mkdir -p "$dir"/{pki,etcd,containerd,kubelet,cni,pod-logs,logs,pids} "$mount_base"
   [ -f "$dir/sysctls" ] || sysctl -e "${sysctls[@]}" | sed 's/ = /=/' >"$dir/sysctls"
+  # kubelet adds firewall chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, ...): `down` puts the
+  # rules back as they were.
+  for family in iptables ip6tables; do
+    if command -v "$family-save" >/dev/null && [ ! -f "$dir/$family.rules" ]; then
+      "$family-save" >"$dir/$family.rules"
+    fi
+  done
   echo "$mount_base" >"$dir/mount-base"
 
   local etcd_port etcd_peer_port kubelet_port kubelet_healthz_port
@@ -291,6 +299,26 @@ stop() {
   rm -f "$pid_file"
 }
 
+# restore_firewall FAMILY: FAMILY's rules as `up` saved them. A table that was not loaded then
+# is emptied (its chains flushed and deleted); the others are restored whole. Fails when a KUBE-
+# chain that was not there before is left.
+restore_firewall() {
+  local family=$1 saved=$dir/$1.rules
+  [ -f "$saved" ] || return 0
+  for table in filter nat mangle raw; do
+    if ! grep -q "^\*$table\$" "$saved"; then
+      "$family" -t "$table" -F 2>/dev/null || true
+      "$family" -t "$table" -X 2>/dev/null || true
+    fi
+  done
+  "$family-restore" <"$saved"
+  local before after
+  before=$(grep -c '^:KUBE-' "$saved" || true)
+  after=$("$family-save" | grep -c '^:KUBE-' || true)
+  rm -f "$saved"
+  [ "$after" -le "$before" ]
+}
+
 down() {
   local mount_base
   mount_base=$(cat "$dir/mount-base" 2>/dev/null || echo "$dir/mounts")
@@ -335,6 +363,9 @@ down() {
     done
     rm -f "$dir/sysctls"
   fi
+  for family in iptables ip6tables; do
+    restore_firewall "$family" || left+=("$family rules")
+  done
   rm -rf "$dir/pids"
 
   # What must be gone, checked: a teardown that leaves something behind fails.
