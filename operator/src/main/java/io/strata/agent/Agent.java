@@ -95,6 +95,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private CacheCollector collector;
   private long lastCollection;
   private NodeLayerState.Cache cache;
+  private Set<String> measuredFor = Set.of();
   private List<String> overlayFeatures = List.of();
   private HealthServer health;
   private Operator operator;
@@ -391,8 +392,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
    * Keeps the cache within budget, at most once a minute and only while every served LayerSet has
    * settled (Ready or Failed): new work starts only on this thread, so nothing is being built on a
    * root the collector could remove. Blobs no LayerSet still needs go on every settled pass: they
-   * are big, and listing them is cheap. Every settled pass also measures what the cache holds
-   * (status.cache).
+   * are big, and listing them is cheap. What the cache holds (status.cache) is measured again after
+   * each collection and whenever the roots the node's LayerSets use change.
    */
   private void collectGarbage(NodeLayerState.Status next) {
     boolean settled =
@@ -409,24 +410,29 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     } catch (IOException e) {
       log.warn("removing unneeded blobs failed (retried later): {}", e.getMessage());
     }
+    Set<String> needed =
+        next.layerSets.stream()
+            .filter(e -> e.chainId != null)
+            .map(e -> e.chainId.substring("sha256:".length()))
+            .collect(Collectors.toSet());
     long now = System.nanoTime();
-    if (now - lastCollection >= TimeUnit.MINUTES.toNanos(1) || lastCollection == 0) {
+    boolean collect = now - lastCollection >= TimeUnit.MINUTES.toNanos(1) || lastCollection == 0;
+    if (collect) {
       lastCollection = now;
-      Set<String> needed =
-          next.layerSets.stream()
-              .filter(e -> e.chainId != null)
-              .map(e -> e.chainId.substring("sha256:".length()))
-              .collect(Collectors.toSet());
       try {
         collector.collect(needed, config.cacheBudget());
       } catch (IOException e) {
         log.warn("cache collection failed (retried later): {}", e.getMessage());
       }
     }
-    measureCache();
+    // Reading every root's record is not for every pass: only when roots may have come or gone.
+    if (collect || !needed.equals(measuredFor)) {
+      measureCache();
+      measuredFor = needed;
+    }
   }
 
-  /** What the cache holds, for status.cache: read again on every settled pass (its records). */
+  /** What the cache holds, for status.cache, from the committed roots' records. */
   private void measureCache() {
     try {
       CacheCollector.Usage usage = collector.usage();
