@@ -89,6 +89,7 @@ public final class NodeScenario {
     Pod reader = createPod(documentedReader());
     awaitLog(reader, APP_TEXT);
     awaitLog(early, APP_TEXT); // it started before the mount existed, and saw it appear
+    assertProbesAnswer(reader);
     Eventually.within(
         TIMEOUT,
         () ->
@@ -124,6 +125,7 @@ public final class NodeScenario {
     assertThat(exec(reader, "cat", "/example/" + APP_FILE)).isEqualTo(APP_TEXT);
 
     handOverLeadership();
+    assertProbesAnswer(reader);
 
     kubectl("delete", "overlaymount", EXAMPLE, "--wait=true", "--timeout=3m");
     Eventually.within(
@@ -456,6 +458,19 @@ public final class NodeScenario {
     Eventually.within(
         TIMEOUT,
         () -> assertThat(client.pods().inNamespace(NAMESPACE).list().getItems()).isEmpty());
+  }
+
+  /**
+   * What the probes ask, asked from a pod on the node's network: both processes' liveness and
+   * readiness endpoints answer 200 (busybox wget fails on any other status). A liveness probe
+   * kubelet let fail a few times would not show as a restart within this scenario.
+   */
+  private void assertProbesAnswer(Pod onHostNetwork) throws Exception {
+    for (int port : List.of(AGENT_PORT, CONTROLLER_PORT)) {
+      for (String path : List.of("/healthz", "/readyz")) {
+        exec(onHostNetwork, "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:" + port + path);
+      }
+    }
   }
 
   private void assertRunningWithoutRestarts(String pod, String namespace) {
