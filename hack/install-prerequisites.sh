@@ -19,6 +19,7 @@ packages=(
   openssl        # certificates for the registry TLS and token-auth tests
   tinyproxy      # a real HTTP proxy for the download-through-a-proxy tests
   debootstrap    # a real root filesystem to layer
+  faketime       # a JVM clock just before midnight, for the test control plane's start-up
   containerd runc  # the real node's container runtime (kubelet talks to containerd's CRI plugin)
   containernetworking-plugins  # the node's loopback-only CNI network: pods use the host's network
   busybox-static   # the pods' images on the real node, made locally: nothing is pulled

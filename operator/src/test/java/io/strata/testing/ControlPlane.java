@@ -1,7 +1,12 @@
 package io.strata.testing;
 
-import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfig;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubeapitest.binary.BinaryManager;
+import io.fabric8.kubeapitest.cert.CertManager;
+import io.fabric8.kubeapitest.kubeconfig.KubeConfig;
+import io.fabric8.kubeapitest.process.EtcdProcess;
+import io.fabric8.kubeapitest.process.KubeAPIServerProcess;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -13,14 +18,21 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * One real kube-apiserver and etcd for the whole test JVM, started by Fabric8 kube-api-test from
- * the binaries {@code hack/build-control-plane.sh} builds, with RBAC on and {@code crds/}
- * installed. Tests share it and keep apart by unique names.
+ * One real kube-apiserver and etcd for the whole test JVM, started with Fabric8 kube-api-test's
+ * parts (its binaries, certificates, processes and kubeconfig) from the binaries {@code
+ * hack/build-control-plane.sh} builds, with RBAC on and {@code crds/} installed. Tests share it and
+ * keep apart by unique names.
+ *
+ * <p>It waits for the server itself rather than through {@code KubeAPIServer.start()}:
+ * kube-api-test 7.5 measures its start-up timeout on {@code LocalTime}, which wraps at midnight, so
+ * a start within the timeout of midnight failed at once with "Kube API Server did not start
+ * properly". Waiting on the monotonic clock has no such edge.
  *
  * <p>Without the binaries the tests that need it fail under CI and {@code hack/test.sh}, and are
  * skipped elsewhere with the reason ({@link Tools#require}).
@@ -28,36 +40,83 @@ import java.util.stream.Stream;
 public final class ControlPlane {
   public static final String KUBE_VERSION = "1.36.3";
 
+  private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(3);
+
   private static ControlPlane shared;
 
-  private final KubeAPIServer server;
+  private final EtcdProcess etcd;
+  private final KubeAPIServerProcess apiServer;
   private final String kubeconfig;
 
-  private ControlPlane(KubeAPIServer server) {
-    this.server = server;
-    this.kubeconfig = server.getKubeConfigYaml();
+  private ControlPlane(EtcdProcess etcd, KubeAPIServerProcess apiServer, String kubeconfig) {
+    this.etcd = etcd;
+    this.apiServer = apiServer;
+    this.kubeconfig = kubeconfig;
   }
 
   /** The shared control plane, started on first use. */
   public static synchronized ControlPlane shared() {
     if (shared == null) {
       requireBinaries();
-      KubeAPIServer server =
-          new KubeAPIServer(
-              KubeAPIServerConfigBuilder.anAPIServerConfig()
-                  .withApiServerVersion(KUBE_VERSION)
-                  .withOfflineMode(true)
-                  .withStartupTimeout(180_000)
-                  .withUpdateKubeConfig(false)
-                  .withApiServerFlag("--advertise-address", "127.0.0.1")
-                  .withApiServerFlag("--bind-address", "127.0.0.1")
-                  .build());
-      server.start();
-      Runtime.getRuntime().addShutdownHook(new Thread(server::stop));
-      shared = new ControlPlane(server);
-      shared.installCrds();
+      ControlPlane started = start();
+      Runtime.getRuntime().addShutdownHook(new Thread(started::stop));
+      started.awaitReady();
+      started.installCrds();
+      shared = started;
     }
     return shared;
+  }
+
+  private static ControlPlane start() {
+    KubeAPIServerConfig config =
+        KubeAPIServerConfigBuilder.anAPIServerConfig()
+            .withApiServerVersion(KUBE_VERSION)
+            .withOfflineMode(true)
+            .withUpdateKubeConfig(false)
+            .withApiServerFlag("--advertise-address", "127.0.0.1")
+            .withApiServerFlag("--bind-address", "127.0.0.1")
+            .build();
+    BinaryManager binaries = new BinaryManager(config);
+    binaries.initAndDownloadIfRequired();
+    CertManager certs = new CertManager(config.getKubeAPITestDir());
+    certs.createCertificatesIfNeeded();
+    EtcdProcess etcd =
+        new EtcdProcess(
+            binaries,
+            process -> System.err.println("etcd of the test control plane stopped"),
+            false,
+            (int) STARTUP_TIMEOUT.toMillis());
+    KubeAPIServerProcess apiServer =
+        new KubeAPIServerProcess(
+            certs,
+            binaries,
+            process -> System.err.println("kube-apiserver of the test control plane stopped"),
+            config);
+    int port = apiServer.startApiServer(etcd.startEtcd());
+    return new ControlPlane(
+        etcd, apiServer, new KubeConfig(certs, binaries).generateKubeConfigYaml(port));
+  }
+
+  /** Ready when the server answers for the default namespace, which its bootstrap creates. */
+  private void awaitReady() {
+    try (KubernetesClient client = adminClient()) {
+      Eventually.within(
+          STARTUP_TIMEOUT,
+          () -> {
+            if (client.namespaces().withName("default").get() == null) {
+              throw new AssertionError("no default namespace yet");
+            }
+          });
+    } catch (AssertionError e) {
+      stop();
+      throw e;
+    }
+  }
+
+  private void stop() {
+    apiServer.stopApiServer();
+    etcd.stopEtcd();
+    etcd.cleanEtcdData();
   }
 
   private static void requireBinaries() {
