@@ -61,7 +61,7 @@ public final class MountPlanner {
     }
     steps.add(new RecordLower(layout.lowerRecord(request.uid()), lower));
     MountSpec spec = OverlayPlanner.plan(overlayRequest(request, target, lower, upper));
-    steps.add(new MountOverlay(spec));
+    steps.add(new MountOverlay(spec, layout.mountBase()));
     return new MountPlan(
         steps,
         new MountedOverlay(request.uid(), target, spec, upper.upper(), upper.work(), false, null));
@@ -172,7 +172,8 @@ public final class MountPlanner {
                 home,
                 "tmpfs",
                 EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
-                "size=" + request.memoryBytes() + ",mode=0700")));
+                "size=" + request.memoryBytes() + ",mode=0700"),
+            layout.mountBase()));
   }
 
   private record Upper(Path upper, Path work, Path emptyLower) {}

@@ -22,12 +22,22 @@ public sealed interface MountStep {
   /** The empty second lower of a read-only mount: made if missing, refused unless empty. */
   record RequireEmptyDirectory(Path dir) implements MountStep {}
 
-  /** A Memory upper's tmpfs, onto its directory opened beneath the mount base. */
-  record MountTmpfs(MountSpec spec) implements MountStep {}
+  /**
+   * Gives {@code dir} (an upper's top directory, which the merged root shows) to group {@code gid}
+   * with group write and setgid, so that a pod's fsGroup may write: only that directory, never a
+   * recursive chown of the tree.
+   */
+  record ShareWithGroup(Path dir, int gid) implements MountStep {}
+
+  /** A Memory upper's tmpfs, onto its directory opened beneath {@code beneath}. */
+  record MountTmpfs(MountSpec spec, Path beneath) implements MountStep {}
 
   /** Records the lower the upper is mounted on, next to the upper. */
   record RecordLower(Path record, Path lower) implements MountStep {}
 
-  /** The overlay itself, onto its target opened beneath the mount base. The last step. */
-  record MountOverlay(MountSpec spec) implements MountStep {}
+  /**
+   * The overlay itself, onto its target opened beneath {@code beneath} (the mount base, or
+   * kubelet's pods directory for a pod volume). The last step.
+   */
+  record MountOverlay(MountSpec spec, Path beneath) implements MountStep {}
 }

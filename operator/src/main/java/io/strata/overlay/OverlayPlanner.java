@@ -28,11 +28,20 @@ public final class OverlayPlanner {
 
   private OverlayPlanner() {}
 
+  /** The overlay of an OverlayMount: its source is {@code strata:<uid>}. */
   public static MountSpec plan(OverlayRequest request) throws MountRefusedException {
     if (!MountRequest.isValidUid(request.uid())) {
       throw new MountRefusedException(
           Reason.UnsafeMountOption, "mount uid '" + request.uid() + "' is not [a-z0-9-]");
     }
+    return plan(request, "strata:" + request.uid());
+  }
+
+  /**
+   * The overlay with the given mount source, which must already be safe: it is how a restarted
+   * agent recognises the mount ({@code strata-csi:<volume id>} for pod volumes).
+   */
+  public static MountSpec plan(OverlayRequest request, String source) throws MountRefusedException {
     StringBuilder data = new StringBuilder();
     Set<MountOption> flags = EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV);
     if (request.readOnly()) {
@@ -68,8 +77,7 @@ public final class OverlayPlanner {
           "overlay mount data is " + data.length() + " bytes, over one page (" + MAX_DATA + ")");
     }
     safe("target", request.target());
-    return new MountSpec(
-        "strata:" + request.uid(), request.target(), "overlay", flags, data.toString());
+    return new MountSpec(source, request.target(), "overlay", flags, data.toString());
   }
 
   private static String safe(String what, Path path) throws MountRefusedException {

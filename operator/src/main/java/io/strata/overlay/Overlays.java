@@ -11,6 +11,7 @@ import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RecordLower;
 import io.strata.overlay.MountStep.RequireEmptyDirectory;
 import io.strata.overlay.MountStep.RequireLowerDirectory;
+import io.strata.overlay.MountStep.ShareWithGroup;
 import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
@@ -106,7 +107,7 @@ public final class Overlays implements MountEngine {
   /**
    * Carries out {@code plan}'s steps in order; the outcome learns the previously recorded lower.
    */
-  MountedOverlay execute(MountPlan plan) throws MountRefusedException, IOException {
+  public MountedOverlay execute(MountPlan plan) throws MountRefusedException, IOException {
     Path previousLower = plan.outcome().previousLower();
     for (MountStep step : plan.steps()) {
       switch (step) {
@@ -118,9 +119,10 @@ public final class Overlays implements MountEngine {
           }
         }
         case RequireEmptyDirectory(Path dir) -> requireEmpty(dir);
-        case MountTmpfs(MountSpec spec) -> mountAt(spec);
+        case ShareWithGroup(Path dir, int gid) -> shareWithGroup(dir, gid);
+        case MountTmpfs(MountSpec spec, Path beneath) -> mountAt(spec, beneath);
         case RecordLower(Path record, Path lower) -> previousLower = recordLower(record, lower);
-        case MountOverlay(MountSpec spec) -> mountAt(spec);
+        case MountOverlay(MountSpec spec, Path beneath) -> mountAt(spec, beneath);
       }
     }
     MountedOverlay outcome = plan.outcome();
@@ -154,9 +156,9 @@ public final class Overlays implements MountEngine {
     }
   }
 
-  /** One mount(2) onto its target, opened beneath the mount base (created on the way). */
-  private void mountAt(MountSpec spec) throws IOException, MountRefusedException {
-    try (Fd handle = openTarget(spec.target())) {
+  /** One mount(2) onto its target, opened beneath {@code beneath} (created on the way). */
+  private void mountAt(MountSpec spec, Path beneath) throws IOException, MountRefusedException {
+    try (Fd handle = openTarget(beneath, spec.target())) {
       sys.mount(spec.source(), handle.procPath(), spec.fsType(), spec.flags(), spec.data());
     } catch (SyscallException e) {
       throw new MountRefusedException(Reason.MountFailed, e.getMessage());
@@ -170,6 +172,12 @@ public final class Overlays implements MountEngine {
     Files.createDirectory(dir);
     Files.setAttribute(dir, "unix:mode", 0700);
     return true;
+  }
+
+  private static void shareWithGroup(Path dir, int gid) throws IOException {
+    Files.setAttribute(dir, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+    int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+    Files.setAttribute(dir, "unix:mode", (mode & 07777) | 02070, LinkOption.NOFOLLOW_LINKS);
   }
 
   private void copyOwnerAndMode(Path from, Path to) throws IOException {
@@ -193,13 +201,22 @@ public final class Overlays implements MountEngine {
   // ---- targets
 
   /**
-   * Creates and opens {@code path} beneath the mount base one component at a time, never following
-   * a symlink or crossing into another mount, so a symlink planted or swapped in by anyone who can
+   * Creates and opens {@code path} beneath {@code base} one component at a time, never following a
+   * symlink or crossing into another mount, so a symlink planted or swapped in by anyone who can
    * write the base cannot redirect the mount: it goes onto the handle returned.
    */
-  private Fd openTarget(Path path) throws IOException, MountRefusedException {
-    Path relative = layout.mountBase().relativize(path);
-    Fd current = sys.openDirectoryHandle(layout.mountBase());
+  private Fd openTarget(Path base, Path path) throws IOException, MountRefusedException {
+    if (!path.startsWith(base) || path.equals(base)) {
+      throw new MountRefusedException(
+          Reason.UnsafeTarget, "target " + path + " is not strictly beneath " + base);
+    }
+    Path relative = base.relativize(path);
+    Fd current;
+    try {
+      current = sys.openDirectoryHandle(base);
+    } catch (SyscallException e) {
+      throw new MountRefusedException(Reason.MountFailed, e.getMessage());
+    }
     try {
       for (Path name : relative) {
         sys.mkdirat(current, name.toString(), 0755);
@@ -245,15 +262,31 @@ public final class Overlays implements MountEngine {
       throws MountRefusedException, IOException {
     new MountRequest(uid, uid, null, Path.of("/"), false, 0, false, null); // validates the uid
     String source = MountPlanner.SOURCE_PREFIX + uid;
-    List<Path> targets = new ArrayList<>();
-    for (Path target; (target = unmountOne(m -> planner.isStrataOverlay(m, source))) != null; ) {
-      targets.add(target);
-    }
+    List<Path> targets = unmountAll(layout.mountBase(), m -> planner.isStrataOverlay(m, source));
     if (deleteUpper) {
       Path memory = layout.memoryUpper(uid);
       String upperSource = MountPlanner.UPPER_SOURCE_PREFIX + uid;
-      unmountOne(m -> m.mountPoint().equals(memory) && m.source().equals(upperSource));
+      unmountAll(
+          layout.mountBase(), m -> m.mountPoint().equals(memory) && m.source().equals(upperSource));
       Trees.deleteViaTrash(layout.upperHome(uid), layout.store().trash());
+    }
+    return targets;
+  }
+
+  /**
+   * Unmounts every mount strictly beneath {@code base} that {@code which} matches, as {@link
+   * #unmount} does (EBUSY retried, then {@link Reason#Busy}; never lazily), removing each one's
+   * empty directory.
+   *
+   * @return where they were mounted
+   */
+  public List<Path> unmountAll(Path base, Predicate<MountInfo> which)
+      throws MountRefusedException, IOException {
+    Predicate<MountInfo> beneath =
+        m -> m.mountPoint().startsWith(base) && !m.mountPoint().equals(base);
+    List<Path> targets = new ArrayList<>();
+    for (Path target; (target = unmountOne(base, beneath.and(which))) != null; ) {
+      targets.add(target);
     }
     return targets;
   }
@@ -267,7 +300,8 @@ public final class Overlays implements MountEngine {
    *
    * @return where it was mounted, or null when nothing matches
    */
-  private Path unmountOne(Predicate<MountInfo> which) throws MountRefusedException, IOException {
+  private Path unmountOne(Path base, Predicate<MountInfo> which)
+      throws MountRefusedException, IOException {
     int busy = 0;
     for (int attempt = 0; attempt < MAX_MOVED_RETRIES; attempt++) {
       Optional<MountInfo> found = mountTable.read().mounts().stream().filter(which).findFirst();
@@ -276,7 +310,7 @@ public final class Overlays implements MountEngine {
       }
       MountInfo mount = found.get();
       String name = mount.mountPoint().getFileName().toString();
-      try (Fd parent = openParent(mount.mountPoint())) {
+      try (Fd parent = openParent(base, mount.mountPoint())) {
         if (parent == null || !isMountAt(parent, name, mount)) {
           continue; // moved or replaced since the table was read: look again
         }
@@ -307,15 +341,17 @@ public final class Overlays implements MountEngine {
         Reason.MountFailed, "a mount kept moving while being unmounted; giving up for now");
   }
 
-  /** The parent directory of {@code path}, opened beneath the base; null when gone or swapped. */
-  private Fd openParent(Path path) throws SyscallException {
-    Fd base = sys.openDirectoryHandle(layout.mountBase());
-    String relative = layout.mountBase().relativize(path.getParent()).toString();
+  /**
+   * The parent directory of {@code path}, opened beneath {@code base}; null when gone or swapped.
+   */
+  private Fd openParent(Path base, Path path) throws SyscallException {
+    Fd baseHandle = sys.openDirectoryHandle(base);
+    String relative = base.relativize(path.getParent()).toString();
     if (relative.isEmpty()) {
-      return base;
+      return baseHandle;
     }
-    try (base) {
-      return sys.openDirectoryBeneathAcrossMounts(base, relative);
+    try (baseHandle) {
+      return sys.openDirectoryBeneathAcrossMounts(baseHandle, relative);
     } catch (SyscallException e) {
       if (isMoved(e)) {
         return null;

@@ -61,7 +61,7 @@ class MountPlannerTest {
             new CreatePrivateDirectory(home.resolve("upper"), LOWER),
             new CreatePrivateDirectory(home.resolve("work"), null),
             new RecordLower(home.resolve("lower"), LOWER),
-            new MountOverlay(overlay));
+            new MountOverlay(overlay, BASE));
     assertThat(plan.outcome())
         .isEqualTo(
             new MountedOverlay(
@@ -88,7 +88,8 @@ class MountPlannerTest {
                     tmpfs,
                     "tmpfs",
                     EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
-                    "size=1048576,mode=0700")),
+                    "size=1048576,mode=0700"),
+                BASE),
             new CreatePrivateDirectory(tmpfs.resolve("upper"), LOWER),
             new CreatePrivateDirectory(tmpfs.resolve("work"), null));
     assertThat(plan.outcome().upperDir()).isEqualTo(tmpfs.resolve("upper"));
