@@ -29,6 +29,9 @@ import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
+import io.strata.csi.CsiLayout;
+import io.strata.csi.CsiServer;
+import io.strata.csi.PodVolumes;
 import io.strata.doctor.Doctor;
 import io.strata.fetch.BlobFetcher;
 import io.strata.kube.Apply;
@@ -54,6 +57,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -98,6 +102,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private Set<String> measuredFor = Set.of();
   private List<String> overlayFeatures = List.of();
   private HealthServer health;
+  private CsiServer csiServer;
   private Operator operator;
   private InformerEventSource<LayerSet, NodeLayerState> layerSets;
   private InformerEventSource<OverlayMount, NodeLayerState> overlayMounts;
@@ -209,12 +214,36 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
                 // Failures come back as a pass that retries itself; the SDK only counts them.
                 .withRetry(GenericRetry.noRetry()));
     operator.start();
+    if (config.csi() != null) {
+      csiServer = startCsi(layout, overlays);
+    }
     log.info(
         "agent for node {} started (state dir {}, mount base {}, namespace {})",
         config.nodeName(),
         config.stateDir(),
         config.mountBase(),
         config.namespace());
+  }
+
+  /** The CSI node plugin, publishing pod volumes of the LayerSets this node holds. */
+  private CsiServer startCsi(NodeLayout layout, Overlays overlays) throws IOException {
+    VolumeLayerSets roots =
+        new VolumeLayerSets(
+            config.nodeName(),
+            name -> layerSets.get(new ResourceID(name)),
+            namespace ->
+                Optional.ofNullable(client.namespaces().withName(namespace).get())
+                    .map(ns -> Objects.requireNonNullElse(ns.getMetadata().getLabels(), Map.of())),
+            () -> announced);
+    PodVolumes volumes =
+        new PodVolumes(
+            layout,
+            new CsiLayout(config.csi().kubeletDir()),
+            overlays,
+            Syscalls.get(),
+            roots,
+            config.csi().maxBytes());
+    return CsiServer.start(config.nodeName(), volumes);
   }
 
   /** The Prometheus text of the agent's metrics (what /metrics serves). */
@@ -527,6 +556,9 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    if (csiServer != null) {
+      csiServer.close();
+    }
     loop.shutdownNow();
     if (operator != null) {
       operator.stop();

@@ -23,7 +23,23 @@ public record AgentConfig(
     Duration fetchStallTimeout,
     List<Path> fileUrlDirs,
     CacheCollector.Budget cacheBudget,
-    RegistrySettings registries) {
+    RegistrySettings registries,
+    CsiSettings csi) {
+
+  /**
+   * The CSI node plugin ({@code csi.strata.io}): where kubelet's directory is, and the largest
+   * {@code sizeLimit} a pod volume may ask for.
+   */
+  public record CsiSettings(Path kubeletDir, long maxBytes) {
+    public static final long DEFAULT_MAX_BYTES = 8L << 30;
+
+    public CsiSettings {
+      kubeletDir = kubeletDir.toAbsolutePath().normalize();
+      if (maxBytes <= 0) {
+        throw new IllegalArgumentException("the largest volume size must be positive");
+      }
+    }
+  }
 
   public AgentConfig {
     Objects.requireNonNull(nodeName, "nodeName");
@@ -63,7 +79,8 @@ public record AgentConfig(
         .fetchStallTimeout(fetchStallTimeout)
         .fileUrlDirs(fileUrlDirs)
         .cacheBudget(cacheBudget)
-        .registries(registries);
+        .registries(registries)
+        .csi(csi);
   }
 
   /** Sets by name what differs from the defaults; {@link #build()} validates as the record does. */
@@ -81,6 +98,7 @@ public record AgentConfig(
     private List<Path> fileUrlDirs = List.of();
     private CacheCollector.Budget cacheBudget = DEFAULT_BUDGET;
     private RegistrySettings registries = RegistrySettings.DEFAULT;
+    private CsiSettings csi;
 
     private Builder(String nodeName, Path stateDir, Path mountBase) {
       this.nodeName = nodeName;
@@ -141,6 +159,12 @@ public record AgentConfig(
       return this;
     }
 
+    /** Serves the CSI node plugin with these settings; null (the default) serves none. */
+    public Builder csi(CsiSettings csi) {
+      this.csi = csi;
+      return this;
+    }
+
     public AgentConfig build() {
       return new AgentConfig(
           nodeName,
@@ -155,7 +179,8 @@ public record AgentConfig(
           fetchStallTimeout,
           fileUrlDirs,
           cacheBudget,
-          registries);
+          registries,
+          csi);
     }
   }
 

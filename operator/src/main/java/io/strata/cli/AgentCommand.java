@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.strata.agent.Agent;
 import io.strata.agent.AgentConfig;
+import io.strata.crd.ByteQuantity;
 import io.strata.layerstore.CacheCollector;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -104,6 +105,33 @@ final class AgentCommand implements Callable<Integer> {
       description = "Evict unused roots while fewer inodes are free (default ${DEFAULT-VALUE}).")
   long cacheMinFreeInodes;
 
+  @Option(
+      names = "--csi",
+      paramLabel = "BOOL",
+      arity = "1",
+      defaultValue = "${env:STRATA_CSI:-true}",
+      description =
+          "Serve the CSI node plugin csi.strata.io for pod volumes (default ${DEFAULT-VALUE}).")
+  boolean csi;
+
+  @Option(
+      names = "--kubelet-dir",
+      paramLabel = "DIR",
+      defaultValue = "${env:STRATA_KUBELET_DIR:-/var/lib/kubelet}",
+      description =
+          "kubelet's root directory, as kubelet sees it; the plugin's sockets and the volumes'"
+              + " targets lie beneath it (default ${DEFAULT-VALUE}).")
+  Path kubeletDir;
+
+  @Option(
+      names = "--csi-max-size",
+      paramLabel = "SIZE",
+      defaultValue = "${env:STRATA_CSI_MAX_SIZE:-8Gi}",
+      description =
+          "The largest sizeLimit a pod volume may ask for, as 512Mi or 2Gi (default"
+              + " ${DEFAULT-VALUE}).")
+  String csiMaxSize;
+
   @Override
   public Integer call() throws Exception {
     AgentConfig config = config();
@@ -132,7 +160,16 @@ final class AgentCommand implements Callable<Integer> {
         .cacheBudget(
             new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes))
         .registries(registries.settings())
+        .csi(csi ? new AgentConfig.CsiSettings(kubeletDir, csiMaxBytes()) : null)
         .build();
+  }
+
+  private long csiMaxBytes() {
+    try {
+      return ByteQuantity.parse("--csi-max-size", csiMaxSize);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
   private static void close(Agent agent, KubernetesClient client) {

@@ -62,6 +62,18 @@ public class LayerSet extends CustomResource<LayerSet.Spec, LayerSet.Status> {
     @JsonPropertyDescription("WaitForNodes (default) or Orphan.")
     @Default("WaitForNodes")
     public DeletionPolicy deletionPolicy;
+
+    @JsonPropertyDescription(
+        "Which namespaces' pods may mount this LayerSet as a csi.strata.io volume; omitted: none.")
+    public VolumeAccess volumeAccess;
+  }
+
+  /** Who may mount a LayerSet as a pod volume: its root may hold a private image. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class VolumeAccess {
+    @JsonPropertyDescription(
+        "Labels of the namespaces allowed; {} allows every namespace, omitted allows none.")
+    public LabelSelector namespaceSelector;
   }
 
   /** One layer blob, fetched from a URL and verified against its digest. */

@@ -21,6 +21,8 @@ import java.nio.file.Path;
  *   uppers/&lt;uid&gt;/lower          the lower root the upper was last mounted on
  *   uppers/&lt;uid&gt;/mount          the OverlayMount's name and reclaim policy, for teardown
  *   empty/                       the empty second lowerdir of read-only mounts
+ *   volumes/&lt;volume id&gt;/upper, work   a pod volume's Disk upper; for Memory, a tmpfs here
+ *                                holds them. Removed when the pod's volume is unpublished
  * &lt;mount base&gt;/                 default /mnt/strata: a shared mount
  *   &lt;name&gt;/                     the merged view of a mount (default target)
  *   .uppers/&lt;uid&gt;/              tmpfs of a Memory upper, holding upper/ and work/
@@ -35,6 +37,7 @@ public record NodeLayout(Path stateDir, Path mountBase) {
   public static final String MOUNT_RECORD = "mount";
   public static final String EMPTY = "empty";
   public static final String MEMORY_UPPERS = ".uppers";
+  public static final String VOLUMES = "volumes";
 
   public NodeLayout {
     stateDir = stateDir.toAbsolutePath().normalize();
@@ -68,6 +71,16 @@ public record NodeLayout(Path stateDir, Path mountBase) {
   /** The name and reclaim policy the agent mounted an OverlayMount's upper with. */
   public Path mountRecord(String uid) {
     return upperHome(uid).resolve(MOUNT_RECORD);
+  }
+
+  /** The uppers of pod volumes (CSI): {@code volumes/}. */
+  public Path volumes() {
+    return stateDir.resolve(VOLUMES);
+  }
+
+  /** Holds one pod volume's upper and work directories: {@code volumes/<volume id>}. */
+  public Path volumeHome(String volumeId) {
+    return volumes().resolve(volumeId);
   }
 
   public Path emptyLower() {

@@ -56,8 +56,15 @@ class MainTest {
     var cli = Main.commandLine();
     cli.parseArgs("agent", "--node-name=n", "--state-dir=/s", "--mount-base=/m");
     AgentCommand agent = cli.getSubcommands().get("agent").getCommand();
+    // The command serves the CSI plugin by default; an AgentConfig built in code does not.
     assertThat(agent.config())
-        .isEqualTo(AgentConfig.builder("n", Path.of("/s"), Path.of("/m")).httpPort(8080).build());
+        .isEqualTo(
+            AgentConfig.builder("n", Path.of("/s"), Path.of("/m"))
+                .httpPort(8080)
+                .csi(
+                    new AgentConfig.CsiSettings(
+                        Path.of("/var/lib/kubelet"), AgentConfig.CsiSettings.DEFAULT_MAX_BYTES))
+                .build());
   }
 
   private static final Pattern ENV_DEFAULT = Pattern.compile("\\$\\{env:(\\w+)");

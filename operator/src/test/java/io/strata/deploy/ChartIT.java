@@ -43,13 +43,19 @@ class ChartIT {
     assertThat(kinds(rendered))
         .contains(
             "DaemonSet", "Deployment", "ClusterRole", "Role", "ServiceAccount", "Service", "Job")
-        .contains("CustomResourceDefinition");
+        .contains("CustomResourceDefinition", "CSIDriver");
     assertDryRunAccepts(rendered);
     // The agent DaemonSet as the issue asks for it.
     assertThat(rendered)
         .contains("maxSurge: 0", "privileged: true", "priorityClassName: system-node-critical")
         .contains("mountPropagation: Bidirectional", "fieldPath: spec.nodeName")
         .contains("path: /healthz", "path: /readyz");
+    // The CSI plugin: its kubelet directories, and a driver kubelet never lets chown the tree.
+    assertThat(rendered)
+        .contains("--csi=true", "--kubelet-dir=/var/lib/kubelet", "--csi-max-size=8Gi")
+        .contains("mountPath: /var/lib/kubelet/pods", "path: /var/lib/kubelet/plugins_registry")
+        .contains("podInfoOnMount: true", "volumeLifecycleModes: [Ephemeral]")
+        .contains("fsGroupPolicy: None", "attachRequired: false");
   }
 
   @Test
@@ -77,6 +83,7 @@ class ChartIT {
           caBundleConfigMap: corp-ca
           mirrors: ["registry.example=https://mirror.internal:5000"]
           insecure: ["registry.lab:5000"]
+        csi: {kubeletDir: /var/lib/k0s/kubelet, maxSize: 2Gi}
         metrics: {enabled: false}
         removeFinalizersOnUninstall: false
         """);
@@ -100,8 +107,14 @@ class ChartIT {
         .contains("registry.example/platform/strata:9.9.9")
         .contains("--state-dir=/data/strata", "--cache-max-bytes=107374182400")
         .contains("resourceNames: [\"regcred\",\"mirrorcred\"]")
-        .contains("STRATA_REGISTRY_MIRRORS", "STRATA_CA_BUNDLE", "HTTPS_PROXY");
+        .contains("STRATA_REGISTRY_MIRRORS", "STRATA_CA_BUNDLE", "HTTPS_PROXY")
+        .contains("--kubelet-dir=/var/lib/k0s/kubelet", "--csi-max-size=2Gi")
+        .contains("path: /var/lib/k0s/kubelet/pods")
+        .doesNotContain("/var/lib/kubelet");
     assertDryRunAccepts(rendered);
+    String withoutCsi = helm("template", "strata", CHART.toString(), "--set", "csi.enabled=false");
+    assertThat(kinds(withoutCsi)).doesNotContain("CSIDriver");
+    assertThat(withoutCsi).contains("--csi=false").doesNotContain("kubelet");
   }
 
   @Test
@@ -113,7 +126,9 @@ class ChartIT {
             new String[] {"agent.fetchTimeout=2m", "/agent/fetchTimeout"},
             new String[] {"controller.replicas=two", "/controller/replicas"},
             new String[] {"image.pullPolicy=Sometimes", "/image/pullPolicy"},
-            new String[] {"registries.mirrors[0]=mirror.internal", "/registries/mirrors/0"})) {
+            new String[] {"registries.mirrors[0]=mirror.internal", "/registries/mirrors/0"},
+            new String[] {"csi.maxSize=2GB", "/csi/maxSize"},
+            new String[] {"csi.kubeletDir=var/lib/kubelet", "/csi/kubeletDir"})) {
       assertThatThrownBy(() -> helm("template", "strata", CHART.toString(), "--set", wrong[0]))
           .as(wrong[0])
           .hasMessageContaining(wrong[1]);

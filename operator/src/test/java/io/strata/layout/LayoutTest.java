@@ -51,6 +51,7 @@ class LayoutTest {
     assertThat(node.lowerRecord("u1")).isEqualTo(Path.of("/var/lib/strata/uppers/u1/lower"));
     assertThat(node.mountRecord("u1")).isEqualTo(Path.of("/var/lib/strata/uppers/u1/mount"));
     assertThat(node.emptyLower()).isEqualTo(Path.of("/var/lib/strata/empty"));
+    assertThat(node.volumeHome("csi-0a1b")).isEqualTo(Path.of("/var/lib/strata/volumes/csi-0a1b"));
     assertThat(node.defaultTarget("env")).isEqualTo(Path.of("/mnt/strata/env"));
     assertThat(node.memoryUpper("u1")).isEqualTo(Path.of("/mnt/strata/.uppers/u1"));
   }

@@ -36,7 +36,8 @@ public final class TestNodes {
   /**
    * {@code strata agent} for {@code node} as a process of its own, on this JVM's classpath,
    * reaching the API server through {@code kubeconfig}; {@code jvmOptions} before the main class,
-   * {@code agentOptions} after the defaults.
+   * {@code agentOptions} after the defaults. Without a CSI plugin: many such agents share this
+   * host, and kubelet's directory is not theirs.
    */
   public static ProcessBuilder agentProcess(
       String node,
@@ -59,7 +60,8 @@ public final class TestNodes {
             "--state-dir=" + stateDir,
             "--mount-base=" + mountBase,
             "--namespace=" + StrataApi.DEFAULT_NAMESPACE,
-            "--http-port=0"));
+            "--http-port=0",
+            "--csi=false"));
     command.addAll(List.of(agentOptions));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("KUBECONFIG", kubeconfig.toString());
