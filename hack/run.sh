@@ -45,6 +45,7 @@ kubectl label namespace strata-system pod-security.kubernetes.io/enforce=privile
 helm install strata charts/strata --namespace strata-system \
   --set image.repository="${image_ref%:*}" --set image.tag="${image_ref##*:}" \
   --set image.pullPolicy=Never --set agent.mountBase="$mount_base" \
+  --set csi.kubeletDir="$node_dir/kubelet" \
   --set agent.hostNetwork=true --set controller.hostNetwork=true \
   --set apiServer.host=127.0.0.1 --set apiServer.port="$API_SERVER_PORT" \
   --set agent.httpPort=18091 --set controller.httpPort=18092 --set controller.replicas=1 \

@@ -83,6 +83,11 @@ class K3sChartIT {
     }
 
     @Override
+    public Path kubeletDir() {
+      return Path.of("/var/lib/kubelet");
+    }
+
+    @Override
     public String onHost(String... command) throws Exception {
       return exec(k3s, command);
     }

@@ -48,6 +48,8 @@ public final class NodeScenario {
   private static final String APP_FILE = "usr/share/greeting/app.txt";
   private static final String APP_TEXT = "hello from the app layer\n";
   private static final String BUSYBOX = "strata-busybox:1";
+  private static final String VOLUMES = "volumes-allowed";
+  private static final String DENIED = "volumes-denied";
   private static final Duration TIMEOUT = Duration.ofMinutes(3);
 
   private final StrataCluster cluster;
@@ -97,6 +99,8 @@ public final class NodeScenario {
                 .as("the pod's write lands in the OverlayMount's upper")
                 .isNotBlank());
 
+    List<Pod> volumePods = podVolumes();
+
     MountIds before = mountIds(target, reader);
     String agentPod = agentPod().getMetadata().getName();
     client.pods().inNamespace(NAMESPACE).withName(agentPod).delete();
@@ -105,6 +109,12 @@ public final class NodeScenario {
     assertThat(mountIds(target, reader))
         .as("the agent's restart keeps the mount")
         .isEqualTo(before);
+    for (Pod pod : volumePods) {
+      assertThat(exec(pod, "cat", "/tools/written"))
+          .as("the agent's restart keeps the pod's volume")
+          .isEqualTo(pod.getMetadata().getName() + "\n");
+    }
+    podVolumesGoWithTheirPods(volumePods);
 
     agentPod = agentPod().getMetadata().getName();
     helm(
@@ -156,6 +166,164 @@ public final class NodeScenario {
         .delete();
   }
 
+  /**
+   * Pod volumes through kubelet and the agent's CSI plugin: two pods of an allowed namespace, one
+   * with a Disk and one with a Memory upper, each reading the example LayerSet and writing only
+   * into its own upper; a pod of a namespace the LayerSet does not admit is told why and gets no
+   * mount. The pods run as a non-root user whose fsGroup may write the volume.
+   */
+  private List<Pod> podVolumes() throws Exception {
+    for (String namespace : List.of(VOLUMES, DENIED)) {
+      kubectl("create", "namespace", namespace);
+    }
+    kubectl("label", "namespace", VOLUMES, "strata.io/tools=allowed");
+    kubectl(
+        "patch",
+        "layerset",
+        EXAMPLE,
+        "--type=merge",
+        "-p",
+        "{\"spec\":{\"volumeAccess\":{\"namespaceSelector\":"
+            + "{\"matchLabels\":{\"strata.io/tools\":\"allowed\"}}}}}");
+
+    Pod disk = createPod(volumePod("disk-volume", VOLUMES, Map.of()));
+    Pod memory =
+        createPod(
+            volumePod("memory-volume", VOLUMES, Map.of("medium", "Memory", "sizeLimit", "8Mi")));
+    for (Pod pod : List.of(disk, memory)) {
+      awaitLog(pod, APP_TEXT);
+      assertThat(exec(pod, "cat", "/tools/written")).isEqualTo(pod.getMetadata().getName() + "\n");
+    }
+    assertThat(
+            exec(
+                memory,
+                "sh",
+                "-c",
+                "dd if=/dev/zero of=/tools/big bs=1M count=16 2>&1; rm -f /tools/big"))
+        .as("a Memory volume holds its sizeLimit")
+        .contains("No space left on device");
+    String mountinfo = cluster.onHost("cat", "/proc/self/mountinfo");
+    assertThat(mountinfo.lines().filter(l -> l.contains(" - overlay strata-csi:")))
+        .as("one overlay per pod volume, made by the plugin")
+        .hasSize(2);
+
+    Pod denied =
+        client
+            .pods()
+            .inNamespace(DENIED)
+            .resource(volumePod("denied-volume", DENIED, Map.of()))
+            .create();
+    Eventually.within(
+        TIMEOUT,
+        () ->
+            assertThat(
+                    kubectl(
+                        "get",
+                        "events",
+                        "-n",
+                        DENIED,
+                        "--field-selector",
+                        "involvedObject.name=" + denied.getMetadata().getName(),
+                        "-o",
+                        "jsonpath={.items[*].message}"))
+                .contains(
+                    "LayerSet example may not be mounted as a volume in namespace " + DENIED));
+    assertThat(
+            client
+                .pods()
+                .inNamespace(DENIED)
+                .withName(denied.getMetadata().getName())
+                .get()
+                .getStatus()
+                .getPhase())
+        .isEqualTo("Pending");
+    client
+        .pods()
+        .inNamespace(DENIED)
+        .withName(denied.getMetadata().getName())
+        .withGracePeriod(0)
+        .delete();
+    return List.of(disk, memory);
+  }
+
+  /** Deleting the pods unmounts their volumes and removes their uppers: nothing is left. */
+  private void podVolumesGoWithTheirPods(List<Pod> pods) throws Exception {
+    for (Pod pod : pods) {
+      // Their sleep ignores SIGTERM: a second's grace, not thirty.
+      client
+          .pods()
+          .inNamespace(namespaceOf(pod))
+          .withName(pod.getMetadata().getName())
+          .withGracePeriod(1)
+          .delete();
+    }
+    Eventually.within(
+        TIMEOUT,
+        () -> {
+          assertThat(client.pods().inNamespace(VOLUMES).list().getItems()).isEmpty();
+          assertThat(cluster.onHost("cat", "/proc/self/mountinfo")).doesNotContain("strata-csi");
+          assertThat(
+                  cluster.onHost("sh", "-c", "ls -A /var/lib/strata/volumes 2>/dev/null || true"))
+              .as("the volumes' uppers are removed")
+              .isBlank();
+        });
+  }
+
+  /**
+   * A pod with an inline Strata volume of the example LayerSet, as a user under the restricted Pod
+   * Security Standard writes it (apart from the host's network, which this node needs): it reads a
+   * file of the layers, then writes its own name into the volume.
+   */
+  private Pod volumePod(String name, String namespace, Map<String, String> attributes) {
+    Map<String, String> volumeAttributes = new HashMap<>(attributes);
+    volumeAttributes.put("layerSet", EXAMPLE);
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace(namespace)
+        .endMetadata()
+        .withNewSpec()
+        .withNodeName(cluster.nodeName())
+        .withHostNetwork(true)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(1000L)
+        .withRunAsGroup(1000L)
+        .withFsGroup(2000L)
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
+        .endSecurityContext()
+        .addNewContainer()
+        .withName("app")
+        .withImage(BUSYBOX)
+        .withImagePullPolicy("Never")
+        .withCommand(
+            "sh",
+            "-c",
+            "cat /tools/" + APP_FILE + " && echo " + name + " > /tools/written && exec sleep 3600")
+        .withNewSecurityContext()
+        .withAllowPrivilegeEscalation(false)
+        .withNewCapabilities()
+        .withDrop("ALL")
+        .endCapabilities()
+        .endSecurityContext()
+        .addNewVolumeMount()
+        .withName("tools")
+        .withMountPath("/tools")
+        .endVolumeMount()
+        .endContainer()
+        .addNewVolume()
+        .withName("tools")
+        .withNewCsi()
+        .withDriver("csi.strata.io")
+        .withVolumeAttributes(volumeAttributes)
+        .endCsi()
+        .endVolume()
+        .endSpec()
+        .build();
+  }
+
   /** As docs/install.md installs it: the namespace labelled privileged, then helm install. */
   private void install() throws Exception {
     kubectl("create", "namespace", NAMESPACE);
@@ -175,7 +343,9 @@ public final class NodeScenario {
                 "--set",
                 "image.pullPolicy=Never",
                 "--set",
-                "agent.mountBase=" + cluster.mountBase()));
+                "agent.mountBase=" + cluster.mountBase(),
+                "--set",
+                "csi.kubeletDir=" + cluster.kubeletDir()));
     for (String value : hostNetworkValues(cluster.apiServerPort())) {
       args.addAll(List.of("--set", value));
     }
@@ -334,10 +504,11 @@ public final class NodeScenario {
   }
 
   private Pod createPod(Pod pod) {
-    Pod created = client.pods().inNamespace("default").resource(pod).create();
+    String namespace = namespaceOf(pod);
+    Pod created = client.pods().inNamespace(namespace).resource(pod).create();
     client
         .pods()
-        .inNamespace("default")
+        .inNamespace(namespace)
         .withName(pod.getMetadata().getName())
         .waitUntilCondition(
             Readiness::isPodReady, TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
@@ -486,13 +657,18 @@ public final class NodeScenario {
     Eventually.within(
         TIMEOUT,
         () ->
-            assertThat(kubectl("logs", "-n", "default", pod.getMetadata().getName()))
+            assertThat(kubectl("logs", "-n", namespaceOf(pod), pod.getMetadata().getName()))
                 .contains(text));
+  }
+
+  private static String namespaceOf(Pod pod) {
+    String namespace = pod.getMetadata().getNamespace();
+    return namespace != null ? namespace : "default";
   }
 
   private String exec(Pod pod, String... command) throws Exception {
     List<String> args =
-        new ArrayList<>(List.of("exec", "-n", "default", pod.getMetadata().getName(), "--"));
+        new ArrayList<>(List.of("exec", "-n", namespaceOf(pod), pod.getMetadata().getName(), "--"));
     args.addAll(List.of(command));
     return kubectl(args.toArray(String[]::new));
   }

@@ -137,6 +137,11 @@ public final class RealNode implements BeforeAllCallback, ParameterResolver {
       return Integer.parseInt(env.get("API_SERVER_PORT"));
     }
 
+    @Override
+    public Path kubeletDir() {
+      return dir.resolve("kubelet");
+    }
+
     /** The shared mount Strata's agent mounts beneath ({@code agent.mountBase}). */
     @Override
     public Path mountBase() {

@@ -22,6 +22,9 @@ public interface StrataCluster {
   /** A shared mount on the node for the agent's mounts ({@code agent.mountBase}). */
   Path mountBase();
 
+  /** kubelet's root directory on the node ({@code csi.kubeletDir}). */
+  Path kubeletDir();
+
   /** Runs a command on the node's host (not in a pod), failing with its output if it fails. */
   String onHost(String... command) throws Exception;
 
