@@ -2,11 +2,12 @@
 # Builds the real control plane and node that Strata's tests and its local run use, from the Go
 # module proxy: kube-apiserver, etcd and kubectl into kube-api-test's default place, the node's
 # kubelet, kube-scheduler and kube-controller-manager beside them (all from the same pinned module),
-# and helm.
+# helm, and csi-sanity.
 #
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kube-apiserver,etcd,kubectl}
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kubelet,kube-scheduler,kube-controller-manager}
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/helm
+#   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/csi-sanity   (the CSI plugin's conformance tests)
 #
 # There is no Docker and no download of prebuilt binaries here, so everything is compiled. The module
 # in hack/controlplane pins the versions (go.mod, go.sum); k8s.io/kubernetes needs its staging modules
@@ -17,6 +18,7 @@ set -euo pipefail
 
 KUBE_VERSION=v1.36.3
 HELM_VERSION=v3.21.4
+CSI_SANITY_VERSION=v5.6.0
 
 here=$(cd "$(dirname "$0")" && pwd)
 base=${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}
@@ -72,4 +74,13 @@ else
   (cd / && GOFLAGS= GOBIN="$base/bin" go install -trimpath \
     -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
+fi
+
+if built "$base/bin/csi-sanity" "$CSI_SANITY_VERSION" -version; then
+  echo "csi-sanity $CSI_SANITY_VERSION present in $base/bin"
+else
+  echo "building csi-sanity $CSI_SANITY_VERSION into $base/bin"
+  (cd / && GOFLAGS= GOBIN="$base/bin" go install -trimpath \
+    -ldflags "-s -w -X main.VERSION=$CSI_SANITY_VERSION" \
+    "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_SANITY_VERSION")
 fi

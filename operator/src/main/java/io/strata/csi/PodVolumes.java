@@ -131,7 +131,10 @@ public final class PodVolumes {
   /** Space and inodes of the volume's upper (what the pod can write), through its target. */
   public FsStat usage(String volumeId, String volumePath) throws VolumeRefusedException {
     String id = VolumePlanner.volumeId(volumeId);
-    Path target = planner.target(volumePath);
+    if (volumePath == null || volumePath.isEmpty()) {
+      throw new VolumeRefusedException(Code.INVALID_ARGUMENT, "volume path is missing");
+    }
+    Path target = Path.of(volumePath).toAbsolutePath().normalize();
     try {
       if (engine.readMountTable().at(target).filter(m -> VolumePlanner.isVolume(m, id)).isEmpty()) {
         throw new VolumeRefusedException(
