@@ -103,6 +103,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private List<String> overlayFeatures = List.of();
   private HealthServer health;
   private CsiServer csiServer;
+  private PodVolumes podVolumes;
+  private final VolumeDemand volumeDemand;
   private Operator operator;
   private InformerEventSource<LayerSet, NodeLayerState> layerSets;
   private InformerEventSource<OverlayMount, NodeLayerState> overlayMounts;
@@ -122,6 +124,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.statusBuilder = new NodeStatusBuilder(clock);
+    this.volumeDemand = new VolumeDemand(clock);
     this.events = new EventRecorder(client, FIELD_MANAGER, config.nodeName(), clock);
     this.loop =
         Executors.newSingleThreadScheduledExecutor(
@@ -213,9 +216,18 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
                 .withReconciliationMaxInterval(config.resyncPeriod())
                 // Failures come back as a pass that retries itself; the SDK only counts them.
                 .withRetry(GenericRetry.noRetry()));
-    operator.start();
     if (config.csi() != null) {
-      csiServer = startCsi(layout, overlays);
+      // Before the first pass: the volumes already mounted hold their LayerSets from it on.
+      podVolumes = podVolumes(layout, overlays);
+      List<String> orphans = podVolumes.removeOrphans();
+      if (!orphans.isEmpty()) {
+        log.info(
+            "removed the uppers of {} pod volumes mounted nowhere: {}", orphans.size(), orphans);
+      }
+    }
+    operator.start();
+    if (podVolumes != null) {
+      csiServer = CsiServer.start(config.nodeName(), podVolumes);
     }
     log.info(
         "agent for node {} started (state dir {}, mount base {}, namespace {})",
@@ -225,8 +237,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
         config.namespace());
   }
 
-  /** The CSI node plugin, publishing pod volumes of the LayerSets this node holds. */
-  private CsiServer startCsi(NodeLayout layout, Overlays overlays) throws IOException {
+  /** The pod volumes the CSI plugin publishes, of the LayerSets this node holds. */
+  private PodVolumes podVolumes(NodeLayout layout, Overlays overlays) {
     VolumeLayerSets roots =
         new VolumeLayerSets(
             config.nodeName(),
@@ -234,16 +246,29 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
             namespace ->
                 Optional.ofNullable(client.namespaces().withName(namespace).get())
                     .map(ns -> Objects.requireNonNullElse(ns.getMetadata().getLabels(), Map.of())),
-            () -> announced);
-    PodVolumes volumes =
-        new PodVolumes(
-            layout,
-            new CsiLayout(config.csi().kubeletDir()),
-            overlays,
-            Syscalls.get(),
-            roots,
-            config.csi().maxBytes());
-    return CsiServer.start(config.nodeName(), volumes);
+            () -> announced,
+            volumeDemand,
+            this::queue);
+    return new PodVolumes(
+        layout,
+        new CsiLayout(config.csi().kubeletDir()),
+        overlays,
+        Syscalls.get(),
+        roots,
+        config.csi().sizes(),
+        this::queue);
+  }
+
+  /** The pod volumes on this node, and what pods asked for lately: they hold LayerSets here. */
+  private Selection.VolumeUse volumeUse() {
+    if (podVolumes == null) {
+      return Selection.VolumeUse.NONE;
+    }
+    try {
+      return new Selection.VolumeUse(podVolumes.volumesPerLayerSet(), volumeDemand.current());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** The Prometheus text of the agent's metrics (what /metrics serves). */
@@ -336,7 +361,8 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
             self.getMetadata().getLabels(),
             layerSets.list().toList(),
             overlayMounts.list().toList(),
-            held(previous));
+            held(previous),
+            volumeUse());
     if (!selection.refused().isEmpty()) {
       log.warn(
           "{} LayerSets select this node past its bound of {}, refused: {}",

@@ -1,6 +1,7 @@
 package io.strata.agent;
 
 import io.strata.crd.StrataApi;
+import io.strata.csi.VolumeAttributes;
 import io.strata.fetch.BlobFetcher;
 import io.strata.layerstore.CacheCollector;
 import io.strata.registry.RegistrySettings;
@@ -27,17 +28,16 @@ public record AgentConfig(
     CsiSettings csi) {
 
   /**
-   * The CSI node plugin ({@code csi.strata.io}): where kubelet's directory is, and the largest
-   * {@code sizeLimit} a pod volume may ask for.
+   * The CSI node plugin ({@code csi.strata.io}): where kubelet's directory is, the size of a Disk
+   * volume that names none, and the largest {@code sizeLimit} a pod volume may ask for.
    */
-  public record CsiSettings(Path kubeletDir, long maxBytes) {
-    public static final long DEFAULT_MAX_BYTES = 8L << 30;
+  public record CsiSettings(Path kubeletDir, VolumeAttributes.Sizes sizes) {
+    public static final VolumeAttributes.Sizes DEFAULT_SIZES =
+        new VolumeAttributes.Sizes(1L << 30, 8L << 30);
 
     public CsiSettings {
       kubeletDir = kubeletDir.toAbsolutePath().normalize();
-      if (maxBytes <= 0) {
-        throw new IllegalArgumentException("the largest volume size must be positive");
-      }
+      Objects.requireNonNull(sizes, "sizes");
     }
   }
 

@@ -57,6 +57,8 @@ public final class NodeStatusBuilder {
       LayerSetEntry entry = copy(layerSets.get(name(layerSet)));
       entry.name = name(layerSet);
       entry.observedGeneration = layerSet.getMetadata().getGeneration();
+      entry.requestedBy = selection.requestedBy().get(entry.name);
+      entry.volumes = selection.volumes().get(entry.name);
       LayerSetEntry old = oldLayerSets.get(entry.name);
       entry.lastTransitionTime =
           old != null && old.phase == entry.phase ? old.lastTransitionTime : now();

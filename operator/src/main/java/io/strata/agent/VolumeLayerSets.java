@@ -16,7 +16,8 @@ import java.util.function.Supplier;
 
 /**
  * Answers the CSI plugin from what the agent knows: the LayerSet from its cache, whether the pod's
- * namespace may mount it, and where it stands on this node from the agent's last status.
+ * namespace may mount it, and where it stands on this node from the agent's last status. A LayerSet
+ * the node does not hold is asked for ({@link VolumeDemand}): the next pass fetches it.
  */
 final class VolumeLayerSets implements LayerSetRoots {
   /** Labels of a namespace; empty when there is no such namespace. */
@@ -29,16 +30,27 @@ final class VolumeLayerSets implements LayerSetRoots {
   private final Function<String, Optional<LayerSet>> layerSets;
   private final NamespaceLabels namespaces;
   private final Supplier<NodeLayerState.Status> status;
+  private final VolumeDemand demand;
+  private final Runnable onDemand;
 
+  /**
+   * @param status the node's last status: where each LayerSet stands here
+   * @param demand where a pod's request for a LayerSet the node does not hold is noted
+   * @param onDemand asks the agent for a pass, which starts fetching what was asked for
+   */
   VolumeLayerSets(
       String nodeName,
       Function<String, Optional<LayerSet>> layerSets,
       NamespaceLabels namespaces,
-      Supplier<NodeLayerState.Status> status) {
+      Supplier<NodeLayerState.Status> status,
+      VolumeDemand demand,
+      Runnable onDemand) {
     this.nodeName = nodeName;
     this.layerSets = layerSets;
     this.namespaces = namespaces;
     this.status = status;
+    this.demand = demand;
+    this.onDemand = onDemand;
   }
 
   @Override
@@ -55,15 +67,13 @@ final class VolumeLayerSets implements LayerSetRoots {
           "LayerSet " + name + " is being deleted: it takes no new volumes");
     }
     requireAccess(layerSet, namespace);
+    demand.ask(name); // refreshed at every call: kubelet asks again while the pod waits
     LayerSetEntry entry = entry(name);
     if (entry == null) {
+      onDemand.run();
       throw new VolumeRefusedException(
-          Code.FAILED_PRECONDITION,
-          "LayerSet "
-              + name
-              + " does not select node "
-              + nodeName
-              + ": volumes are served on the nodes its nodeSelector selects");
+          Code.UNAVAILABLE,
+          "LayerSet " + name + " is not on node " + nodeName + " yet: fetching it for this volume");
     }
     return switch (entry.phase) {
       case Ready -> Path.of(entry.root);

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.strata.agent.Agent;
 import io.strata.agent.AgentConfig;
 import io.strata.crd.ByteQuantity;
+import io.strata.csi.VolumeAttributes;
 import io.strata.layerstore.CacheCollector;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -132,6 +133,14 @@ final class AgentCommand implements Callable<Integer> {
               + " ${DEFAULT-VALUE}).")
   String csiMaxSize;
 
+  @Option(
+      names = "--csi-default-disk-size",
+      paramLabel = "SIZE",
+      defaultValue = "${env:STRATA_CSI_DEFAULT_DISK_SIZE:-1Gi}",
+      description =
+          "The size of a Disk pod volume that names no sizeLimit (default ${DEFAULT-VALUE}).")
+  String csiDefaultDiskSize;
+
   @Override
   public Integer call() throws Exception {
     AgentConfig config = config();
@@ -160,13 +169,15 @@ final class AgentCommand implements Callable<Integer> {
         .cacheBudget(
             new CacheCollector.Budget(cacheMaxBytes, cacheMinFreeBytes, cacheMinFreeInodes))
         .registries(registries.settings())
-        .csi(csi ? new AgentConfig.CsiSettings(kubeletDir, csiMaxBytes()) : null)
+        .csi(csi ? new AgentConfig.CsiSettings(kubeletDir, volumeSizes()) : null)
         .build();
   }
 
-  private long csiMaxBytes() {
+  private VolumeAttributes.Sizes volumeSizes() {
     try {
-      return ByteQuantity.parse("--csi-max-size", csiMaxSize);
+      return new VolumeAttributes.Sizes(
+          ByteQuantity.parse("--csi-default-disk-size", csiDefaultDiskSize),
+          ByteQuantity.parse("--csi-max-size", csiMaxSize));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

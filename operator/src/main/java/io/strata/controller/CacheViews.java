@@ -31,8 +31,8 @@ final class CacheViews {
   }
 
   /**
-   * Per entry: name, generation seen, phase, reason and chain ID; the message only where a failure
-   * is reported with it (it is what {@code failedNodes} shows).
+   * Per entry: name, generation seen, phase, reason, chain ID and pod volume count; the message
+   * only where a failure is reported with it (it is what {@code failedNodes} shows).
    */
   static NodeLayerState nodeLayerState(NodeLayerState full) {
     NodeLayerState kept = new NodeLayerState();
@@ -48,6 +48,7 @@ final class CacheViews {
       keep(e, k, e.phase == NodeLayerState.LayerSetPhase.Failed);
       k.phase = e.phase;
       k.chainId = intern(e.chainId);
+      k.volumes = e.volumes; // status.volumeNodes and the InUse wait
       small.layerSets.add(k);
     }
     small.overlayMounts = new ArrayList<>(size(status.overlayMounts));

@@ -14,6 +14,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.EventRecorder;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -73,9 +75,23 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
                         && om.getSpec().layerSetRef != null
                         && name.equals(om.getSpec().layerSetRef.name));
     if (inUse) {
-      if (markInUse(context, layerSet)) {
+      if (markInUse(
+          context, layerSet, "an OverlayMount still uses this LayerSet; delete it first")) {
         events.warning(
             layerSet, "InUse", "deletion waits: an OverlayMount still uses this LayerSet");
+      }
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
+    }
+    List<String> volumeNodes = volumeNodes(Secondaries.nodeLayerStates(context), name);
+    if (!volumeNodes.isEmpty()) {
+      String why =
+          "pod volumes on "
+              + volumeNodes.size()
+              + " nodes (first "
+              + volumeNodes.getFirst()
+              + ") still use this LayerSet; it goes when their pods end";
+      if (markInUse(context, layerSet, why)) {
+        events.warning(layerSet, "InUse", "deletion waits: " + why);
       }
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
@@ -94,16 +110,33 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     return DeleteControl.defaultDelete();
   }
 
+  /** Nodes whose pod volumes use LayerSet {@code name}, by name. */
+  static List<String> volumeNodes(Collection<NodeLayerState> states, String name) {
+    return states.stream()
+        .filter(
+            s ->
+                s.getStatus() != null
+                    && s.getStatus().layerSets.stream()
+                        .anyMatch(e -> name.equals(e.name) && e.volumes != null && e.volumes > 0))
+        .map(s -> s.getMetadata().getName())
+        .sorted()
+        .toList();
+  }
+
   /**
    * Says on the LayerSet why its deletion waits: condition {@code Deleting=False, InUse}; true when
    * it was not said yet.
    */
-  private static boolean markInUse(Context<LayerSet> context, LayerSet layerSet) {
+  private static boolean markInUse(Context<LayerSet> context, LayerSet layerSet, String why) {
     LayerSet.Status status =
         layerSet.getStatus() == null ? new LayerSet.Status() : layerSet.getStatus();
     boolean already =
         status.conditions.stream()
-            .anyMatch(c -> "Deleting".equals(c.getType()) && "InUse".equals(c.getReason()));
+            .anyMatch(
+                c ->
+                    "Deleting".equals(c.getType())
+                        && "InUse".equals(c.getReason())
+                        && why.equals(c.getMessage()));
     if (already) {
       return false;
     }
@@ -114,7 +147,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
             .withType("Deleting")
             .withStatus("False")
             .withReason("InUse")
-            .withMessage("an OverlayMount still uses this LayerSet; delete it first")
+            .withMessage(why)
             .withObservedGeneration(layerSet.getMetadata().getGeneration())
             .withLastTransitionTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
             .build());
@@ -150,6 +183,8 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     LayerSet.Status status = new LayerSet.Status();
     Summaries.fill(status, summary, generation);
     status.chainId = summary.chainId();
+    int volumeNodes = volumeNodes(Secondaries.nodeLayerStates(context), name).size();
+    status.volumeNodes = volumeNodes > 0 ? volumeNodes : null;
     boolean retry = false;
     if (layerSet.getSpec().image != null) {
       retry = !resolveImage(layerSet, previous, status);

@@ -119,5 +119,8 @@ public class LayerSet extends CustomResource<LayerSet.Spec, LayerSet.Status> {
 
     @JsonPropertyDescription("OCI chain ID of the top layer's root, once nodes agree.")
     public String chainId;
+
+    @JsonPropertyDescription("Nodes where pod volumes use this LayerSet; omitted when none.")
+    public Integer volumeNodes;
   }
 }

@@ -111,6 +111,15 @@ public class NodeLayerState extends CustomResource<Void, NodeLayerState.Status> 
     public Long files;
     public Long fetchedBytes;
     public Long totalBytes;
+
+    @JsonPropertyDescription(
+        "Why the node holds it: Selector (its nodeSelector selects the node), Volume (pod volumes"
+            + " use or asked for it here), or both.")
+    @Size(max = 2)
+    public List<String> requestedBy;
+
+    @JsonPropertyDescription("How many pod volumes on this node use it; omitted when none.")
+    public Integer volumes;
   }
 
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -138,7 +138,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
       }
     }
     VolumeAttributes attributes =
-        VolumeAttributes.parse(request.getVolumeContextMap(), volumes.maxBytes());
+        VolumeAttributes.parse(request.getVolumeContextMap(), volumes.sizes());
     return new VolumeRequest(
         request.getVolumeId(), request.getTargetPath(), request.getReadonly(), attributes, group);
   }

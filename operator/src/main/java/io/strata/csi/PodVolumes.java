@@ -2,6 +2,7 @@ package io.strata.csi;
 
 import io.strata.csi.VolumeRefusedException.Code;
 import io.strata.layout.NodeLayout;
+import io.strata.layout.RecordFile;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountPlan;
 import io.strata.overlay.MountRefusedException;
@@ -15,7 +16,14 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The node's pod volumes: publishes each as an overlay of its LayerSet's root with an upper of its
@@ -29,14 +37,16 @@ public final class PodVolumes {
   private final Overlays engine;
   private final Syscalls sys;
   private final LayerSetRoots roots;
-  private final long maxBytes;
+  private final VolumeAttributes.Sizes sizes;
+  private final Runnable changed;
   private final VolumePlanner planner;
 
   /** Calls for one volume id take the same lock; bounded however many volumes come and go. */
   private final Object[] locks = new Object[64];
 
   /**
-   * @param maxBytes the largest {@code sizeLimit} a volume may ask for
+   * @param sizes the default and the largest size of a volume's upper
+   * @param changed told after a volume was mounted or unmounted: the node's counts changed
    */
   public PodVolumes(
       NodeLayout node,
@@ -44,13 +54,15 @@ public final class PodVolumes {
       Overlays engine,
       Syscalls sys,
       LayerSetRoots roots,
-      long maxBytes) {
+      VolumeAttributes.Sizes sizes,
+      Runnable changed) {
     this.node = node;
     this.csi = csi;
     this.engine = engine;
     this.sys = sys;
     this.roots = roots;
-    this.maxBytes = maxBytes;
+    this.sizes = sizes;
+    this.changed = changed;
     this.planner = new VolumePlanner(node, csi);
     for (int i = 0; i < locks.length; i++) {
       locks[i] = new Object();
@@ -61,9 +73,9 @@ public final class PodVolumes {
     return csi;
   }
 
-  /** The largest {@code sizeLimit} this node accepts, for parsing a request's attributes. */
-  public long maxBytes() {
-    return maxBytes;
+  /** The sizes this node allows, for parsing a request's attributes. */
+  public VolumeAttributes.Sizes sizes() {
+    return sizes;
   }
 
   /** Mounts the volume at its target, or does nothing when it is mounted there already. */
@@ -79,29 +91,43 @@ public final class PodVolumes {
       } catch (IOException e) {
         throw internal("reading the mount table", e);
       }
-      if (plan.isEmpty()) {
-        return;
+      if (plan.isPresent()) {
+        if (request.attributes().medium() == VolumeAttributes.Medium.Disk && !request.readOnly()) {
+          requireSpace(request.attributes().sizeLimit());
+        }
+        execute(plan.get(), id, request);
       }
       try {
-        engine.execute(plan.get());
-      } catch (MountRefusedException | IOException | RuntimeException e) {
-        discardUpper(id);
-        throw switch (e) {
-          case MountRefusedException refused
-              when refused.reason() == MountRefusedException.Reason.UnsafeTarget ->
-              new VolumeRefusedException(Code.INVALID_ARGUMENT, refused.getMessage(), e);
-          case MountRefusedException refused
-              when refused.reason() == MountRefusedException.Reason.LowerMissing ->
-              new VolumeRefusedException(
-                  Code.UNAVAILABLE,
-                  "LayerSet "
-                      + request.attributes().layerSet()
-                      + "'s root is gone from this node: "
-                      + refused.getMessage(),
-                  e);
-          default -> internal("mounting volume " + id, e);
-        };
+        RecordFile.replace(node.volumeRecord(id), request.attributes().layerSet() + "\n");
+      } catch (IOException e) {
+        throw internal("recording which LayerSet volume " + id + " mounts", e);
       }
+    }
+    changed.run();
+  }
+
+  /** Carries a new volume's plan out; on failure takes away what it made of the upper. */
+  private void execute(MountPlan plan, String id, VolumeRequest request)
+      throws VolumeRefusedException {
+    try {
+      engine.execute(plan);
+    } catch (MountRefusedException | IOException | RuntimeException e) {
+      discardUpper(id);
+      throw switch (e) {
+        case MountRefusedException refused
+            when refused.reason() == MountRefusedException.Reason.UnsafeTarget ->
+            new VolumeRefusedException(Code.INVALID_ARGUMENT, refused.getMessage(), e);
+        case MountRefusedException refused
+            when refused.reason() == MountRefusedException.Reason.LowerMissing ->
+            new VolumeRefusedException(
+                Code.UNAVAILABLE,
+                "LayerSet "
+                    + request.attributes().layerSet()
+                    + "'s root is gone from this node: "
+                    + refused.getMessage(),
+                e);
+        default -> internal("mounting volume " + id, e);
+      };
     }
   }
 
@@ -126,6 +152,64 @@ public final class PodVolumes {
         throw internal("removing volume " + id + "'s upper", e);
       }
     }
+    changed.run();
+  }
+
+  /**
+   * Removes what volumes left under the state dir whose overlay is mounted nowhere: a node that
+   * went down with pods on it, whose mounts went with it. For the agent's start, before the plugin
+   * serves: a volume being published has no overlay yet either.
+   *
+   * @return the volume ids removed
+   */
+  public List<String> removeOrphans() throws IOException {
+    Set<String> mounted = mountedVolumeIds();
+    List<String> removed = new ArrayList<>();
+    if (!Files.isDirectory(node.volumes())) {
+      return removed;
+    }
+    try (Stream<Path> homes = Files.list(node.volumes())) {
+      for (Path home : homes.toList()) {
+        String id = home.getFileName().toString();
+        if (!mounted.contains(id)) {
+          synchronized (lock(id)) {
+            discardUpper(id);
+          }
+          removed.add(id);
+        }
+      }
+    }
+    return removed;
+  }
+
+  private Set<String> mountedVolumeIds() throws IOException {
+    return engine.readMountTable().mounts().stream()
+        .filter(m -> "overlay".equals(m.fsType()))
+        .filter(m -> m.source().startsWith(VolumePlanner.SOURCE_PREFIX))
+        .map(m -> m.source().substring(VolumePlanner.SOURCE_PREFIX.length()))
+        .collect(Collectors.toSet());
+  }
+
+  /**
+   * How many mounted volumes use each LayerSet, from the volumes' records and the mount table: what
+   * the node reports, and what holds a LayerSet on the node.
+   */
+  public Map<String, Integer> volumesPerLayerSet() throws IOException {
+    Set<String> mounted = mountedVolumeIds();
+    Map<String, Integer> counts = new TreeMap<>();
+    if (mounted.isEmpty() || !Files.isDirectory(node.volumes())) {
+      return counts;
+    }
+    try (Stream<Path> homes = Files.list(node.volumes())) {
+      for (Path home : homes.toList()) {
+        String id = home.getFileName().toString();
+        String layerSet = mounted.contains(id) ? RecordFile.read(node.volumeRecord(id)) : null;
+        if (layerSet != null && !layerSet.isBlank()) {
+          counts.merge(layerSet.strip(), 1, Integer::sum);
+        }
+      }
+    }
+    return counts;
   }
 
   /** Space and inodes of the volume's upper (what the pod can write), through its target. */
@@ -146,14 +230,43 @@ public final class PodVolumes {
     }
   }
 
+  /**
+   * A Disk upper's image is sparse and fills as the pod writes: its whole size must fit in what the
+   * state dir's file system has free, less the reserve the cache keeps.
+   */
+  private void requireSpace(long bytes) throws VolumeRefusedException {
+    long free;
+    try {
+      free = sys.statfs(node.stateDir()).availableBytes();
+    } catch (SyscallException e) {
+      throw internal("reading the free space of " + node.stateDir(), e);
+    }
+    if (bytes > free - FREE_SPACE_RESERVE) {
+      throw new VolumeRefusedException(
+          Code.RESOURCE_EXHAUSTED,
+          "a Disk volume of "
+              + bytes
+              + " bytes does not fit: "
+              + free
+              + " bytes are free under "
+              + node.stateDir()
+              + ", of which "
+              + FREE_SPACE_RESERVE
+              + " stay free");
+    }
+  }
+
+  /** What a Disk volume may not take of the state dir's free space. */
+  static final long FREE_SPACE_RESERVE = 256L << 20;
+
   private Object lock(String id) {
     return locks[Math.floorMod(id.hashCode(), locks.length)];
   }
 
-  /** Takes away a volume's upper: its Memory tmpfs, if mounted, then its directory. */
+  /** Takes away a volume's upper: its file system, if mounted here, then its directory. */
   private void discardUpper(String id) {
     try {
-      engine.unmountAll(node.volumes(), m -> VolumePlanner.isVolumeUpper(m, id));
+      engine.unmountAll(node.volumes(), m -> planner.isVolumeUpper(m, id));
       Trees.deleteViaTrash(node.volumeHome(id), node.store().trash());
     } catch (MountRefusedException | IOException e) {
       throw new IllegalStateException(e.getMessage(), e);

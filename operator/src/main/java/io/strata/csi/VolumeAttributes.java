@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
  * the pod's namespace and name, which kubelet adds under {@code csi.storage.k8s.io/} because the
  * CSIDriver asks for pod info on mount.
  *
- * @param sizeLimit the Memory upper's tmpfs size in bytes; 0 for a Disk upper
+ * @param sizeLimit the size of the upper's file system in bytes
  */
 public record VolumeAttributes(
     String layerSet, Medium medium, long sizeLimit, String podNamespace, String podName) {
@@ -23,6 +23,21 @@ public record VolumeAttributes(
     Disk,
     /** A tmpfs of {@code sizeLimit}. */
     Memory
+  }
+
+  /**
+   * What a node allows: the size of a Disk volume that names none, and the largest any may name.
+   */
+  public record Sizes(long defaultDiskBytes, long maxBytes) {
+    public Sizes {
+      if (defaultDiskBytes <= 0 || maxBytes <= 0 || defaultDiskBytes > maxBytes) {
+        throw new IllegalArgumentException(
+            "the default Disk volume size "
+                + defaultDiskBytes
+                + " must be positive and at most the largest, "
+                + maxBytes);
+      }
+    }
   }
 
   public static final String LAYER_SET = "layerSet";
@@ -43,9 +58,9 @@ public record VolumeAttributes(
 
   /**
    * Checks {@code context} (the CSI volume context) and refuses, naming the key, anything unknown
-   * or malformed, and a size over {@code maxBytes}.
+   * or malformed, and a size over {@code sizes}' largest.
    */
-  public static VolumeAttributes parse(Map<String, String> context, long maxBytes)
+  public static VolumeAttributes parse(Map<String, String> context, Sizes sizes)
       throws VolumeRefusedException {
     Set<String> unknown = new TreeSet<>();
     for (String key : context.keySet()) {
@@ -68,25 +83,18 @@ public record VolumeAttributes(
     }
     Medium medium = medium(context.get(MEDIUM));
     String size = context.get(SIZE_LIMIT);
-    long sizeLimit = 0;
-    if (medium == Medium.Memory) {
-      if (size == null) {
-        throw invalid("volume attribute sizeLimit is missing: a Memory volume needs one");
-      }
-      sizeLimit = bytes(size);
-      if (sizeLimit > maxBytes) {
-        throw new VolumeRefusedException(
-            Code.RESOURCE_EXHAUSTED,
-            "volume attribute sizeLimit "
-                + size
-                + " is over this node's maximum of "
-                + maxBytes
-                + " bytes");
-      }
-    } else if (size != null) {
-      throw invalid(
-          "volume attribute sizeLimit is not supported for Disk volumes yet: the cap would not be"
-              + " enforced; use medium Memory for a capped upper");
+    if (size == null && medium == Medium.Memory) {
+      throw invalid("volume attribute sizeLimit is missing: a Memory volume needs one");
+    }
+    long sizeLimit = size == null ? sizes.defaultDiskBytes() : bytes(size);
+    if (sizeLimit > sizes.maxBytes()) {
+      throw new VolumeRefusedException(
+          Code.RESOURCE_EXHAUSTED,
+          "volume attribute sizeLimit "
+              + size
+              + " is over this node's maximum of "
+              + sizes.maxBytes()
+              + " bytes");
     }
     String namespace = context.get(POD_NAMESPACE);
     if (namespace == null || !DNS_LABEL.matcher(namespace).matches() || namespace.length() > 63) {

@@ -9,6 +9,7 @@ import io.strata.overlay.MountSpec;
 import io.strata.overlay.MountStep;
 import io.strata.overlay.MountStep.CreateDirectories;
 import io.strata.overlay.MountStep.CreatePrivateDirectory;
+import io.strata.overlay.MountStep.MountDiskImage;
 import io.strata.overlay.MountStep.MountOverlay;
 import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RequireEmptyDirectory;
@@ -31,8 +32,11 @@ import java.util.regex.Pattern;
  * table: the same {@link MountStep}s the OverlayMount planner makes, for the mount engine to carry
  * out. Pure: every decision tests without root.
  *
- * <p>A volume's overlay has the source {@code strata-csi:<volume id>} and a Memory upper's tmpfs
- * {@code strata-csi-upper:<volume id>}, so a restarted agent tells them from OverlayMounts.
+ * <p>A volume's overlay has the source {@code strata-csi:<volume id>}, so a restarted agent tells
+ * it from OverlayMounts. Its upper lies on a file system of the volume's own size, mounted at
+ * {@link NodeLayout#volumeFs}: a tmpfs (Memory, source {@code strata-csi-upper:<volume id>}) or an
+ * ext4 in a sparse file on a loop device (Disk): the kernel holds the volume to its size either
+ * way.
  */
 public final class VolumePlanner {
   public static final String SOURCE_PREFIX = "strata-csi:";
@@ -63,22 +67,31 @@ public final class VolumePlanner {
           Code.ALREADY_EXISTS,
           "target " + target + " is already a mountpoint (" + existing.get().source() + ")");
     }
+    Optional<MountInfo> elsewhere =
+        table.mounts().stream().filter(m -> isVolume(m, id)).findFirst();
+    if (elsewhere.isPresent()) {
+      throw new VolumeRefusedException(
+          Code.FAILED_PRECONDITION,
+          "volume " + id + " is already published at " + elsewhere.get().mountPoint());
+    }
     Path home = node.volumeHome(id);
     List<MountStep> steps = new ArrayList<>();
     steps.add(new RequireLowerDirectory(lower));
+    steps.add(new CreateDirectories(node.volumes()));
+    steps.add(new CreatePrivateDirectory(home, null)); // holds its record, read-only or not
     OverlayRequest overlay;
     if (request.readOnly()) {
       steps.add(new RequireEmptyDirectory(node.emptyLower()));
       overlay = OverlayRequest.readOnly(null, target, lower, node.emptyLower());
     } else {
-      steps.add(new CreateDirectories(node.volumes()));
-      steps.add(new CreatePrivateDirectory(home, null));
-      if (request.attributes().medium() == VolumeAttributes.Medium.Memory) {
-        steps.add(
-            new MountTmpfs(tmpfs(id, home, request.attributes().sizeLimit()), node.volumes()));
-      }
-      Path upper = home.resolve(NodeLayout.UPPER);
-      Path work = home.resolve(NodeLayout.WORK);
+      Path fs = node.volumeFs(id);
+      long bytes = request.attributes().sizeLimit();
+      steps.add(
+          request.attributes().medium() == VolumeAttributes.Medium.Memory
+              ? new MountTmpfs(tmpfs(id, fs, bytes), node.volumes())
+              : new MountDiskImage(node.volumeImage(id), bytes, fs, node.volumes()));
+      Path upper = fs.resolve(NodeLayout.UPPER);
+      Path work = fs.resolve(NodeLayout.WORK);
       steps.add(new CreatePrivateDirectory(upper, lower));
       if (request.volumeMountGroup() != null) {
         steps.add(new ShareWithGroup(upper, request.volumeMountGroup()));
@@ -138,9 +151,9 @@ public final class VolumePlanner {
     return "overlay".equals(mount.fsType()) && mount.source().equals(SOURCE_PREFIX + id);
   }
 
-  /** Whether {@code mount} is volume {@code id}'s Memory upper. */
-  public static boolean isVolumeUpper(MountInfo mount, String id) {
-    return "tmpfs".equals(mount.fsType()) && mount.source().equals(UPPER_SOURCE_PREFIX + id);
+  /** Whether {@code mount} is volume {@code id}'s upper file system. */
+  public boolean isVolumeUpper(MountInfo mount, String id) {
+    return mount.mountPoint().equals(node.volumeFs(id));
   }
 
   private static MountSpec tmpfs(String id, Path home, long bytes) {

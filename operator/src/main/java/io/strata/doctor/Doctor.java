@@ -1,8 +1,11 @@
 package io.strata.doctor;
 
 import io.strata.layout.Trees;
+import io.strata.overlay.DiskImage;
 import io.strata.overlay.MountBase;
 import io.strata.overlay.MountTable;
+import io.strata.sys.LoopDevice;
+import io.strata.sys.MountOption;
 import io.strata.sys.Sha256;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
@@ -11,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 
@@ -76,6 +80,7 @@ public final class Doctor {
       if (overlay) {
         findings.addAll(new OverlayFeatures(sys, scratch).probe());
       }
+      findings.add(checkDiskVolumeSizes(scratch));
     } finally {
       Trees.delete(scratch);
     }
@@ -101,6 +106,37 @@ public final class Doctor {
                 + " does not report file types"
                 + " (xfs needs ftype=1): overlayfs cannot use it")
         : Finding.ok("d_type", "supported on the filesystem of " + scratch.getParent());
+  }
+
+  /**
+   * How a Disk pod volume's size is enforced here: an ext4 in a sparse file on a loop device
+   * (mke2fs, a free loop device and the ext4 module), mounted and unmounted once.
+   */
+  private Finding checkDiskVolumeSizes(Path scratch) {
+    String check = "disk volume sizes";
+    Path image = scratch.resolve("disk.img");
+    Path fs = scratch.resolve("fs");
+    try {
+      Files.createDirectory(fs);
+      DiskImage.create(image, 16L << 20);
+      try (LoopDevice loop = sys.attachLoopDevice(image)) {
+        sys.mount(
+            loop.path().toString(),
+            fs.toString(),
+            "ext4",
+            EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
+            null);
+      }
+      sys.unmount(fs);
+      return Finding.ok(
+          check, "held by the kernel: an ext4 in a sparse file on a loop device per volume");
+    } catch (IOException e) {
+      return Finding.warn(
+          check,
+          "cannot mount a file system image ("
+              + e.getMessage()
+              + "): Disk pod volumes cannot be published here; Memory ones can");
+    }
   }
 
   private Finding checkTrustedXattrs(Path scratch) throws IOException {

@@ -21,8 +21,11 @@ import java.nio.file.Path;
  *   uppers/&lt;uid&gt;/lower          the lower root the upper was last mounted on
  *   uppers/&lt;uid&gt;/mount          the OverlayMount's name and reclaim policy, for teardown
  *   empty/                       the empty second lowerdir of read-only mounts
- *   volumes/&lt;volume id&gt;/upper, work   a pod volume's Disk upper; for Memory, a tmpfs here
- *                                holds them. Removed when the pod's volume is unpublished
+ *   volumes/&lt;volume id&gt;/       a pod volume's upper; removed when the volume is unpublished
+ *     layerset                   the name of the LayerSet it mounts, for the node's counts
+ *     disk.img                   Disk: a sparse file holding an ext4 of the volume's size
+ *     fs/                        that ext4 on a loop device (Disk) or a tmpfs (Memory)
+ *       upper/, work/            the overlay's upper and work directories
  * &lt;mount base&gt;/                 default /mnt/strata: a shared mount
  *   &lt;name&gt;/                     the merged view of a mount (default target)
  *   .uppers/&lt;uid&gt;/              tmpfs of a Memory upper, holding upper/ and work/
@@ -38,6 +41,9 @@ public record NodeLayout(Path stateDir, Path mountBase) {
   public static final String EMPTY = "empty";
   public static final String MEMORY_UPPERS = ".uppers";
   public static final String VOLUMES = "volumes";
+  public static final String VOLUME_IMAGE = "disk.img";
+  public static final String VOLUME_RECORD = "layerset";
+  public static final String VOLUME_FS = "fs";
 
   public NodeLayout {
     stateDir = stateDir.toAbsolutePath().normalize();
@@ -81,6 +87,21 @@ public record NodeLayout(Path stateDir, Path mountBase) {
   /** Holds one pod volume's upper and work directories: {@code volumes/<volume id>}. */
   public Path volumeHome(String volumeId) {
     return volumes().resolve(volumeId);
+  }
+
+  /** The LayerSet a volume mounts: {@code volumes/<volume id>/layerset}. */
+  public Path volumeRecord(String volumeId) {
+    return volumeHome(volumeId).resolve(VOLUME_RECORD);
+  }
+
+  /** A Disk volume's file system image: {@code volumes/<volume id>/disk.img}. */
+  public Path volumeImage(String volumeId) {
+    return volumeHome(volumeId).resolve(VOLUME_IMAGE);
+  }
+
+  /** Where a volume's upper file system is mounted: {@code volumes/<volume id>/fs}. */
+  public Path volumeFs(String volumeId) {
+    return volumeHome(volumeId).resolve(VOLUME_FS);
   }
 
   public Path emptyLower() {

@@ -32,6 +32,12 @@ public sealed interface MountStep {
   /** A Memory upper's tmpfs, onto its directory opened beneath {@code beneath}. */
   record MountTmpfs(MountSpec spec, Path beneath) implements MountStep {}
 
+  /**
+   * A Disk upper the kernel caps: an ext4 of {@code bytes} in the sparse file {@code image} ({@link
+   * DiskImage}), on a loop device, mounted at {@code target} opened beneath {@code beneath}.
+   */
+  record MountDiskImage(Path image, long bytes, Path target, Path beneath) implements MountStep {}
+
   /** Records the lower the upper is mounted on, next to the upper. */
   record RecordLower(Path record, Path lower) implements MountStep {}
 

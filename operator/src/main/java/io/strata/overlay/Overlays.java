@@ -6,6 +6,7 @@ import io.strata.layout.Trees;
 import io.strata.overlay.MountRefusedException.Reason;
 import io.strata.overlay.MountStep.CreateDirectories;
 import io.strata.overlay.MountStep.CreatePrivateDirectory;
+import io.strata.overlay.MountStep.MountDiskImage;
 import io.strata.overlay.MountStep.MountOverlay;
 import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RecordLower;
@@ -15,6 +16,8 @@ import io.strata.overlay.MountStep.ShareWithGroup;
 import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
+import io.strata.sys.LoopDevice;
+import io.strata.sys.MountOption;
 import io.strata.sys.SyscallException;
 import io.strata.sys.Syscalls;
 import java.io.IOException;
@@ -23,6 +26,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,6 +125,8 @@ public final class Overlays implements MountEngine {
         case RequireEmptyDirectory(Path dir) -> requireEmpty(dir);
         case ShareWithGroup(Path dir, int gid) -> shareWithGroup(dir, gid);
         case MountTmpfs(MountSpec spec, Path beneath) -> mountAt(spec, beneath);
+        case MountDiskImage(Path image, long bytes, Path target, Path beneath) ->
+            mountDiskImage(image, bytes, target, beneath);
         case RecordLower(Path record, Path lower) -> previousLower = recordLower(record, lower);
         case MountOverlay(MountSpec spec, Path beneath) -> mountAt(spec, beneath);
       }
@@ -160,6 +166,24 @@ public final class Overlays implements MountEngine {
   private void mountAt(MountSpec spec, Path beneath) throws IOException, MountRefusedException {
     try (Fd handle = openTarget(beneath, spec.target())) {
       sys.mount(spec.source(), handle.procPath(), spec.fsType(), spec.flags(), spec.data());
+    } catch (SyscallException e) {
+      throw new MountRefusedException(Reason.MountFailed, e.getMessage());
+    }
+  }
+
+  /** Makes the image's file system and mounts it from a loop device that goes when it does. */
+  private void mountDiskImage(Path image, long bytes, Path target, Path beneath)
+      throws IOException, MountRefusedException {
+    DiskImage.create(image, bytes);
+    try (LoopDevice loop = sys.attachLoopDevice(image)) {
+      mountAt(
+          new MountSpec(
+              loop.path().toString(),
+              target,
+              "ext4",
+              EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
+              null),
+          beneath);
     } catch (SyscallException e) {
       throw new MountRefusedException(Reason.MountFailed, e.getMessage());
     }

@@ -54,6 +54,14 @@ public interface LibC {
   int MNT_DETACH = 2;
   int UMOUNT_NOFOLLOW = 8;
 
+  /** Loop devices (linux/loop.h). */
+  long LOOP_CTL_GET_FREE = 0x4C82;
+
+  long LOOP_CONFIGURE = 0x4C0A;
+  int LOOP_MAJOR = 7;
+  int LO_FLAGS_AUTOCLEAR = 4;
+  int S_IFBLK = 0060000;
+
   int RENAME_NOREPLACE = 1;
   int RENAME_EXCHANGE = 2;
   int RENAME_WHITEOUT = 4;
@@ -74,6 +82,12 @@ public interface LibC {
   int fchmod(int fd, int mode);
 
   int ftruncate(int fd, long length);
+
+  /** ioctl(2) with an integer argument. */
+  int ioctl(int fd, long request, long arg);
+
+  /** ioctl(2) with a struct, passed as its bytes. */
+  int ioctl(int fd, long request, @In byte[] arg);
 
   int futimens(int fd, @In long[] times);
 

@@ -394,6 +394,49 @@ final class LinuxSyscalls implements Syscalls {
   }
 
   @Override
+  public LoopDevice attachLoopDevice(Path image) throws SyscallException {
+    try (Fd control = open(Path.of("/dev/loop-control"), LibC.O_RDWR, 0);
+        Fd file = open(image, LibC.O_RDWR | LibC.O_NOFOLLOW, 0)) {
+      byte[] config = new byte[LOOP_CONFIG_SIZE];
+      ByteBuffer struct = ByteBuffer.wrap(config).order(ByteOrder.nativeOrder());
+      struct.putInt(0, file.value()); // loop_config.fd; block_size 0: the default
+      struct.putInt(LOOP_CONFIG_FLAGS, LibC.LO_FLAGS_AUTOCLEAR);
+      for (int attempt = 0; ; attempt++) {
+        int number =
+            check(
+                libc.ioctl(control.value(), LibC.LOOP_CTL_GET_FREE, 0L),
+                "ioctl(LOOP_CTL_GET_FREE)",
+                "/dev/loop-control");
+        Path device = Path.of("/dev/loop" + number);
+        int made =
+            libc.mknodat(
+                LibC.AT_FDCWD,
+                device.toString(),
+                LibC.S_IFBLK | 0660,
+                makedev(LibC.LOOP_MAJOR, number));
+        if (made != 0 && runtime.getLastError() != Errno.EEXIST.intValue()) {
+          throw new SyscallException("mknod", device.toString(), runtime.getLastError());
+        }
+        Fd loop = open(device, LibC.O_RDWR, 0);
+        if (libc.ioctl(loop.value(), LibC.LOOP_CONFIGURE, config) == 0) {
+          return new LoopDevice(loop, device);
+        }
+        int errno = runtime.getLastError();
+        loop.close();
+        // Another process took the free device between the two calls: ask again.
+        if (errno != Errno.EBUSY.intValue() || attempt == 20) {
+          throw new SyscallException("ioctl(LOOP_CONFIGURE)", device + " with " + image, errno);
+        }
+      }
+    }
+  }
+
+  /** sizeof(struct loop_config), and where its loop_info64.lo_flags lies. */
+  private static final int LOOP_CONFIG_SIZE = 304;
+
+  private static final int LOOP_CONFIG_FLAGS = 8 + 52;
+
+  @Override
   public FsStat fstatfs(Fd fd) throws SyscallException {
     byte[] buf = new byte[FsStat.SIZE];
     check(libc.fstatfs(fd.value(), buf), "fstatfs", fd.describe());

@@ -42,6 +42,14 @@ public interface Syscalls {
 
   FsStat statfs(Path path) throws SyscallException;
 
+  /**
+   * Attaches the regular file {@code image} to a free loop device that detaches itself once the
+   * last user goes: the returned handle until it is closed, then the file system mounted on it.
+   * Mount the device before closing the handle. Makes the device's node in {@code /dev} when this
+   * mount namespace lacks it (a container's {@code /dev} is filled when it starts).
+   */
+  LoopDevice attachLoopDevice(Path image) throws SyscallException;
+
   void fsync(Fd fd) throws SyscallException;
 
   void syncfs(Fd fd) throws SyscallException;

@@ -21,7 +21,12 @@ import org.junit.jupiter.api.Test;
 class NodeStatusBuilderTest {
   private static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
   private static final Selection ONE_SET_ONE_MOUNT =
-      new Selection(List.of(layerSet("a", null)), List.of(mount("m", "a", null)), List.of());
+      new Selection(
+          List.of(layerSet("a", null)),
+          List.of(mount("m", "a", null)),
+          List.of(),
+          Map.of("a", List.of(Selection.SELECTOR)),
+          Map.of());
 
   @Test
   void aServedLayerSetWithNoStateYetIsPending() {
@@ -60,7 +65,7 @@ class NodeStatusBuilderTest {
     NodeLayerState.Status status =
         builderAt(T0)
             .build(
-                new Selection(List.of(layerSet("a", null)), List.of(), refused),
+                new Selection(List.of(layerSet("a", null)), List.of(), refused, Map.of(), Map.of()),
                 Map.of("a", layerSetEntry(LayerSetPhase.Ready)),
                 List.of(),
                 null);
@@ -122,7 +127,7 @@ class NodeStatusBuilderTest {
     NodeLayerState.Status status =
         builderAt(T0)
             .build(
-                new Selection(List.of(), List.of(), List.of()),
+                new Selection(List.of(), List.of(), List.of(), Map.of(), Map.of()),
                 Map.of(),
                 List.of(mountEntry("gone", MountPhase.Unmounting)),
                 null);

@@ -138,6 +138,52 @@ class SelectionTest {
         .containsExactly(String.format("z-%03d", NodeLayerState.MAX_ENTRIES), "a-newest");
   }
 
+  @Test
+  void podVolumesHoldTheirLayerSetWhateverItsSelectorSaysAndWhileItIsDeleted() {
+    LayerSet elsewhere = layerSet("cpu-tools", "cpu");
+    LayerSet going = layerSet("going", null);
+    going.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
+    LayerSet here = layerSet("gpu-tools", "gpu");
+
+    Selection selection =
+        Selection.forNode(
+            NODE,
+            List.of(elsewhere, going, here),
+            List.of(),
+            Set.of(),
+            new Selection.VolumeUse(Map.of("cpu-tools", 2, "going", 1, "gpu-tools", 3), Set.of()));
+
+    assertThat(selection.layerSets())
+        .extracting(ls -> ls.getMetadata().getName())
+        .containsExactly("cpu-tools", "going", "gpu-tools");
+    assertThat(selection.requestedBy())
+        .containsEntry("cpu-tools", List.of(Selection.VOLUME))
+        .containsEntry("going", List.of(Selection.VOLUME))
+        .containsEntry("gpu-tools", List.of(Selection.SELECTOR, Selection.VOLUME));
+    assertThat(selection.volumes()).containsEntry("cpu-tools", 2).containsEntry("gpu-tools", 3);
+  }
+
+  @Test
+  void aLayerSetAPodAskedForIsFetchedOnDemandUnlessItIsBeingDeleted() {
+    LayerSet asked = layerSet("cpu-tools", "cpu");
+    LayerSet going = layerSet("going", "cpu");
+    going.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
+
+    Selection selection =
+        Selection.forNode(
+            NODE,
+            List.of(asked, going, layerSet("other", "cpu")),
+            List.of(),
+            Set.of(),
+            new Selection.VolumeUse(Map.of(), Set.of("cpu-tools", "going")));
+
+    assertThat(selection.layerSets())
+        .extracting(ls -> ls.getMetadata().getName())
+        .containsExactly("cpu-tools");
+    assertThat(selection.requestedBy()).containsOnlyKeys("cpu-tools");
+    assertThat(selection.volumes()).isEmpty();
+  }
+
   static LayerSet layerSet(String name, String pool) {
     LayerSet layerSet = new LayerSet();
     layerSet.getMetadata().setName(name);

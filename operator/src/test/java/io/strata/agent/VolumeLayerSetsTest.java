@@ -12,6 +12,9 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.csi.VolumeRefusedException;
 import io.strata.csi.VolumeRefusedException.Code;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -26,12 +29,17 @@ class VolumeLayerSetsTest {
       new HashMap<>(
           Map.of("team-a", Map.of("strata.io/tools", "yes"), "team-b", Map.of("team", "b")));
   private final NodeLayerState.Status status = new NodeLayerState.Status();
+  private final VolumeDemand demand =
+      new VolumeDemand(Clock.fixed(Instant.parse("2026-12-08T00:00:00Z"), ZoneOffset.UTC));
+  private int passes;
   private final VolumeLayerSets roots =
       new VolumeLayerSets(
           "n1",
           name -> Optional.ofNullable(layerSets.get(name)),
           namespace -> Optional.ofNullable(namespaces.get(namespace)),
-          () -> status);
+          () -> status,
+          demand,
+          () -> passes++);
 
   @Test
   void aReadyLayerSetTheNamespaceMayUseGivesItsRoot() throws Exception {
@@ -66,7 +74,10 @@ class VolumeLayerSetsTest {
         Code.PERMISSION_DENIED,
         "LayerSet tools may not be mounted as a volume in namespace team-b");
     assertRefused("tools", "no-such-namespace", Code.PERMISSION_DENIED, "no-such-namespace");
-    assertRefused("tools", "team-a", Code.FAILED_PRECONDITION, "does not select node n1");
+    assertRefused(
+        "tools", "team-a", Code.UNAVAILABLE, "LayerSet tools is not on node n1 yet: fetching it");
+    assertThat(demand.current()).as("asked for on demand").containsExactly("tools");
+    assertThat(passes).as("a pass starts fetching it").isEqualTo(1);
 
     LayerSetEntry fetching = entry("tools", LayerSetPhase.Fetching);
     fetching.fetchedBytes = 40L;

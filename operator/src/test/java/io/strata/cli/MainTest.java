@@ -63,7 +63,7 @@ class MainTest {
                 .httpPort(8080)
                 .csi(
                     new AgentConfig.CsiSettings(
-                        Path.of("/var/lib/kubelet"), AgentConfig.CsiSettings.DEFAULT_MAX_BYTES))
+                        Path.of("/var/lib/kubelet"), AgentConfig.CsiSettings.DEFAULT_SIZES))
                 .build());
   }
 

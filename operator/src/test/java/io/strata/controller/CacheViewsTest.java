@@ -57,7 +57,11 @@ class CacheViewsTest {
   @Test
   void aViewKeepsTheVersionAndDropsWhatTheControllerNeverReads() {
     NodeLayerState full = state("node-1", 1);
+    full.getStatus().layerSets.getFirst().volumes = 3;
     NodeLayerState view = CacheViews.nodeLayerState(full);
+    assertThat(view.getStatus().layerSets.getFirst().volumes)
+        .as("pod volume counts: status.volumeNodes and the InUse wait read them")
+        .isEqualTo(3);
     assertThat(view.getMetadata().getResourceVersion()).isEqualTo("41");
     assertThat(view.getMetadata().getManagedFields()).isNullOrEmpty();
     assertThat(view.getStatus().layerSets).allSatisfy(e -> assertThat(e.root).isNull());

@@ -74,7 +74,8 @@ class CsiSanityIT {
                 new Overlays(layout, Syscalls.get()),
                 Syscalls.get(),
                 (name, namespace) -> root,
-                1L << 30));
+                new VolumeAttributes.Sizes(16L << 20, 1L << 30),
+                () -> {}));
   }
 
   @AfterEach

@@ -30,6 +30,7 @@ import io.strata.overlay.MountTable;
 import io.strata.overlay.Overlays;
 import io.strata.sys.Syscalls;
 import io.strata.testing.RootMounts;
+import io.strata.testing.Tools;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -48,7 +49,8 @@ import org.junit.jupiter.api.io.TempDir;
  * scratch kubelet directory, over a LayerSet root the test makes.
  */
 class CsiServerTest {
-  private static final long MAX = 64L << 20;
+  private static final VolumeAttributes.Sizes SIZES =
+      new VolumeAttributes.Sizes(16L << 20, 64L << 20);
 
   @TempDir Path tmp;
 
@@ -56,6 +58,7 @@ class CsiServerTest {
   private CsiLayout csi;
   private Path root;
   private CsiServer server;
+  private PodVolumes volumes;
   private EventLoopGroup clientLoop;
   private ManagedChannel channel;
   private NodeGrpc.NodeBlockingStub nodeService;
@@ -78,11 +81,16 @@ class CsiServerTest {
           assertThat(name).isEqualTo("tools");
           return root;
         };
-    server =
-        CsiServer.start(
-            "n1",
-            new PodVolumes(
-                layout, csi, new Overlays(layout, Syscalls.get()), Syscalls.get(), roots, MAX));
+    volumes =
+        new PodVolumes(
+            layout,
+            csi,
+            new Overlays(layout, Syscalls.get()),
+            Syscalls.get(),
+            roots,
+            SIZES,
+            () -> {});
+    server = CsiServer.start("n1", volumes);
     clientLoop = new EpollEventLoopGroup(1);
     channel = channel(csi.csiSocket());
     nodeService = NodeGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
@@ -156,7 +164,7 @@ class CsiServerTest {
     assertThat(first.resolve("mine")).doesNotExist();
     assertThat(Files.readString(root.resolve("etc/os-release"))).isEqualTo("ID=strata\n");
     assertThat(MountTable.read().at(first).orElseThrow().source()).isEqualTo("strata-csi:csi-aaa");
-    assertThat(node.stateDir.resolve("volumes/csi-aaa/upper/etc/os-release")).exists();
+    assertThat(node.stateDir.resolve("volumes/csi-aaa/fs/upper/etc/os-release")).exists();
 
     unpublish("csi-aaa", first);
     assertThat(MountTable.read().at(first)).isEmpty();
@@ -167,6 +175,20 @@ class CsiServerTest {
     unpublish("csi-aaa", first); // kubelet retries: a second call succeeds and changes nothing
     unpublish("csi-bbb", second);
     assertThat(node.mountsBeneath()).allMatch(m -> m.mountPoint().equals(node.mountBase));
+  }
+
+  @Test
+  void whatVolumesLeftWithoutAMountIsRemovedAndMountedOnesAreKept() throws Exception {
+    Path target = publish("csi-live", target("pod-1"), Map.of(), "");
+    Path orphan = node.stateDir.resolve("volumes/csi-gone");
+    Files.createDirectories(orphan.resolve("fs/upper"));
+    Files.writeString(orphan.resolve("fs/upper/written"), "by a pod of a node that went down");
+
+    assertThat(volumes.removeOrphans()).containsExactly("csi-gone");
+
+    assertThat(orphan).doesNotExist();
+    assertThat(Files.readString(target.resolve("etc/os-release"))).isEqualTo("ID=strata\n");
+    assertThat(volumes.volumesPerLayerSet()).containsExactly(Map.entry("tools", 1));
   }
 
   @Test
@@ -203,6 +225,35 @@ class CsiServerTest {
     unpublish("csi-mem", target);
     assertThat(node.mountsBeneath()).allMatch(m -> m.mountPoint().equals(node.mountBase));
     assertThat(node.stateDir.resolve("volumes/csi-mem")).doesNotExist();
+  }
+
+  @Test
+  void aDiskVolumeIsCappedByTheKernelAndLeavesTheNodesDiskAlone() throws Exception {
+    Path target = publish("csi-disk", target("pod-1"), Map.of("sizeLimit", "8Mi"), "");
+
+    assertThat(MountTable.read().at(node.stateDir.resolve("volumes/csi-disk/fs")).orElseThrow())
+        .satisfies(m -> assertThat(m.fsType()).isEqualTo("ext4"))
+        .satisfies(m -> assertThat(m.source()).startsWith("/dev/loop"));
+    Files.write(target.resolve("small"), new byte[1 << 20]);
+    assertThatThrownBy(() -> Files.write(target.resolve("big"), new byte[16 << 20]))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("No space left on device");
+    Path image = node.stateDir.resolve("volumes/csi-disk/disk.img");
+    assertThat(Files.size(image)).isEqualTo(8L << 20);
+
+    unpublish("csi-disk", target);
+    assertThat(node.mountsBeneath()).allMatch(m -> m.mountPoint().equals(node.mountBase));
+    assertThat(node.stateDir.resolve("volumes/csi-disk")).doesNotExist();
+    assertThat(Tools.run(tmp, "losetup", "--associated", image.toString())).isBlank();
+  }
+
+  @Test
+  void aDiskVolumeWithoutASizeGetsTheNodesDefault() throws Exception {
+    Path target = publish("csi-default", target("pod-1"), Map.of(), "");
+
+    assertThat(Files.size(node.stateDir.resolve("volumes/csi-default/disk.img")))
+        .isEqualTo(SIZES.defaultDiskBytes());
+    unpublish("csi-default", target);
   }
 
   @Test
@@ -250,6 +301,10 @@ class CsiServerTest {
         "unknown volume attribute(s) [hostPath]");
     assertRefused(
         request("csi-x", target("pod-1"), Map.of("medium", "Memory", "sizeLimit", "1Ti"), ""),
+        Status.Code.RESOURCE_EXHAUSTED,
+        "over this node's maximum");
+    assertRefused(
+        request("csi-x", target("pod-1"), Map.of("sizeLimit", "1Ti"), ""),
         Status.Code.RESOURCE_EXHAUSTED,
         "over this node's maximum");
     assertRefused(

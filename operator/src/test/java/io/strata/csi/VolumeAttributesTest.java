@@ -9,7 +9,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class VolumeAttributesTest {
-  private static final long MAX = 1L << 30;
+  private static final VolumeAttributes.Sizes SIZES =
+      new VolumeAttributes.Sizes(256L << 20, 1L << 30);
+
+  private static VolumeAttributes.Sizes bigger() {
+    return new VolumeAttributes.Sizes(256L << 20, 4L << 30);
+  }
 
   /** What kubelet sends for a pod's inline volume, plus {@code extra}. */
   private static Map<String, String> fromKubelet(String... extra) {
@@ -26,21 +31,25 @@ class VolumeAttributesTest {
   }
 
   @Test
-  void aDiskVolumeNeedsOnlyItsLayerSet() throws Exception {
+  void aDiskVolumeNeedsOnlyItsLayerSetAndGetsTheNodesDefaultSize() throws Exception {
     VolumeAttributes attributes =
-        VolumeAttributes.parse(fromKubelet("layerSet", "python-3-12"), MAX);
+        VolumeAttributes.parse(fromKubelet("layerSet", "python-3-12"), SIZES);
 
     assertThat(attributes)
         .isEqualTo(
             new VolumeAttributes(
-                "python-3-12", VolumeAttributes.Medium.Disk, 0, "team-a", "web-0"));
+                "python-3-12", VolumeAttributes.Medium.Disk, 256L << 20, "team-a", "web-0"));
+    assertThat(
+            VolumeAttributes.parse(fromKubelet("layerSet", "tools", "sizeLimit", "2Gi"), bigger())
+                .sizeLimit())
+        .isEqualTo(2L << 30);
   }
 
   @Test
   void aMemoryVolumeTakesItsSize() throws Exception {
     VolumeAttributes attributes =
         VolumeAttributes.parse(
-            fromKubelet("layerSet", "tools", "medium", "Memory", "sizeLimit", "64Mi"), MAX);
+            fromKubelet("layerSet", "tools", "medium", "Memory", "sizeLimit", "64Mi"), SIZES);
 
     assertThat(attributes.medium()).isEqualTo(VolumeAttributes.Medium.Memory);
     assertThat(attributes.sizeLimit()).isEqualTo(64L << 20);
@@ -81,9 +90,9 @@ class VolumeAttributesTest {
               Code.INVALID_ARGUMENT,
               "at most 1Ti"),
           new Case(
-              fromKubelet("layerSet", "tools", "sizeLimit", "1Gi"),
-              Code.INVALID_ARGUMENT,
-              "sizeLimit is not supported for Disk volumes yet"),
+              fromKubelet("layerSet", "tools", "sizeLimit", "2Gi"),
+              Code.RESOURCE_EXHAUSTED,
+              "sizeLimit 2Gi is over this node's maximum"),
           new Case(
               Map.of("layerSet", "tools"),
               Code.INVALID_ARGUMENT,
@@ -91,7 +100,7 @@ class VolumeAttributesTest {
                   + " podInfoOnMount: true"),
         };
     for (Case c : cases) {
-      assertThatThrownBy(() -> VolumeAttributes.parse(c.context(), MAX))
+      assertThatThrownBy(() -> VolumeAttributes.parse(c.context(), SIZES))
           .as("%s", c.context())
           .isInstanceOfSatisfying(
               VolumeRefusedException.class, e -> assertThat(e.code()).isEqualTo(c.code()))

@@ -9,6 +9,7 @@ import io.strata.overlay.MountPlan;
 import io.strata.overlay.MountSpec;
 import io.strata.overlay.MountStep.CreateDirectories;
 import io.strata.overlay.MountStep.CreatePrivateDirectory;
+import io.strata.overlay.MountStep.MountDiskImage;
 import io.strata.overlay.MountStep.MountOverlay;
 import io.strata.overlay.MountStep.MountTmpfs;
 import io.strata.overlay.MountStep.RequireEmptyDirectory;
@@ -35,7 +36,8 @@ class VolumePlannerTest {
   private final List<String> mountinfo = new ArrayList<>();
 
   private static VolumeAttributes disk() {
-    return new VolumeAttributes("tools", VolumeAttributes.Medium.Disk, 0, "team-a", "web-0");
+    return new VolumeAttributes(
+        "tools", VolumeAttributes.Medium.Disk, 64L << 20, "team-a", "web-0");
   }
 
   private MountTable table() {
@@ -52,7 +54,7 @@ class VolumePlannerTest {
   }
 
   @Test
-  void aDiskVolumeGetsAnUpperOfItsOwnUnderTheStateDir() throws Exception {
+  void aDiskVolumeGetsAnUpperOfItsOwnSizeUnderTheStateDir() throws Exception {
     MountPlan plan =
         planner.plan(new VolumeRequest(ID, TARGET, false, disk(), 2000), LOWER, table()).get();
 
@@ -62,9 +64,11 @@ class VolumePlannerTest {
             new RequireLowerDirectory(LOWER),
             new CreateDirectories(STATE.resolve("volumes")),
             new CreatePrivateDirectory(home, null),
-            new CreatePrivateDirectory(home.resolve("upper"), LOWER),
-            new ShareWithGroup(home.resolve("upper"), 2000),
-            new CreatePrivateDirectory(home.resolve("work"), null),
+            new MountDiskImage(
+                home.resolve("disk.img"), 64L << 20, home.resolve("fs"), STATE.resolve("volumes")),
+            new CreatePrivateDirectory(home.resolve("fs/upper"), LOWER),
+            new ShareWithGroup(home.resolve("fs/upper"), 2000),
+            new CreatePrivateDirectory(home.resolve("fs/work"), null),
             new MountOverlay(
                 new MountSpec(
                     "strata-csi:" + ID,
@@ -74,9 +78,9 @@ class VolumePlannerTest {
                     "lowerdir="
                         + LOWER
                         + ",upperdir="
-                        + home.resolve("upper")
+                        + home.resolve("fs/upper")
                         + ",workdir="
-                        + home.resolve("work")
+                        + home.resolve("fs/work")
                         + ",index=off,metacopy=off,redirect_dir=off"),
                 csi.podsDir()));
   }
@@ -96,23 +100,25 @@ class VolumePlannerTest {
             new MountTmpfs(
                 new MountSpec(
                     "strata-csi-upper:" + ID,
-                    home,
+                    home.resolve("fs"),
                     "tmpfs",
                     EnumSet.of(MountOption.NO_SUID, MountOption.NO_DEV),
                     "size=1048576,mode=0700"),
                 STATE.resolve("volumes")),
-            new CreatePrivateDirectory(home.resolve("upper"), LOWER));
+            new CreatePrivateDirectory(home.resolve("fs/upper"), LOWER));
     assertThat(plan.steps()).noneMatch(s -> s instanceof ShareWithGroup);
   }
 
   @Test
-  void aReadOnlyVolumeHasNoUpper() throws Exception {
+  void aReadOnlyVolumeHasNoUpperOnlyItsRecord() throws Exception {
     MountPlan plan =
         planner.plan(new VolumeRequest(ID, TARGET, true, disk(), 2000), LOWER, table()).get();
 
     assertThat(plan.steps())
         .containsExactly(
             new RequireLowerDirectory(LOWER),
+            new CreateDirectories(STATE.resolve("volumes")),
+            new CreatePrivateDirectory(STATE.resolve("volumes").resolve(ID), null),
             new RequireEmptyDirectory(STATE.resolve("empty")),
             new MountOverlay(
                 new MountSpec(

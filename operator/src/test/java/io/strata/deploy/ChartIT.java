@@ -53,6 +53,7 @@ class ChartIT {
     // The CSI plugin: its kubelet directories, and a driver kubelet never lets chown the tree.
     assertThat(rendered)
         .contains("--csi=true", "--kubelet-dir=/var/lib/kubelet", "--csi-max-size=8Gi")
+        .contains("--csi-default-disk-size=1Gi")
         .contains("mountPath: /var/lib/kubelet/pods", "path: /var/lib/kubelet/plugins_registry")
         .contains("podInfoOnMount: true", "volumeLifecycleModes: [Ephemeral]")
         .contains("fsGroupPolicy: None", "attachRequired: false");
@@ -83,7 +84,7 @@ class ChartIT {
           caBundleConfigMap: corp-ca
           mirrors: ["registry.example=https://mirror.internal:5000"]
           insecure: ["registry.lab:5000"]
-        csi: {kubeletDir: /var/lib/k0s/kubelet, maxSize: 2Gi}
+        csi: {kubeletDir: /var/lib/k0s/kubelet, defaultDiskSize: 512Mi, maxSize: 2Gi}
         metrics: {enabled: false}
         removeFinalizersOnUninstall: false
         """);
@@ -109,6 +110,7 @@ class ChartIT {
         .contains("resourceNames: [\"regcred\",\"mirrorcred\"]")
         .contains("STRATA_REGISTRY_MIRRORS", "STRATA_CA_BUNDLE", "HTTPS_PROXY")
         .contains("--kubelet-dir=/var/lib/k0s/kubelet", "--csi-max-size=2Gi")
+        .contains("--csi-default-disk-size=512Mi")
         .contains("path: /var/lib/k0s/kubelet/pods")
         .doesNotContain("/var/lib/kubelet");
     assertDryRunAccepts(rendered);

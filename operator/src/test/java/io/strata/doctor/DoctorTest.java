@@ -48,9 +48,10 @@ class DoctorTest {
                         "overlay lowers",
                         "RENAME_WHITEOUT",
                         "d_type",
-                        "state dir")
+                        "state dir",
+                        "disk volume sizes")
                     .contains(f.check()))
-        .hasSize(6)
+        .hasSize(7)
         .allSatisfy(f -> assertThat(f.severity()).as(f.toString()).isEqualTo(Finding.Severity.OK));
     assertThat(findings)
         .extracting(Finding::check)

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.HostPathVolumeSource;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -13,6 +15,7 @@ import io.fabric8.kubernetes.client.readiness.Readiness;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.Version;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
@@ -50,6 +53,7 @@ public final class NodeScenario {
   private static final String BUSYBOX = "strata-busybox:1";
   private static final String VOLUMES = "volumes-allowed";
   private static final String DENIED = "volumes-denied";
+  private static final String ON_DEMAND = "example-on-demand";
   private static final Duration TIMEOUT = Duration.ofMinutes(3);
 
   private final StrataCluster cluster;
@@ -115,6 +119,7 @@ public final class NodeScenario {
           .isEqualTo(pod.getMetadata().getName() + "\n");
     }
     podVolumesGoWithTheirPods(volumePods);
+    aVolumeFetchesItsLayerSetOnDemandAndHoldsItThroughDeletion();
 
     agentPod = agentPod().getMetadata().getName();
     helm(
@@ -186,7 +191,7 @@ public final class NodeScenario {
         "{\"spec\":{\"volumeAccess\":{\"namespaceSelector\":"
             + "{\"matchLabels\":{\"strata.io/tools\":\"allowed\"}}}}}");
 
-    Pod disk = createPod(volumePod("disk-volume", VOLUMES, Map.of()));
+    Pod disk = createPod(volumePod("disk-volume", VOLUMES, Map.of("sizeLimit", "32Mi")));
     Pod memory =
         createPod(
             volumePod("memory-volume", VOLUMES, Map.of("medium", "Memory", "sizeLimit", "8Mi")));
@@ -202,10 +207,29 @@ public final class NodeScenario {
                 "dd if=/dev/zero of=/tools/big bs=1M count=16 2>&1; rm -f /tools/big"))
         .as("a Memory volume holds its sizeLimit")
         .contains("No space left on device");
+    assertThat(
+            exec(
+                disk,
+                "sh",
+                "-c",
+                "dd if=/dev/zero of=/tools/big bs=1M count=64 2>&1; rm -f /tools/big"))
+        .as("a Disk volume holds its sizeLimit")
+        .contains("No space left on device");
     String mountinfo = cluster.onHost("cat", "/proc/self/mountinfo");
     assertThat(mountinfo.lines().filter(l -> l.contains(" - overlay strata-csi:")))
         .as("one overlay per pod volume, made by the plugin")
         .hasSize(2);
+    Eventually.within(
+        TIMEOUT,
+        () -> {
+          LayerSetEntry entry =
+              NodeStates.layerSet(client, cluster.nodeName(), EXAMPLE).orElseThrow();
+          assertThat(entry.volumes).as("the node counts the volumes").isEqualTo(2);
+          assertThat(entry.requestedBy).containsExactly("Selector", "Volume");
+          assertThat(
+                  client.resources(LayerSet.class).withName(EXAMPLE).get().getStatus().volumeNodes)
+              .isEqualTo(1);
+        });
 
     Pod denied =
         client
@@ -244,6 +268,82 @@ public final class NodeScenario {
         .withGracePeriod(0)
         .delete();
     return List.of(disk, memory);
+  }
+
+  /**
+   * A LayerSet that selects no node, asked for by a pod's volume: the node fetches it, the pod
+   * waits with the progress in its Events and then starts. Deleting the LayerSet while the volume
+   * runs waits (InUse, naming the volumes) and leaves the pod its volume; the pod's end lets the
+   * deletion finish.
+   */
+  private void aVolumeFetchesItsLayerSetOnDemandAndHoldsItThroughDeletion() throws Exception {
+    LayerSet onDemand =
+        Serialization.unmarshal(
+            Files.readString(ProjectFiles.examples().resolve("layerset.yaml")), LayerSet.class);
+    onDemand.getMetadata().setName(ON_DEMAND);
+    onDemand.getSpec().nodeSelector =
+        new LabelSelectorBuilder().addToMatchLabels("strata.io/no-such-pool", "true").build();
+    onDemand.getSpec().volumeAccess = new LayerSet.VolumeAccess();
+    onDemand.getSpec().volumeAccess.namespaceSelector = new LabelSelector();
+    client.resource(onDemand).create();
+
+    Pod pod =
+        volumePod("on-demand-volume", VOLUMES, Map.of("medium", "Memory", "sizeLimit", "8Mi"));
+    pod.getSpec().getVolumes().getFirst().getCsi().getVolumeAttributes().put("layerSet", ON_DEMAND);
+    pod = createPod(pod);
+    awaitLog(pod, APP_TEXT);
+    assertThat(
+            kubectl(
+                "get",
+                "events",
+                "-n",
+                VOLUMES,
+                "--field-selector",
+                "involvedObject.name=" + pod.getMetadata().getName(),
+                "-o",
+                "jsonpath={.items[*].message}"))
+        .as("the pod was told it waits for its LayerSet")
+        .contains("LayerSet " + ON_DEMAND + " is ");
+    Eventually.within(
+        TIMEOUT,
+        () ->
+            assertThat(
+                    NodeStates.layerSet(client, cluster.nodeName(), ON_DEMAND)
+                        .orElseThrow()
+                        .requestedBy)
+                .containsExactly("Volume"));
+
+    kubectl("delete", "layerset", ON_DEMAND, "--wait=false");
+    Eventually.within(
+        TIMEOUT,
+        () ->
+            assertThat(
+                    client
+                        .resources(LayerSet.class)
+                        .withName(ON_DEMAND)
+                        .get()
+                        .getStatus()
+                        .conditions)
+                .anySatisfy(
+                    c -> {
+                      assertThat(c.getType()).isEqualTo("Deleting");
+                      assertThat(c.getReason()).isEqualTo("InUse");
+                      assertThat(c.getMessage()).contains("pod volumes on 1 nodes");
+                    }));
+    Consistently.during(
+        Duration.ofSeconds(5),
+        () -> assertThat(client.resources(LayerSet.class).withName(ON_DEMAND).get()).isNotNull());
+    assertThat(exec(pod, "cat", "/tools/" + APP_FILE)).isEqualTo(APP_TEXT);
+
+    client
+        .pods()
+        .inNamespace(VOLUMES)
+        .withName(pod.getMetadata().getName())
+        .withGracePeriod(1)
+        .delete();
+    Eventually.within(
+        TIMEOUT,
+        () -> assertThat(client.resources(LayerSet.class).withName(ON_DEMAND).get()).isNull());
   }
 
   /** Deleting the pods unmounts their volumes and removes their uppers: nothing is left. */
