@@ -208,8 +208,14 @@ final class NodeMounts {
   private MountRequest request(OverlayMount mount, Path lower) {
     OverlayMount.Spec spec = mount.getSpec();
     long memory = 0;
-    if (spec.upper != null && spec.upper.medium == OverlayMount.Medium.Memory) {
-      memory = ByteQuantity.parse("spec.upper.sizeLimit", spec.upper.sizeLimit);
+    long disk = 0;
+    if (spec.upper != null && spec.upper.sizeLimit != null) {
+      long bytes = ByteQuantity.parse("spec.upper.sizeLimit", spec.upper.sizeLimit);
+      if (spec.upper.medium == OverlayMount.Medium.Memory) {
+        memory = bytes;
+      } else {
+        disk = bytes;
+      }
     }
     MountRequest request =
         new MountRequest(
@@ -219,6 +225,7 @@ final class NodeMounts {
             lower,
             Boolean.TRUE.equals(spec.readOnly),
             memory,
+            disk,
             spec.options != null && Boolean.TRUE.equals(spec.options.volatileUpper),
             spec.options == null ? null : spec.options.seLinuxContext);
     return request;

@@ -99,7 +99,10 @@ public class OverlayMount extends CustomResource<OverlayMount.Spec, OverlayMount
   }
 
   public enum Medium {
-    /** upper and work directories under the agent's state dir. */
+    /**
+     * upper and work directories under the agent's state dir; with a sizeLimit, on an ext4 of that
+     * size of their own.
+     */
     Disk,
     /** a tmpfs of sizeLimit under the mount base. */
     Memory
@@ -122,8 +125,10 @@ public class OverlayMount extends CustomResource<OverlayMount.Spec, OverlayMount
     public Medium medium;
 
     @JsonPropertyDescription(
-        "Size of the tmpfs of a Memory upper: whole bytes, optionally with Ki, Mi, Gi, Ti, k, M,"
-            + " G or T (64Mi), up to 1Ti. Required for Memory.")
+        "Size of the upper: the tmpfs of a Memory upper, or for Disk an ext4 of its own in a"
+            + " sparse file, which the kernel holds writes to; set when the mount is first made."
+            + " Whole bytes, optionally with Ki, Mi, Gi, Ti, k, M, G or T (64Mi), up to 1Ti."
+            + " Required for Memory.")
     public Quantity sizeLimit;
 
     @JsonPropertyDescription("Delete (default) or Retain the upper when the mount goes away.")

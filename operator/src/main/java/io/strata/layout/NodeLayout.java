@@ -18,6 +18,8 @@ import java.nio.file.Path;
  *   diffids/sha256/&lt;blob hex&gt;   the diffID a verified blob unpacked to              (store)
  *   trash/                       removals in progress; emptied at start              (store)
  *   uppers/&lt;uid&gt;/upper, work    Disk upper of a mount, on the state dir's filesystem
+ *   uppers/&lt;uid&gt;/disk.img       a Disk upper with a sizeLimit: an ext4 of that size in a sparse
+ *   uppers/&lt;uid&gt;/fs/upper, work  file, mounted from a loop device at fs/
  *   uppers/&lt;uid&gt;/lower          the lower root the upper was last mounted on
  *   uppers/&lt;uid&gt;/mount          the OverlayMount's name and reclaim policy, for teardown
  *   empty/                       the empty second lowerdir of read-only mounts
@@ -67,6 +69,16 @@ public record NodeLayout(Path stateDir, Path mountBase) {
   /** Holds the upper of every mount: {@code uppers/<uid>}. */
   public Path upperHome(String uid) {
     return uppers().resolve(uid);
+  }
+
+  /** A sized Disk upper's file system image: {@code uppers/<uid>/disk.img}. */
+  public Path upperImage(String uid) {
+    return upperHome(uid).resolve(VOLUME_IMAGE);
+  }
+
+  /** Where a sized Disk upper's file system is mounted: {@code uppers/<uid>/fs}. */
+  public Path upperFs(String uid) {
+    return upperHome(uid).resolve(VOLUME_FS);
   }
 
   /** The record of which lower an upper was last mounted on. */

@@ -55,6 +55,8 @@ public final class MountPlanner {
     } else {
       if (request.isMemory()) {
         memoryUpper(request, table).ifPresent(steps::add);
+      } else if (request.isSizedDisk()) {
+        diskUpper(request, table).ifPresent(steps::add);
       }
       steps.add(new CreatePrivateDirectory(upper.upper(), lower));
       steps.add(new CreatePrivateDirectory(upper.work(), null));
@@ -176,6 +178,26 @@ public final class MountPlanner {
             layout.mountBase()));
   }
 
+  /**
+   * An ext4 of the requested size at {@code uppers/<uid>/fs}, from {@code uppers/<uid>/disk.img};
+   * none when it is mounted there still (adopted); refused when something else is.
+   */
+  private Optional<MountStep> diskUpper(MountRequest request, MountTable table)
+      throws MountRefusedException {
+    Path fs = layout.upperFs(request.uid());
+    Optional<MountInfo> existing = table.at(fs);
+    if (existing.isPresent()) {
+      if (!"ext4".equals(existing.get().fsType())) {
+        throw new MountRefusedException(
+            Reason.Conflict, fs + " is a mountpoint not made by Strata");
+      }
+      return Optional.empty();
+    }
+    return Optional.of(
+        new MountStep.MountDiskImage(
+            layout.upperImage(request.uid()), request.diskBytes(), fs, layout.uppers()));
+  }
+
   private record Upper(Path upper, Path work, Path emptyLower) {}
 
   private Upper upperPaths(MountRequest request) {
@@ -183,7 +205,11 @@ public final class MountPlanner {
       return new Upper(null, null, layout.emptyLower());
     }
     Path home =
-        request.isMemory() ? layout.memoryUpper(request.uid()) : layout.upperHome(request.uid());
+        request.isMemory()
+            ? layout.memoryUpper(request.uid())
+            : request.isSizedDisk()
+                ? layout.upperFs(request.uid())
+                : layout.upperHome(request.uid());
     return new Upper(home.resolve(NodeLayout.UPPER), home.resolve(NodeLayout.WORK), null);
   }
 

@@ -12,6 +12,8 @@ import java.util.regex.Pattern;
  * @param target an explicit target, checked to lie strictly beneath the mount base; null for the
  *     default
  * @param memoryBytes the size of a Memory upper's tmpfs; 0 for a Disk upper
+ * @param diskBytes the size of a Disk upper's own file system (an ext4 in a sparse file, held by
+ *     the kernel); 0 for a Disk upper on the state dir's file system, or a Memory upper
  */
 public record MountRequest(
     String uid,
@@ -20,6 +22,7 @@ public record MountRequest(
     Path lowerRoot,
     boolean readOnly,
     long memoryBytes,
+    long diskBytes,
     boolean volatileUpper,
     String seLinuxContext) {
 
@@ -32,28 +35,45 @@ public record MountRequest(
     if (name == null || !UID.matcher(name).matches()) {
       throw new IllegalArgumentException("mount name '" + name + "' is not a DNS label");
     }
-    if (memoryBytes < 0) {
-      throw new IllegalArgumentException("memory size " + memoryBytes + " is negative");
+    if (memoryBytes < 0 || diskBytes < 0) {
+      throw new IllegalArgumentException("an upper's size is negative");
+    }
+    if (memoryBytes > 0 && diskBytes > 0) {
+      throw new IllegalArgumentException("an upper is in memory or on disk, not both");
     }
   }
 
   /** A writable mount with a Disk upper at the default target. */
   public static MountRequest disk(String uid, String name, Path lowerRoot) {
-    return new MountRequest(uid, name, null, lowerRoot, false, 0, false, null);
+    return new MountRequest(uid, name, null, lowerRoot, false, 0, 0, false, null);
   }
 
   public MountRequest withTarget(String explicitTarget) {
     return new MountRequest(
-        uid, name, explicitTarget, lowerRoot, readOnly, memoryBytes, volatileUpper, seLinuxContext);
+        uid,
+        name,
+        explicitTarget,
+        lowerRoot,
+        readOnly,
+        memoryBytes,
+        diskBytes,
+        volatileUpper,
+        seLinuxContext);
   }
 
   public MountRequest asReadOnly() {
-    return new MountRequest(uid, name, target, lowerRoot, true, 0, false, seLinuxContext);
+    return new MountRequest(uid, name, target, lowerRoot, true, 0, 0, false, seLinuxContext);
   }
 
   public MountRequest inMemory(long bytes) {
     return new MountRequest(
-        uid, name, target, lowerRoot, readOnly, bytes, volatileUpper, seLinuxContext);
+        uid, name, target, lowerRoot, readOnly, bytes, 0, volatileUpper, seLinuxContext);
+  }
+
+  /** A Disk upper on a file system of its own of {@code bytes}, which the kernel holds it to. */
+  public MountRequest onDiskOf(long bytes) {
+    return new MountRequest(
+        uid, name, target, lowerRoot, readOnly, 0, bytes, volatileUpper, seLinuxContext);
   }
 
   /** Whether {@code uid} may name a mount: it becomes part of paths and of mount sources. */
@@ -63,5 +83,10 @@ public record MountRequest(
 
   public boolean isMemory() {
     return memoryBytes > 0;
+  }
+
+  /** A Disk upper on a file system of its own size. */
+  public boolean isSizedDisk() {
+    return diskBytes > 0;
   }
 }

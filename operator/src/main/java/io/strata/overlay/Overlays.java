@@ -171,10 +171,15 @@ public final class Overlays implements MountEngine {
     }
   }
 
-  /** Makes the image's file system and mounts it from a loop device that goes when it does. */
+  /**
+   * Mounts the image's file system from a loop device that goes when it does, making the image
+   * first unless an earlier mount left it (an upper is kept across remounts).
+   */
   private void mountDiskImage(Path image, long bytes, Path target, Path beneath)
       throws IOException, MountRefusedException {
-    DiskImage.create(image, bytes);
+    if (!Files.exists(image, LinkOption.NOFOLLOW_LINKS)) {
+      DiskImage.create(image, bytes);
+    }
     try (LoopDevice loop = sys.attachLoopDevice(image)) {
       mountAt(
           new MountSpec(
@@ -284,9 +289,13 @@ public final class Overlays implements MountEngine {
   @Override
   public List<Path> unmount(String uid, boolean deleteUpper)
       throws MountRefusedException, IOException {
-    new MountRequest(uid, uid, null, Path.of("/"), false, 0, false, null); // validates the uid
+    new MountRequest(uid, uid, null, Path.of("/"), false, 0, 0, false, null); // validates the uid
     String source = MountPlanner.SOURCE_PREFIX + uid;
     List<Path> targets = unmountAll(layout.mountBase(), m -> planner.isStrataOverlay(m, source));
+    // A sized Disk upper's file system serves only its overlay: it goes with it, its data stays
+    // in the image for the next mount unless the upper is deleted too.
+    Path disk = layout.upperFs(uid);
+    unmountAll(layout.uppers(), m -> m.mountPoint().equals(disk));
     if (deleteUpper) {
       Path memory = layout.memoryUpper(uid);
       String upperSource = MountPlanner.UPPER_SOURCE_PREFIX + uid;

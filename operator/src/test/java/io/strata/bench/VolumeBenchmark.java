@@ -195,7 +195,7 @@ public final class VolumeBenchmark {
     System.out.printf("%s volumes, %d interleaved rounds (ms)%n", medium, rounds);
     System.out.printf("%-44s %8s %8s%n", "", "p50", "p99");
     line("NodePublishVolume (gRPC, as kubelet calls it)", publish);
-    line("  the same by hand (mount, mke2fs, mount)", byHandUp);
+    line("  the same by hand (util-linux, e2fsprogs)", byHandUp);
     line("NodeUnpublishVolume", unpublish);
     line("  the same by hand (umount, umount, rm -rf)", byHandDown);
     System.out.printf(

@@ -96,6 +96,24 @@ class MountPlannerTest {
   }
 
   @Test
+  void aSizedDiskUpperIsAnExt4OfItsOwnAndOneStillMountedIsKept() throws Exception {
+    MountRequest request = MountRequest.disk("u3", "scratch", LOWER).onDiskOf(64L << 20);
+    Path home = STATE.resolve("uppers/u3");
+
+    assertThat(planner.plan(request, table()).steps())
+        .containsSubsequence(
+            new CreatePrivateDirectory(home, null),
+            new MountStep.MountDiskImage(
+                home.resolve("disk.img"), 64L << 20, home.resolve("fs"), STATE.resolve("uppers")),
+            new CreatePrivateDirectory(home.resolve("fs/upper"), LOWER),
+            new CreatePrivateDirectory(home.resolve("fs/work"), null));
+
+    mounted(home.resolve("fs"), "ext4", "/dev/loop3", "rw");
+    assertThat(planner.plan(request, table()).steps())
+        .noneMatch(s -> s instanceof MountStep.MountDiskImage);
+  }
+
+  @Test
   void aMemoryUpperLeftByAnEarlierRunIsKeptAndAForeignMountThereIsAConflict() throws Exception {
     mounted(BASE.resolve(".uppers/u2"), "tmpfs", "strata-upper:u2", "rw,size=1024k");
     MountRequest request = MountRequest.disk("u2", "scratch", LOWER).inMemory(1 << 20);

@@ -107,6 +107,29 @@ class OverlaysTest {
   }
 
   @Test
+  void aSizedDiskUpperStopsAtItsSizeAndKeepsItsDataAcrossRemounts() throws Exception {
+    MountRequest request = MountRequest.disk("disk", "disk", node.lower).onDiskOf(8L << 20);
+    MountedOverlay mounted = overlays.mount(request);
+    Path fs = layout.upperHome("disk").resolve("fs");
+    assertThat(mounted.upperDir()).isEqualTo(fs.resolve("upper"));
+    assertThat(MountTable.read().at(fs)).get().extracting(MountInfo::fsType).isEqualTo("ext4");
+    Files.writeString(mounted.target().resolve("kept"), "kept\n");
+    assertThatThrownBy(() -> Files.write(mounted.target().resolve("big"), new byte[16 << 20]))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("No space left on device");
+
+    overlays.unmount("disk", false); // the upper is kept: the next mount finds its data
+    assertThat(MountTable.read().at(fs)).as("its file system goes with the overlay").isEmpty();
+    MountedOverlay again = overlays.mount(request);
+    assertThat(Files.readString(again.target().resolve("kept"))).isEqualTo("kept\n");
+    Files.delete(again.target().resolve("big"));
+
+    overlays.unmount("disk", true);
+    assertThat(MountTable.read().at(fs)).isEmpty();
+    assertThat(layout.upperHome("disk")).doesNotExist();
+  }
+
+  @Test
   void aRestartedEngineAdoptsInsteadOfMountingTwice() throws Exception {
     overlays.mount(MountRequest.disk("u1", "env", node.lower));
     Files.writeString(node.mountBase.resolve("env/kept-across-restart"), "x");
