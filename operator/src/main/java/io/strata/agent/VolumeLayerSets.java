@@ -101,27 +101,26 @@ final class VolumeLayerSets implements LayerSetRoots {
   }
 
   private void requireAccess(LayerSet layerSet, String namespace) throws VolumeRefusedException {
-    String name = layerSet.getMetadata().getName();
     LayerSet.VolumeAccess access = layerSet.getSpec().volumeAccess;
     LabelSelector selector = access != null ? access.namespaceSelector : null;
+    String refusal = null;
     if (selector == null) {
-      throw new VolumeRefusedException(
-          Code.PERMISSION_DENIED,
-          "LayerSet "
-              + name
-              + " may not be mounted as a volume in namespace "
-              + namespace
-              + ": its spec.volumeAccess.namespaceSelector admits no namespace");
+      refusal = "admits no namespace";
+    } else {
+      Optional<Map<String, String>> labels = namespaces.of(namespace);
+      if (labels.isEmpty() || !LabelSelectors.matches(selector, labels.get())) {
+        refusal = "does not select it";
+      }
     }
-    Optional<Map<String, String>> labels = namespaces.of(namespace);
-    if (labels.isEmpty() || !LabelSelectors.matches(selector, labels.get())) {
+    if (refusal != null) {
       throw new VolumeRefusedException(
           Code.PERMISSION_DENIED,
           "LayerSet "
-              + name
+              + layerSet.getMetadata().getName()
               + " may not be mounted as a volume in namespace "
               + namespace
-              + ": its spec.volumeAccess.namespaceSelector does not select it");
+              + ": its spec.volumeAccess.namespaceSelector "
+              + refusal);
     }
   }
 
