@@ -2,8 +2,8 @@
 # The main job on one machine: a real local cluster (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler) and a real node of this machine (containerd, runc, kubelet) by hack/node.sh;
 # Strata installed on it by Helm from charts/strata, its agent and controller running as pods of
-# the image Jib builds; the examples applied with kubectl; and a pod that reads the example
-# overlay. Runs until interrupted; Ctrl-C brings it all down. Run as root.
+# the image Jib builds; the examples applied with kubectl; a pod that reads the example overlay,
+# and one with a Strata volume of the example LayerSet. Runs until interrupted; Ctrl-C brings it all down. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/env.sh
@@ -73,10 +73,38 @@ json.dump(pod, sys.stdout)' "$mount_base" |
   kubectl apply -f -
 kubectl wait --for=condition=Ready pod/example-reader --timeout=120s
 
+# A pod with a Strata volume of its own (docs/volumes.md): the example LayerSet lets the default
+# namespace mount it, and the pod writes into its own upper.
+kubectl patch layerset example --type=merge \
+  -p '{"spec":{"volumeAccess":{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"default"}}}}}'
+kubectl apply -f - <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: volume-reader
+spec:
+  hostNetwork: true
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, fsGroup: 2000}
+  containers:
+  - name: reader
+    image: strata-busybox:1
+    imagePullPolicy: Never
+    command: [sh, -c, "cat /tools/usr/share/greeting/app.txt; echo mine > /tools/written; exec sleep 3600"]
+    volumeMounts:
+    - {name: tools, mountPath: /tools}
+  volumes:
+  - name: tools
+    csi:
+      driver: csi.strata.io
+      volumeAttributes: {layerSet: example, medium: Memory, sizeLimit: 64Mi}
+YAML
+kubectl wait --for=condition=Ready pod/volume-reader --timeout=120s
+
 echo
 kubectl get lset,om,nls,pods -A
 echo
 echo "example-reader says: $(kubectl logs example-reader)"
+echo "volume-reader says: $(kubectl logs volume-reader)"
 cat <<MSG
 
 Strata runs on a real node of this machine: its agent and controller are pods (kubectl -n
