@@ -224,6 +224,19 @@ class RbacIT {
         });
     // The pull secrets it was given, by name, and nothing else.
     assertThat(agent.secrets().inNamespace(NS).withName("regcred").get()).isNotNull();
+    // Namespaces' labels: whether a pod volume's namespace may mount a LayerSet; not to change.
+    assertThat(agent.namespaces().withName("default").get().getMetadata().getLabels())
+        .containsKey("kubernetes.io/metadata.name");
+    assertRefused(
+        () ->
+            agent
+                .namespaces()
+                .withName("default")
+                .edit(
+                    ns -> {
+                      ns.getMetadata().getLabels().put("strata.io/tools", "allowed");
+                      return ns;
+                    }));
 
     // Everything beyond the agent's job is refused.
     assertRefused(() -> agent.secrets().inNamespace(NS).withName("other").get());
