@@ -328,7 +328,9 @@ down() {
   local cgroups procs
   cgroups=$(find /sys/fs/cgroup -maxdepth 2 -type d -name 'kubepods*' 2>/dev/null || true)
   for _ in $(seq 1 50); do
-    procs=$([ -z "$cgroups" ] || find $cgroups -name cgroup.procs -exec cat {} + 2>/dev/null)
+    # A cgroup can go while it is read (its pod just died): find then fails, which is no reason
+    # to stop tearing down.
+    procs=$({ [ -z "$cgroups" ] || find $cgroups -name cgroup.procs -exec cat {} +; } 2>/dev/null || true)
     [ -n "$procs" ] || break
     kill -KILL $procs 2>/dev/null || true
     sleep 0.1
