@@ -41,6 +41,8 @@ import io.strata.kube.HealthServer;
 import io.strata.layerstore.CacheCollector;
 import io.strata.layerstore.LayerStore;
 import io.strata.layout.NodeLayout;
+import io.strata.overlay.MountEngine;
+import io.strata.overlay.MountTable;
 import io.strata.overlay.Overlays;
 import io.strata.registry.Platform;
 import io.strata.registry.PullSecrets;
@@ -96,6 +98,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   private NodeLock lock;
   private LayerSetWork layerSetWork;
   private NodeMounts nodeMounts;
+  private MountEngine mountEngine;
   private CacheCollector collector;
   private long lastCollection;
   private NodeLayerState.Cache cache;
@@ -169,6 +172,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     log.info(
         "adopting {} Strata mounts found under {}", overlays.mounted().size(), config.mountBase());
     nodeMounts = new NodeMounts(overlays, layout);
+    mountEngine = overlays;
     collector = new CacheCollector(layout.store(), Syscalls.get());
     try {
       overlayFeatures = Doctor.overlayFeatures(config.stateDir(), Syscalls.get());
@@ -260,12 +264,12 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
   }
 
   /** The pod volumes on this node, and what pods asked for lately: they hold LayerSets here. */
-  private Selection.VolumeUse volumeUse() {
+  private Selection.VolumeUse volumeUse(MountTable table) {
     if (podVolumes == null) {
       return Selection.VolumeUse.NONE;
     }
     try {
-      return new Selection.VolumeUse(podVolumes.volumesPerLayerSet(), volumeDemand.current());
+      return new Selection.VolumeUse(podVolumes.volumesPerLayerSet(table), volumeDemand.current());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -356,13 +360,20 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
       log.info("NodeLayerState {} created or adopted", config.nodeName());
     }
     NodeLayerState.Status previous = current.getStatus();
+    // One read of the mount table for the pass: pod volumes' counts and the OverlayMounts' view.
+    MountTable mountTable;
+    try {
+      mountTable = mountEngine.readMountTable();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     Selection selection =
         Selection.forNode(
             self.getMetadata().getLabels(),
             layerSets.list().toList(),
             overlayMounts.list().toList(),
             held(previous),
-            volumeUse());
+            volumeUse(mountTable));
     if (!selection.refused().isEmpty()) {
       log.warn(
           "{} LayerSets select this node past its bound of {}, refused: {}",
@@ -377,7 +388,7 @@ public final class Agent implements Reconciler<NodeLayerState>, AutoCloseable {
     layerSetWork.retainOnly(layerSets.keySet());
     List<OverlayMountEntry> mounts;
     try {
-      mounts = nodeMounts.reconcile(selection.overlayMounts(), layerSets);
+      mounts = nodeMounts.reconcile(selection.overlayMounts(), layerSets, mountTable);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

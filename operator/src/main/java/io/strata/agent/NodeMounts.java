@@ -48,12 +48,19 @@ final class NodeMounts {
   /** Entries for the served mounts, plus Unmounting entries for teardowns still blocked. */
   List<OverlayMountEntry> reconcile(List<OverlayMount> served, Map<String, LayerSetEntry> layerSets)
       throws IOException {
+    return reconcile(served, layerSets, overlays.readMountTable());
+  }
+
+  /**
+   * As {@link #reconcile(List, Map)}, given {@code table}, what was mounted when the pass began:
+   * for moved targets, for adopting what is already mounted, and for teardown. The engine reads the
+   * table again for each mount it makes, so its checks never act on a stale view.
+   */
+  List<OverlayMountEntry> reconcile(
+      List<OverlayMount> served, Map<String, LayerSetEntry> layerSets, MountTable table)
+      throws IOException {
     List<OverlayMountEntry> entries = new ArrayList<>();
     Set<String> wanted = new HashSet<>();
-    // What was mounted when the pass began: for moved targets, for adopting what is already
-    // mounted, and for teardown. The engine reads the table again for each mount it makes, so its
-    // checks never act on a stale view.
-    MountTable table = overlays.readMountTable();
     Map<String, MountInfo> before = overlays.mounted(table);
     // Within the bound, what is mounted comes first, then the oldest: a new OverlayMount never
     // pushes one that is mounted out of the report.

@@ -183,8 +183,9 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     LayerSet.Status status = new LayerSet.Status();
     Summaries.fill(status, summary, generation);
     status.chainId = summary.chainId();
-    int volumeNodes = volumeNodes(Secondaries.nodeLayerStates(context), name).size();
-    status.volumeNodes = volumeNodes > 0 ? volumeNodes : null;
+    // From the reports just folded: thousands of nodes are not walked a second time.
+    long volumeNodes = reports.values().stream().filter(r -> r.volumes() > 0).count();
+    status.volumeNodes = volumeNodes > 0 ? (int) volumeNodes : null;
     boolean retry = false;
     if (layerSet.getSpec().image != null) {
       retry = !resolveImage(layerSet, previous, status);

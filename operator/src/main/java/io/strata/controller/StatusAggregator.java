@@ -31,9 +31,23 @@ public final class StatusAggregator {
     this.clock = clock;
   }
 
-  /** What one node said about the object. */
+  /**
+   * What one node said about the object.
+   *
+   * @param volumes pod volumes on the node that use it (LayerSets only)
+   */
   public record NodeReport(
-      String phase, String reason, String message, Long observedGeneration, String chainId) {}
+      String phase,
+      String reason,
+      String message,
+      Long observedGeneration,
+      String chainId,
+      int volumes) {
+    public NodeReport(
+        String phase, String reason, String message, Long observedGeneration, String chainId) {
+      this(phase, reason, message, observedGeneration, chainId, 0);
+    }
+  }
 
   /** The folded summary. */
   public record Summary(

@@ -39,7 +39,12 @@ final class Summaries {
             .map(
                 e ->
                     new NodeReport(
-                        phase(e.phase), e.reason, e.message, e.observedGeneration, e.chainId))
+                        phase(e.phase),
+                        e.reason,
+                        e.message,
+                        e.observedGeneration,
+                        e.chainId,
+                        e.volumes == null ? 0 : e.volumes))
             .orElse(null);
   }
 

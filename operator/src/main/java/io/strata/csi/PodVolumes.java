@@ -6,6 +6,7 @@ import io.strata.layout.RecordFile;
 import io.strata.layout.Trees;
 import io.strata.overlay.MountPlan;
 import io.strata.overlay.MountRefusedException;
+import io.strata.overlay.MountTable;
 import io.strata.overlay.Overlays;
 import io.strata.sys.FsStat;
 import io.strata.sys.SyscallException;
@@ -163,7 +164,7 @@ public final class PodVolumes {
    * @return the volume ids removed
    */
   public List<String> removeOrphans() throws IOException {
-    Set<String> mounted = mountedVolumeIds();
+    Set<String> mounted = mountedVolumeIds(engine.readMountTable());
     List<String> removed = new ArrayList<>();
     if (!Files.isDirectory(node.volumes())) {
       return removed;
@@ -182,8 +183,8 @@ public final class PodVolumes {
     return removed;
   }
 
-  private Set<String> mountedVolumeIds() throws IOException {
-    return engine.readMountTable().mounts().stream()
+  private static Set<String> mountedVolumeIds(MountTable table) {
+    return table.mounts().stream()
         .filter(m -> "overlay".equals(m.fsType()))
         .filter(m -> m.source().startsWith(VolumePlanner.SOURCE_PREFIX))
         .map(m -> m.source().substring(VolumePlanner.SOURCE_PREFIX.length()))
@@ -191,11 +192,11 @@ public final class PodVolumes {
   }
 
   /**
-   * How many mounted volumes use each LayerSet, from the volumes' records and the mount table: what
-   * the node reports, and what holds a LayerSet on the node.
+   * How many mounted volumes use each LayerSet, from the volumes' records and {@code table} (the
+   * agent's pass reads it once): what the node reports, and what holds a LayerSet on the node.
    */
-  public Map<String, Integer> volumesPerLayerSet() throws IOException {
-    Set<String> mounted = mountedVolumeIds();
+  public Map<String, Integer> volumesPerLayerSet(MountTable table) throws IOException {
+    Set<String> mounted = mountedVolumeIds(table);
     Map<String, Integer> counts = new TreeMap<>();
     if (mounted.isEmpty() || !Files.isDirectory(node.volumes())) {
       return counts;

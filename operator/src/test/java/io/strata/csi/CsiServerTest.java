@@ -188,7 +188,8 @@ class CsiServerTest {
 
     assertThat(orphan).doesNotExist();
     assertThat(Files.readString(target.resolve("etc/os-release"))).isEqualTo("ID=strata\n");
-    assertThat(volumes.volumesPerLayerSet()).containsExactly(Map.entry("tools", 1));
+    assertThat(volumes.volumesPerLayerSet(MountTable.read()))
+        .containsExactly(Map.entry("tools", 1));
   }
 
   @Test
