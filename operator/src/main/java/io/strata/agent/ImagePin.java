@@ -3,8 +3,8 @@ package io.strata.agent;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.strata.crd.LayerSet;
 import io.strata.crd.StrataApi;
+import io.strata.fetch.FetchException.Reason;
 import io.strata.registry.ImageReference;
-import io.strata.tarapply.LayerException.Reason;
 import java.util.Objects;
 
 /**

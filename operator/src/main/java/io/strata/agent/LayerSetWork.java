@@ -2,10 +2,12 @@ package io.strata.agent;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.ReasonedException;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.fetch.BlobFetcher;
+import io.strata.fetch.FetchException;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
@@ -21,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,12 +64,15 @@ final class LayerSetWork implements AutoCloseable {
    * s, then twice as long each time up to 5 minutes, as the kubelet backs off image pulls. A layer
    * whose pinned bytes are refused fails the same way every time and is not tried again.
    */
-  static final Set<LayerException.Reason> RETRIED =
-      EnumSet.of(
-          LayerException.Reason.Unreachable,
-          LayerException.Reason.NotFound,
-          LayerException.Reason.Unauthorized,
-          LayerException.Reason.InvalidPullSecret,
+  static final Set<Enum<?>> RETRIED =
+      Set.of(
+          FetchException.Reason.Unreachable,
+          FetchException.Reason.NotFound,
+          FetchException.Reason.Unauthorized,
+          FetchException.Reason.InvalidPullSecret,
+          FetchException.Reason.DigestMismatch,
+          FetchException.Reason.NoSpace,
+          FetchException.Reason.IOError,
           LayerException.Reason.DigestMismatch,
           LayerException.Reason.NoSpace,
           LayerException.Reason.IOError);
@@ -300,7 +304,7 @@ final class LayerSetWork implements AutoCloseable {
   }
 
   private List<Blob> imageBlobs(ImageReference image, LayerSet.Spec wanted, Platform platform)
-      throws LayerException, InterruptedException {
+      throws FetchException, InterruptedException {
     Credentials credentials = pullSecrets.credentials(wanted.pullSecretRef);
     List<Blob> blobs = new ArrayList<>();
     for (RegistryClient.Layer layer : registry.layers(image, platform, credentials)) {
@@ -329,7 +333,7 @@ final class LayerSetWork implements AutoCloseable {
     }
     try {
       step.run();
-    } catch (LayerException e) {
+    } catch (ReasonedException e) {
       log.warn("LayerSet {} failed: {}: {}", name, e.reason(), e.getMessage());
       fail(name, spec, e.reason(), e.getMessage());
     } catch (InterruptedException e) {
@@ -353,7 +357,7 @@ final class LayerSetWork implements AutoCloseable {
   }
 
   /** Reports a failure and, when it may pass, when the work will be tried again. */
-  private void fail(String name, String spec, LayerException.Reason reason, String message) {
+  private void fail(String name, String spec, Enum<?> reason, String message) {
     State now = states.get(name);
     int failures = now == null ? 1 : now.failures() + 1;
     long retryAt = 0;

@@ -1,8 +1,7 @@
 package io.strata.cli;
 
+import io.strata.ReasonedException;
 import io.strata.Version;
-import io.strata.overlay.MountRefusedException;
-import io.strata.tarapply.LayerException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -53,10 +52,7 @@ public final class Main {
   }
 
   private static String message(Throwable e) {
-    if (e instanceof MountRefusedException refused) {
-      return refused.reason() + ": " + refused.getMessage();
-    }
-    if (e instanceof LayerException refused) {
+    if (e instanceof ReasonedException refused) {
       return refused.reason() + ": " + refused.getMessage();
     }
     String message = e.getMessage();

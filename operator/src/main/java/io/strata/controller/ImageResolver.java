@@ -1,11 +1,11 @@
 package io.strata.controller;
 
 import io.strata.crd.LayerSet;
+import io.strata.fetch.FetchException;
+import io.strata.fetch.FetchException.Reason;
 import io.strata.registry.ImageReference;
 import io.strata.registry.PullSecrets;
 import io.strata.registry.RegistryClient;
-import io.strata.tarapply.LayerException;
-import io.strata.tarapply.LayerException.Reason;
 
 /** Pins a LayerSet's {@code spec.image} to the digest its tag names now. */
 class ImageResolver {
@@ -17,12 +17,12 @@ class ImageResolver {
     this.pullSecrets = pullSecrets;
   }
 
-  ImageReference resolve(LayerSet.Spec spec) throws LayerException, InterruptedException {
+  ImageReference resolve(LayerSet.Spec spec) throws FetchException, InterruptedException {
     ImageReference image;
     try {
       image = ImageReference.parse(spec.image);
     } catch (IllegalArgumentException e) {
-      throw new LayerException(Reason.InvalidImage, e.getMessage());
+      throw new FetchException(Reason.InvalidImage, e.getMessage());
     }
     if (image.digest() != null) {
       return image.pinned(image.digest()); // nothing to ask

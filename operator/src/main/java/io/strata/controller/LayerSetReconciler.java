@@ -17,8 +17,8 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
+import io.strata.fetch.FetchException;
 import io.strata.kube.EventRecorder;
-import io.strata.tarapply.LayerException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -237,7 +237,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
               generation));
       events.normal(layerSet, "Resolved", image + " resolved to " + status.resolvedImage);
       return true;
-    } catch (LayerException e) {
+    } catch (FetchException e) {
       status.resolvedImage = null;
       status.conditions.add(
           aggregator.condition(

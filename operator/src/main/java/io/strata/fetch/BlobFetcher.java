@@ -1,11 +1,10 @@
 package io.strata.fetch;
 
+import io.strata.fetch.FetchException.Reason;
 import io.strata.fetch.HttpClients.Network;
 import io.strata.layout.Durable;
 import io.strata.layout.StoreLayout;
 import io.strata.oci.Digest;
-import io.strata.tarapply.LayerException;
-import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -135,7 +134,7 @@ public final class BlobFetcher {
 
   /** The local file holding blob {@code digest} from {@code url}, fetched if need be. */
   public Path fetch(String url, Digest digest, Progress progress)
-      throws LayerException, IOException, InterruptedException {
+      throws FetchException, IOException, InterruptedException {
     return fetch(url, digest, -1, progress);
   }
 
@@ -145,7 +144,7 @@ public final class BlobFetcher {
    * @param size the blob's size as its LayerSet states it, or -1: a download stops past it
    */
   public Path fetch(String url, Digest digest, long size, Progress progress)
-      throws LayerException, IOException, InterruptedException {
+      throws FetchException, IOException, InterruptedException {
     URI uri = URI.create(url);
     switch (String.valueOf(uri.getScheme())) {
       case "file" -> {
@@ -158,7 +157,7 @@ public final class BlobFetcher {
         }
         return fetch(List.of(plain(uri)), digest, size, progress);
       }
-      default -> throw new LayerException(Reason.IOError, url + ": only http, https and file URLs");
+      default -> throw new FetchException(Reason.IOError, url + ": only http, https and file URLs");
     }
   }
 
@@ -167,7 +166,7 @@ public final class BlobFetcher {
    * origins} that serves it (a registry's mirrors, then the registry itself).
    */
   public Path fetch(List<Origin> origins, Digest digest, Progress progress)
-      throws LayerException, IOException, InterruptedException {
+      throws FetchException, IOException, InterruptedException {
     return fetch(origins, digest, -1, progress);
   }
 
@@ -176,7 +175,7 @@ public final class BlobFetcher {
    * manifest states), or -1 when none is stated.
    */
   public Path fetch(List<Origin> origins, Digest digest, long size, Progress progress)
-      throws LayerException, IOException, InterruptedException {
+      throws FetchException, IOException, InterruptedException {
     Path blob = blobPath(digest);
     if (Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
       return blob;
@@ -212,9 +211,9 @@ public final class BlobFetcher {
    * this node allows, once every symlink on its way is resolved. The privileged agent can read any
    * file of the node; without this, anyone who may create a LayerSet could have it read one.
    */
-  private Path allowedFile(String url, Path file) throws LayerException, IOException {
+  private Path allowedFile(String url, Path file) throws FetchException, IOException {
     if (fileUrlDirs.isEmpty()) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.ForbiddenUrl,
           url + ": this node fetches no file URLs (the agent's --allow-file-urls names none)");
     }
@@ -224,7 +223,7 @@ public final class BlobFetcher {
       throw notAllowed(url);
     }
     if (!Files.isRegularFile(file)) {
-      throw new LayerException(Reason.IOError, url + " is not a readable file");
+      throw new FetchException(Reason.IOError, url + " is not a readable file");
     }
     Path real = file.toRealPath();
     for (Path dir : fileUrlDirs) {
@@ -243,8 +242,8 @@ public final class BlobFetcher {
     return path.startsWith(dir) && !path.equals(dir);
   }
 
-  private LayerException notAllowed(String url) {
-    return new LayerException(
+  private FetchException notAllowed(String url) {
+    return new FetchException(
         Reason.ForbiddenUrl,
         url + " is not beneath a directory this node allows file URLs from (" + fileUrlDirs + ")");
   }
@@ -303,7 +302,7 @@ public final class BlobFetcher {
    */
   private Path download(
       List<Origin> origins, Digest digest, long size, Path blob, Progress progress)
-      throws LayerException, IOException, InterruptedException {
+      throws FetchException, IOException, InterruptedException {
     Path partial = layout.ingest().resolve(digest.hex() + ".partial");
     Files.createDirectories(partial.getParent());
     List<Origin> remaining = new ArrayList<>(origins);
@@ -319,7 +318,7 @@ public final class BlobFetcher {
           transfer(origin, digest, size, partial, progress);
           served = origin;
           break;
-        } catch (LayerException e) {
+        } catch (FetchException e) {
           Files.deleteIfExists(partial); // too big for what was stated, or for the disk
           throw e;
         } catch (RefusedException e) {
@@ -341,12 +340,12 @@ public final class BlobFetcher {
               : last.getMessage() != null ? last.getMessage() : last.toString();
       Reason reason =
           last instanceof RefusedException refused ? refused.reason() : Reason.Unreachable;
-      throw new LayerException(reason, "fetching " + where + " failed: " + why, last);
+      throw new FetchException(reason, "fetching " + where + " failed: " + why, last);
     }
     Digest actual = Digest.ofFile(partial);
     if (!actual.equals(digest)) {
       Files.deleteIfExists(partial);
-      throw new LayerException(
+      throw new FetchException(
           Reason.DigestMismatch, served.uri() + " has digest " + actual + ", expected " + digest);
     }
     Files.createDirectories(blob.getParent());
@@ -356,7 +355,7 @@ public final class BlobFetcher {
 
   /** Appends to {@code partial} from where it ends (Range), or starts over when refused. */
   private void transfer(Origin origin, Digest digest, long size, Path partial, Progress progress)
-      throws LayerException, IOException, InterruptedException {
+      throws FetchException, IOException, InterruptedException {
     long have = Files.exists(partial) ? Files.size(partial) : 0;
     HttpRequest.Builder request = HttpRequest.newBuilder(origin.uri()).timeout(timeout).GET();
     if (have > 0) {
@@ -442,7 +441,7 @@ public final class BlobFetcher {
     }
 
     /** Refuses a response that says it is bigger than stated, or than the disk can take. */
-    void checkStated(long have, long total) throws LayerException, IOException {
+    void checkStated(long have, long total) throws FetchException, IOException {
       if (size >= 0 && total > size) {
         throw tooBig("says it is " + total + " bytes, more than");
       }
@@ -450,22 +449,22 @@ public final class BlobFetcher {
     }
 
     /** Refuses the byte past the stated size. */
-    void checkSent(long done) throws LayerException {
+    void checkSent(long done) throws FetchException {
       if (size >= 0 && done > size) {
         throw tooBig("sent more than");
       }
     }
 
-    void checkRoom(long done) throws LayerException, IOException {
+    void checkRoom(long done) throws FetchException, IOException {
       checkRoom(done, Math.max(done, size));
     }
 
     /** Refuses a blob of {@code expected} bytes the disk cannot hold beside its reserve. */
-    private void checkRoom(long done, long expected) throws LayerException, IOException {
+    private void checkRoom(long done, long expected) throws FetchException, IOException {
       long free = Files.getFileStore(partial.getParent()).getUsableSpace();
       long needed = Math.max(0, expected - done);
       if (free - needed < RESERVE_BYTES) {
-        throw new LayerException(
+        throw new FetchException(
             Reason.NoSpace,
             "blob "
                 + digest
@@ -481,8 +480,8 @@ public final class BlobFetcher {
       }
     }
 
-    private LayerException tooBig(String what) {
-      return new LayerException(
+    private FetchException tooBig(String what) {
+      return new FetchException(
           Reason.SizeLimit,
           "blob "
               + digest

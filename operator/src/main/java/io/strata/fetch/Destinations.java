@@ -1,6 +1,6 @@
 package io.strata.fetch;
 
-import io.strata.tarapply.LayerException.Reason;
+import io.strata.fetch.FetchException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;

@@ -1,6 +1,6 @@
 package io.strata.fetch;
 
-import io.strata.tarapply.LayerException.Reason;
+import io.strata.fetch.FetchException.Reason;
 import java.io.IOException;
 
 /** A server's answer that asking again will not change: wrong credentials, nothing there. */

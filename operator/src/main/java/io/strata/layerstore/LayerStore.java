@@ -17,7 +17,6 @@ import io.strata.tarapply.LayerException.Reason;
 import io.strata.tarapply.LayerReader;
 import io.strata.tarapply.Limits;
 import io.strata.tarapply.RootWriter;
-import io.strata.tarapply.TreeLinker;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;

@@ -1,7 +1,9 @@
 package io.strata.overlay;
 
+import io.strata.ReasonedException;
+
 /** A mount Strata will not make, with the CamelCase reason the node reports. */
-public class MountRefusedException extends Exception {
+public class MountRefusedException extends ReasonedException {
   /** Reasons a NodeLayerState entry carries when a mount is refused. */
   public enum Reason {
     /** The target is outside the mount base, or reaches it through a symlink. */
@@ -23,10 +25,11 @@ public class MountRefusedException extends Exception {
   private final Reason reason;
 
   public MountRefusedException(Reason reason, String message) {
-    super(message);
+    super(message, null);
     this.reason = reason;
   }
 
+  @Override
   public Reason reason() {
     return reason;
   }

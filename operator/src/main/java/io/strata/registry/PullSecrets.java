@@ -4,8 +4,8 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.strata.crd.NameReference;
-import io.strata.tarapply.LayerException;
-import io.strata.tarapply.LayerException.Reason;
+import io.strata.fetch.FetchException;
+import io.strata.fetch.FetchException.Reason;
 import java.util.Base64;
 
 /**
@@ -26,7 +26,7 @@ public final class PullSecrets {
   }
 
   /** The logins in {@code ref}, or none when the LayerSet names no Secret. */
-  public Credentials credentials(NameReference ref) throws LayerException {
+  public Credentials credentials(NameReference ref) throws FetchException {
     if (ref == null || ref.name == null) {
       return Credentials.NONE;
     }
@@ -35,26 +35,26 @@ public final class PullSecrets {
     try {
       secret = client.secrets().inNamespace(namespace).withName(ref.name).get();
     } catch (KubernetesClientException e) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.InvalidPullSecret, "reading " + where + " failed: HTTP " + e.getCode(), e);
     }
     if (secret == null) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.InvalidPullSecret,
           where + " does not exist (pull secrets live in Strata's own namespace)");
     }
     if (!TYPE.equals(secret.getType())) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.InvalidPullSecret, where + " has type " + secret.getType() + ", not " + TYPE);
     }
     String data = secret.getData() == null ? null : secret.getData().get(KEY);
     if (data == null) {
-      throw new LayerException(Reason.InvalidPullSecret, where + " has no " + KEY + " key");
+      throw new FetchException(Reason.InvalidPullSecret, where + " has no " + KEY + " key");
     }
     try {
       return Credentials.fromDockerConfigJson(Base64.getDecoder().decode(data));
     } catch (IllegalArgumentException e) {
-      throw new LayerException(Reason.InvalidPullSecret, where + ": " + e.getMessage());
+      throw new FetchException(Reason.InvalidPullSecret, where + ": " + e.getMessage());
     }
   }
 }

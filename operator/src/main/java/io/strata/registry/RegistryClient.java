@@ -4,13 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strata.fetch.BlobFetcher;
 import io.strata.fetch.Destinations;
+import io.strata.fetch.FetchException;
+import io.strata.fetch.FetchException.Reason;
 import io.strata.fetch.RefusedException;
 import io.strata.oci.Digest;
 import io.strata.oci.MediaTypes;
 import io.strata.registry.Credentials.Login;
 import io.strata.registry.RegistryHosts.Endpoint;
-import io.strata.tarapply.LayerException;
-import io.strata.tarapply.LayerException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -75,7 +75,7 @@ public final class RegistryClient {
    * already has a digest is returned as it is, unasked).
    */
   public ImageReference resolve(ImageReference image, Credentials credentials)
-      throws LayerException, InterruptedException {
+      throws FetchException, InterruptedException {
     if (image.digest() != null) {
       return image.pinned(image.digest());
     }
@@ -87,7 +87,7 @@ public final class RegistryClient {
    * platform}.
    */
   public List<Layer> layers(ImageReference image, Platform platform, Credentials credentials)
-      throws LayerException, InterruptedException {
+      throws FetchException, InterruptedException {
     if (image.digest() == null) {
       throw new IllegalArgumentException(image + " is not pinned to a digest");
     }
@@ -97,7 +97,7 @@ public final class RegistryClient {
       Digest chosen = choose(image, top, platform);
       manifest = manifest(image, chosen.toString(), credentials);
       if (isIndex(manifest.mediaType())) {
-        throw new LayerException(
+        throw new FetchException(
             Reason.UnsupportedImage, image + ": the index for " + platform + " is an index again");
       }
     }
@@ -131,18 +131,18 @@ public final class RegistryClient {
    */
   private List<Digest> diffIds(
       ImageReference image, Manifest manifest, Credentials credentials, int layers)
-      throws LayerException, InterruptedException {
+      throws FetchException, InterruptedException {
     Digest digest;
     try {
       digest = Digest.parse(manifest.document().path("config").path("digest").asText(""));
     } catch (IllegalArgumentException e) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.UnsupportedImage, image + ": its config has no sha256 digest");
     }
     Document config = document(image, "blobs", digest.toString(), "*/*", credentials, "config");
     Digest served = Digest.of(config.bytes());
     if (!served.equals(digest)) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.DigestMismatch,
           config.uri() + " served a config with digest " + served + ", expected " + digest);
     }
@@ -150,11 +150,11 @@ public final class RegistryClient {
     try {
       rootfs = json.readTree(config.bytes()).path("rootfs");
     } catch (IOException e) {
-      throw new LayerException(Reason.UnsupportedImage, config.uri() + " is not a JSON config");
+      throw new FetchException(Reason.UnsupportedImage, config.uri() + " is not a JSON config");
     }
     JsonNode listed = rootfs.path("diff_ids");
     if (!"layers".equals(rootfs.path("type").asText()) || listed.size() != layers) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.UnsupportedImage,
           image + ": its config lists " + listed.size() + " diffIDs for " + layers + " layers");
     }
@@ -163,7 +163,7 @@ public final class RegistryClient {
       try {
         diffIds.add(Digest.parse(diffId.asText("")));
       } catch (IllegalArgumentException e) {
-        throw new LayerException(
+        throw new FetchException(
             Reason.UnsupportedImage, image + ": its config lists a diffID that is not sha256");
       }
     }
@@ -175,7 +175,7 @@ public final class RegistryClient {
    * mirror that fails for any reason is skipped; the registry's own answer is the one reported.
    */
   private Manifest manifest(ImageReference image, String reference, Credentials credentials)
-      throws LayerException, InterruptedException {
+      throws FetchException, InterruptedException {
     String accept =
         String.join(
             ", ",
@@ -201,8 +201,8 @@ public final class RegistryClient {
       String accept,
       Credentials credentials,
       String what)
-      throws LayerException, InterruptedException {
-    LayerException last = null;
+      throws FetchException, InterruptedException {
+    FetchException last = null;
     for (Endpoint endpoint : endpoints(image.registry())) {
       URI uri = api(endpoint, image.repository(), kind, reference);
       HttpRequest.Builder request =
@@ -222,19 +222,19 @@ public final class RegistryClient {
           }
           byte[] bytes = body.readNBytes(MAX_DOCUMENT_BYTES + 1);
           if (bytes.length > MAX_DOCUMENT_BYTES) {
-            throw new LayerException(
+            throw new FetchException(
                 Reason.UnsupportedImage, uri + ": a " + what + " larger than 4 MiB is refused");
           }
           return new Document(uri, bytes, response.headers());
         }
       } catch (RefusedException e) {
-        last = new LayerException(e.reason(), e.getMessage(), e);
+        last = new FetchException(e.reason(), e.getMessage(), e);
         if (!endpoint.mirror()) {
           throw last;
         }
       } catch (javax.net.ssl.SSLException e) {
         last =
-            new LayerException(
+            new FetchException(
                 Reason.Unreachable, "TLS with " + endpoint.base() + " failed: " + describe(e), e);
         if (endpoint.plainFallback() && !isCertificateProblem(e)) {
           plainOnly.add(endpoint.host()); // it does not speak TLS: plain HTTP is allowed here
@@ -243,7 +243,7 @@ public final class RegistryClient {
         }
       } catch (IOException e) {
         last =
-            new LayerException(
+            new FetchException(
                 Reason.Unreachable,
                 "registry " + endpoint.base() + " is unreachable: " + describe(e),
                 e);
@@ -273,10 +273,10 @@ public final class RegistryClient {
 
   private Manifest parse(
       ImageReference image, String reference, URI uri, byte[] bytes, HttpHeaders headers)
-      throws LayerException {
+      throws FetchException {
     Digest actual = Digest.of(bytes);
     if (reference.startsWith("sha256:") && !actual.toString().equals(reference)) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.DigestMismatch,
           uri + " served a manifest with digest " + actual + ", expected " + reference);
     }
@@ -284,10 +284,10 @@ public final class RegistryClient {
     try {
       document = json.readTree(bytes);
     } catch (IOException e) {
-      throw new LayerException(Reason.UnsupportedImage, uri + " is not a JSON manifest");
+      throw new FetchException(Reason.UnsupportedImage, uri + " is not a JSON manifest");
     }
     if (document == null || document.path("schemaVersion").asInt() != 2) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.UnsupportedImage,
           image + ": only schema version 2 manifests (OCI or Docker) are supported");
     }
@@ -303,7 +303,7 @@ public final class RegistryClient {
     if (!isIndex(mediaType)
         && !MediaTypes.OCI_MANIFEST.equals(mediaType)
         && !MediaTypes.DOCKER_MANIFEST.equals(mediaType)) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.UnsupportedImage,
           image
               + ": "
@@ -319,7 +319,7 @@ public final class RegistryClient {
 
   /** The manifest of {@code index} for {@code platform}. */
   private static Digest choose(ImageReference image, Manifest index, Platform platform)
-      throws LayerException {
+      throws FetchException {
     List<String> offered = new ArrayList<>();
     for (JsonNode entry : index.document().path("manifests")) {
       JsonNode p = entry.path("platform");
@@ -334,13 +334,13 @@ public final class RegistryClient {
         try {
           return Digest.parse(entry.path("digest").asText(""));
         } catch (IllegalArgumentException e) {
-          throw new LayerException(
+          throw new FetchException(
               Reason.UnsupportedImage,
               image + ": the " + platform + " manifest has no sha256 digest");
         }
       }
     }
-    throw new LayerException(
+    throw new FetchException(
         Reason.UnsupportedImage,
         image
             + " has no manifest for "
@@ -351,10 +351,10 @@ public final class RegistryClient {
   }
 
   private static List<Layer> layersOf(ImageReference image, Manifest manifest)
-      throws LayerException {
+      throws FetchException {
     String configType = manifest.document().path("config").path("mediaType").asText("");
     if (!MediaTypes.CONFIGS.contains(configType)) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.UnsupportedImage,
           image
               + " is not a container image (its config is "
@@ -363,10 +363,10 @@ public final class RegistryClient {
     }
     JsonNode entries = manifest.document().path("layers");
     if (!entries.isArray() || entries.isEmpty()) {
-      throw new LayerException(Reason.UnsupportedImage, image + " has no layers");
+      throw new FetchException(Reason.UnsupportedImage, image + " has no layers");
     }
     if (entries.size() > 128) {
-      throw new LayerException(
+      throw new FetchException(
           Reason.UnsupportedImage, image + " has " + entries.size() + " layers; at most 128");
     }
     List<Layer> layers = new ArrayList<>();
@@ -375,7 +375,7 @@ public final class RegistryClient {
       String type = entry.path("mediaType").asText("");
       String where = image + " layer " + i++;
       if (type.contains("foreign") || type.contains("nondistributable")) {
-        throw new LayerException(
+        throw new FetchException(
             Reason.UnsupportedImage,
             where
                 + " is foreign or non-distributable ("
@@ -383,7 +383,7 @@ public final class RegistryClient {
                 + "); Strata fetches only layers the registry holds");
       }
       if (!MediaTypes.LAYERS.contains(type)) {
-        throw new LayerException(
+        throw new FetchException(
             Reason.UnsupportedMediaType,
             where + " has media type " + (type.isEmpty() ? "(none)" : type) + ", not a tar layer");
       }
@@ -391,18 +391,18 @@ public final class RegistryClient {
       try {
         digest = Digest.parse(entry.path("digest").asText(""));
       } catch (IllegalArgumentException e) {
-        throw new LayerException(Reason.UnsupportedImage, where + " has no sha256 digest");
+        throw new FetchException(Reason.UnsupportedImage, where + " has no sha256 digest");
       }
       layers.add(new Layer(digest, type, entry.path("size").asLong(-1), null));
     }
     return layers;
   }
 
-  private static LayerException refusal(
+  private static FetchException refusal(
       ImageReference image, String reference, URI uri, int status) {
     return switch (status) {
       case 401, 403 ->
-          new LayerException(
+          new FetchException(
               Reason.Unauthorized,
               uri.getAuthority()
                   + " refused access to "
@@ -411,7 +411,7 @@ public final class RegistryClient {
                   + status
                   + "): check the pull secret");
       case 404 ->
-          new LayerException(
+          new FetchException(
               Reason.NotFound,
               uri.getAuthority()
                   + " has no "
@@ -419,7 +419,7 @@ public final class RegistryClient {
                   + (reference.startsWith("sha256:") ? "@" : ":")
                   + reference);
       default ->
-          new LayerException(
+          new FetchException(
               status >= 500 ? Reason.Unreachable : Reason.IOError,
               uri + " answered HTTP " + status);
     };

@@ -1,10 +1,12 @@
 package io.strata.tarapply;
 
+import io.strata.ReasonedException;
+
 /**
  * A layer Strata refuses, with a typed reason a node reports and a message naming the entry. The
  * root being built is discarded; nothing committed changes.
  */
-public class LayerException extends Exception {
+public class LayerException extends ReasonedException {
   /** CamelCase reasons, as NodeLayerState reports them. */
   public enum Reason {
     /** A name or link leads out of the root. */
@@ -35,25 +37,6 @@ public class LayerException extends Exception {
     Truncated,
     /** Bytes after the end of the archive or of the compressed stream. */
     TrailingGarbage,
-    /** The server refused the credentials, or asked for some and none were given. */
-    Unauthorized,
-    /** The server has no such blob, manifest, tag or repository. */
-    NotFound,
-    /** The pull secret is missing, of the wrong type, or unreadable. */
-    InvalidPullSecret,
-    /** An image reference Strata cannot use as written. */
-    InvalidImage,
-    /** No origin could be reached, or none answered in time, after retries. */
-    Unreachable,
-    /**
-     * A URL this node does not fetch from: a file outside the directories it allows, a link-local
-     * host, or loopback where it is denied.
-     */
-    ForbiddenUrl,
-    /**
-     * An image Strata will not use: foreign layers, no manifest for this platform, not an image.
-     */
-    UnsupportedImage,
     /** A media type that is not a tar layer, or that the bytes contradict. */
     UnsupportedMediaType,
     /** The filesystem is out of space or inodes. */
@@ -65,8 +48,7 @@ public class LayerException extends Exception {
   private final Reason reason;
 
   public LayerException(Reason reason, String message) {
-    super(message);
-    this.reason = reason;
+    this(reason, message, null);
   }
 
   public LayerException(Reason reason, String message, Throwable cause) {
@@ -74,6 +56,7 @@ public class LayerException extends Exception {
     this.reason = reason;
   }
 
+  @Override
   public Reason reason() {
     return reason;
   }

@@ -1,5 +1,6 @@
 package io.strata.tarapply;
 
+import io.strata.layout.Inodes;
 import io.strata.layout.Trees;
 import io.strata.sys.Errno;
 import io.strata.sys.Fd;

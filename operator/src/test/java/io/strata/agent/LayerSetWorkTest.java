@@ -6,6 +6,7 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.fetch.BlobFetcher;
+import io.strata.fetch.FetchException;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
@@ -13,7 +14,7 @@ import io.strata.layout.StoreLayout;
 import io.strata.oci.Digest;
 import io.strata.registry.Platform;
 import io.strata.sys.Syscalls;
-import io.strata.tarapply.LayerException.Reason;
+import io.strata.tarapply.LayerException;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
@@ -41,13 +42,19 @@ class LayerSetWorkTest {
   @Test
   void onlyFailuresThatMayPassWithTheSameSpecAreTriedAgain() {
     assertThat(LayerSetWork.RETRIED)
-        .contains(Reason.Unreachable, Reason.NotFound, Reason.NoSpace, Reason.IOError)
+        .contains(
+            FetchException.Reason.Unreachable,
+            FetchException.Reason.NotFound,
+            FetchException.Reason.NoSpace,
+            LayerException.Reason.NoSpace,
+            LayerException.Reason.IOError)
         .doesNotContain(
-            Reason.PathEscape,
-            Reason.InvalidWhiteout,
-            Reason.SizeLimit,
-            Reason.AmbiguousHeader,
-            Reason.UnsupportedImage);
+            LayerException.Reason.PathEscape,
+            LayerException.Reason.InvalidWhiteout,
+            LayerException.Reason.SizeLimit,
+            LayerException.Reason.AmbiguousHeader,
+            FetchException.Reason.UnsupportedImage,
+            FetchException.Reason.ForbiddenUrl);
   }
 
   /**

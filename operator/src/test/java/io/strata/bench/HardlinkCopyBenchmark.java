@@ -1,8 +1,8 @@
 package io.strata.bench;
 
+import io.strata.layerstore.TreeLinker;
 import io.strata.layout.Trees;
 import io.strata.sys.Syscalls;
-import io.strata.tarapply.TreeLinker;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

@@ -4,11 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
+import io.strata.fetch.FetchException.Reason;
 import io.strata.layout.RecordFile;
 import io.strata.layout.StoreLayout;
 import io.strata.oci.Digest;
-import io.strata.tarapply.LayerException;
-import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.FaultyDisk;
 import io.strata.testing.Tools;
 import java.io.IOException;
@@ -168,7 +167,7 @@ class BlobFetcherTest {
     Digest wrong = new Digest("1".repeat(64));
     assertThatThrownBy(() -> fetcher.fetch(url(), wrong, (done, total) -> {}))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch));
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch));
     assertThat(tmp.resolve("state/blobs/sha256/" + wrong.hex())).doesNotExist();
     assertThat(tmp.resolve("state/ingest/" + wrong.hex() + ".partial")).doesNotExist();
   }
@@ -178,7 +177,7 @@ class BlobFetcherTest {
     Digest digest = Digest.of(blob);
     assertThatThrownBy(() -> fetcher.fetch(url(), digest, blob.length - 1, (d, t) -> {}))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
         .hasMessage(
             "blob %s from %s says it is %d bytes, more than the %d bytes it is stated to have",
             digest, url(), blob.length, blob.length - 1);
@@ -190,7 +189,7 @@ class BlobFetcherTest {
     Digest digest = new Digest("2".repeat(64));
     assertThatThrownBy(() -> fetcher.fetch(url("/endless"), digest, 5 << 20, (d, t) -> {}))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SizeLimit))
         .hasMessageContaining("sent more than the " + (5 << 20) + " bytes");
     assertThat(tmp.resolve("state/ingest/" + digest.hex() + ".partial")).doesNotExist();
   }
@@ -207,7 +206,7 @@ class BlobFetcherTest {
       Digest digest = new Digest("3".repeat(64));
       assertThatThrownBy(() -> onSmall.fetch(url("/endless"), digest, (d, t) -> {}))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NoSpace))
           .hasMessageContaining("blob " + digest)
           .hasMessageContaining("keeps " + BlobFetcher.RESERVE_BYTES + " for itself");
       assertThat(small.resolve("state/ingest/" + digest.hex() + ".partial")).doesNotExist();
@@ -229,7 +228,7 @@ class BlobFetcherTest {
             List.of());
     assertThatThrownBy(() -> impatient.fetch(url("/stall"), Digest.of(blob), (d, t) -> {}))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
         .hasMessageContaining("sent nothing for 300 ms after 10 bytes");
     assertThat(requests).as("every attempt met the stall").hasValue(4);
   }
@@ -254,14 +253,14 @@ class BlobFetcherTest {
     assertThat(allowing.fetch(layer.toUri().toString(), digest, (d, t) -> {})).isEqualTo(layer);
     assertThatThrownBy(() -> allowing.fetch("file:///etc/hostname", digest, (d, t) -> {}))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ForbiddenUrl))
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ForbiddenUrl))
         .hasMessageContaining("not beneath a directory this node allows");
     assertThatThrownBy(
             () ->
                 allowing.fetch(allowed.resolve("escape").toUri().toString(), digest, (d, t) -> {}))
         .as("a symlink in an allowed directory to a file outside it")
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ForbiddenUrl));
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ForbiddenUrl));
     assertThatThrownBy(() -> fetcher.fetch(layer.toUri().toString(), digest, (d, t) -> {}))
         .as("no directory allowed: no file URL")
         .hasMessageContaining("this node fetches no file URLs");

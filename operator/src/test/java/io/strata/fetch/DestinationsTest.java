@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
-import io.strata.tarapply.LayerException.Reason;
+import io.strata.fetch.FetchException.Reason;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
 import java.net.URI;

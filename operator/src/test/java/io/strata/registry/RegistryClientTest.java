@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.strata.fetch.BlobFetcher;
+import io.strata.fetch.FetchException;
+import io.strata.fetch.FetchException.Reason;
 import io.strata.fetch.HttpClients;
 import io.strata.fetch.HttpClients.Network;
 import io.strata.layout.StoreLayout;
 import io.strata.oci.Digest;
-import io.strata.tarapply.LayerException;
-import io.strata.tarapply.LayerException.Reason;
 import io.strata.testing.Eventually;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.TestImages;
@@ -98,7 +98,7 @@ class RegistryClientTest {
 
       assertThatThrownBy(() -> client.layers(pinned, AMD64, Credentials.NONE))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UnsupportedImage))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UnsupportedImage))
           .hasMessageContaining("lists 2 diffIDs for 3 layers");
     }
   }
@@ -138,7 +138,7 @@ class RegistryClientTest {
               () ->
                   fresh.fetch(client.origins(image, first, Credentials.NONE), first, (d, t) -> {}))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DigestMismatch))
           .hasMessageContaining("expected " + first);
       assertThat(fresh.blobPath(first)).doesNotExist();
     }
@@ -165,7 +165,7 @@ class RegistryClientTest {
       assertThatThrownBy(
               () -> client.layers(pinned, new Platform("linux", "s390x"), Credentials.NONE))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UnsupportedImage))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UnsupportedImage))
           .hasMessageContaining("no manifest for linux/s390x")
           .hasMessageContaining("linux/amd64, linux/arm64");
     }
@@ -188,7 +188,7 @@ class RegistryClientTest {
 
       assertThatThrownBy(() -> client(http(null), tls).resolve(tagged, right))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
           .hasMessageContaining("https://" + registry.host())
           .hasMessageContaining("certification path"); // and never plain HTTP instead
       assertThatThrownBy(
@@ -196,13 +196,13 @@ class RegistryClientTest {
                   client(http(registry.certificate()), tls)
                       .resolve(tagged, login(registry.host(), LocalRegistry.USER, "wrong")))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unauthorized))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unauthorized))
           .hasMessageContaining("pull secret")
           .hasMessageNotContaining("wrong");
       assertThatThrownBy(
               () -> client(http(registry.certificate()), tls).resolve(tagged, Credentials.NONE))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unauthorized))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unauthorized))
           .hasMessageContaining("no pull secret");
     }
   }
@@ -233,7 +233,7 @@ class RegistryClientTest {
       assertThatThrownBy(
               () -> client.resolve(tagged, login(registry.host(), LocalRegistry.USER, "nope")))
           .isInstanceOfSatisfying(
-              LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unauthorized))
+              FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unauthorized))
           .hasMessageContaining("token service");
     }
   }
@@ -249,7 +249,7 @@ class RegistryClientTest {
                 client.resolve(
                     ImageReference.parse(registry.host() + "/" + REPO + ":nope"), Credentials.NONE))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotFound))
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotFound))
         .hasMessageContaining(REPO + ":nope");
 
     registry.stop();
@@ -258,7 +258,7 @@ class RegistryClientTest {
                 client.resolve(
                     ImageReference.parse(registry.host() + "/" + REPO + ":1.0"), Credentials.NONE))
         .isInstanceOfSatisfying(
-            LayerException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
+            FetchException.class, e -> assertThat(e.reason()).isEqualTo(Reason.Unreachable))
         .hasMessageContaining("http://" + registry.host());
   }
 

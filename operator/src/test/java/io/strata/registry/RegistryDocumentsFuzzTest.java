@@ -10,8 +10,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
+import io.strata.fetch.FetchException;
 import io.strata.oci.Digest;
-import io.strata.tarapply.LayerException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
  * Fuzzes the registry client's manifest, index and config parsing through its real path: a registry
  * on loopback serves generated documents (well-formed, half-formed and raw bytes), and {@link
  * RegistryClient#resolve} and {@link RegistryClient#layers} either list layers that each have a
- * sha256 digest, a tar media type and a diffID, or fail with a {@link LayerException}; never
+ * sha256 digest, a tar media type and a diffID, or fail with a {@link FetchException}; never
  * another exception. Tries: {@code jqwik.tries.default}.
  */
 class RegistryDocumentsFuzzTest {
@@ -183,7 +183,7 @@ class RegistryDocumentsFuzzTest {
         assertThat(LAYER_TYPES).contains(layer.mediaType());
         assertThat(layer.diffId()).isNotNull();
       }
-    } catch (LayerException e) {
+    } catch (FetchException e) {
       assertThat(e.reason()).as(e.getMessage()).isNotNull();
     }
   }

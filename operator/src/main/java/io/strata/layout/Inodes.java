@@ -1,4 +1,4 @@
-package io.strata.tarapply;
+package io.strata.layout;
 
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;
@@ -10,14 +10,15 @@ import java.io.IOException;
  * Copies one inode (file, symlink, FIFO, device) with everything a root compares on. Both sides are
  * named by a directory descriptor and one name, so nothing is looked up through a path.
  */
-final class Inodes {
+public final class Inodes {
   private Inodes() {}
 
   /**
    * Makes {@code to} of {@code toDir} (absent) a private copy of {@code from} of {@code fromDir}:
    * content, owner, mode, times, xattrs. FIFOs and devices are made anew, never opened.
    */
-  static void copy(Syscalls sys, Fd fromDir, String from, Fd toDir, String to) throws IOException {
+  public static void copy(Syscalls sys, Fd fromDir, String from, Fd toDir, String to)
+      throws IOException {
     FileStat stat = sys.lstatat(fromDir, from);
     if (stat.isRegular()) {
       try (Fd in = sys.openFileAt(fromDir, from);
@@ -38,7 +39,7 @@ final class Inodes {
   }
 
   /** Owner, then mode (chown clears setuid), xattrs, then times. */
-  static void copyMetadata(
+  public static void copyMetadata(
       Syscalls sys, Fd fromDir, String from, Fd toDir, String to, FileStat stat)
       throws IOException {
     copyMetadataExceptTimes(sys, fromDir, from, toDir, to, stat);
@@ -46,7 +47,7 @@ final class Inodes {
   }
 
   /** Owner, then mode (chown clears setuid), then xattrs. */
-  static void copyMetadataExceptTimes(
+  public static void copyMetadataExceptTimes(
       Syscalls sys, Fd fromDir, String from, Fd toDir, String to, FileStat stat)
       throws IOException {
     sys.lchownat(toDir, to, stat.uid(), stat.gid());

@@ -1,5 +1,6 @@
-package io.strata.tarapply;
+package io.strata.layerstore;
 
+import io.strata.layout.Inodes;
 import io.strata.sys.Errno;
 import io.strata.sys.Fd;
 import io.strata.sys.FileStat;

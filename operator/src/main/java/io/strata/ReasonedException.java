@@ -1,0 +1,15 @@
+package io.strata;
+
+/**
+ * The one convention for refusals and failures a node reports: a CamelCase reason from its domain's
+ * enum (layer content, fetching, mounts), which becomes an entry's {@code reason} and an Event's
+ * reason as it is spelled, and a message naming what was wrong.
+ */
+public abstract class ReasonedException extends Exception {
+  protected ReasonedException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
+  /** Why, as NodeLayerState and Events report it. */
+  public abstract Enum<?> reason();
+}
