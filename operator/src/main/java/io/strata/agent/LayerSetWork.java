@@ -4,8 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.ReasonedException;
 import io.strata.crd.LayerSet;
-import io.strata.crd.NodeLayerState.LayerSetEntry;
-import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.fetch.BlobFetcher;
 import io.strata.fetch.FetchException;
 import io.strata.layerstore.LayerStore;
@@ -21,18 +19,15 @@ import io.strata.tarapply.LayerException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,62 +42,18 @@ import org.slf4j.LoggerFactory;
 final class LayerSetWork implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LayerSetWork.class);
 
-  /**
-   * Where one LayerSet stands on this node, for the spec it was asked with: its entry, how many
-   * times in a row its work has failed, and when (System.nanoTime) it may be tried again; 0 for
-   * never, until the spec changes.
-   */
-  record State(String spec, LayerSetEntry entry, int failures, long retryAt) {
-    boolean dueForRetry(long now) {
-      return entry.phase == LayerSetPhase.Failed && retryAt != 0 && now - retryAt >= 0;
-    }
-  }
+  /** Download progress wakes the status loop at most this often. */
+  private static final long NOTICE_INTERVAL_NANOS = 1_000_000_000L;
 
-  /**
-   * Failures that may pass while the spec stays the same (a server down or not yet holding the
-   * blob, a secret created or fixed later, a full disk the collector frees): tried again after 10
-   * s, then twice as long each time up to 5 minutes, as the kubelet backs off image pulls. A layer
-   * whose pinned bytes are refused fails the same way every time and is not tried again.
-   */
-  static final Set<Enum<?>> RETRIED =
-      Set.of(
-          FetchException.Reason.Unreachable,
-          FetchException.Reason.NotFound,
-          FetchException.Reason.Unauthorized,
-          FetchException.Reason.InvalidPullSecret,
-          FetchException.Reason.DigestMismatch,
-          FetchException.Reason.NoSpace,
-          FetchException.Reason.IOError,
-          LayerException.Reason.DigestMismatch,
-          LayerException.Reason.NoSpace,
-          LayerException.Reason.IOError);
-
-  static final Duration FIRST_RETRY = Duration.ofSeconds(10);
-  static final Duration LONGEST_RETRY = Duration.ofMinutes(5);
-
-  /** How long to wait after the {@code failures}-th failure in a row. */
-  static Duration backoff(int failures) {
-    Duration wait = FIRST_RETRY;
-    for (int i = 1; i < failures && wait.compareTo(LONGEST_RETRY) < 0; i++) {
-      wait = wait.multipliedBy(2);
-    }
-    return wait.compareTo(LONGEST_RETRY) < 0 ? wait : LONGEST_RETRY;
-  }
-
-  private final AgentMetrics metrics;
   private final BlobFetcher fetcher;
   private final RegistryClient registry;
   private final PullSecrets pullSecrets;
   private final LayerStore store;
+  private final LayerSetWorkers workers;
+  private final AgentMetrics metrics;
+  private final LongSupplier ticker;
   private final Runnable onChange;
-  private final ExecutorService pool;
-  private final ExecutorService listing =
-      Executors.newFixedThreadPool(
-          2, r -> Thread.ofPlatform().name("layerset-list").daemon().unstarted(r));
-  private final ScheduledExecutorService retries =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().name("layerset-retry").daemon().unstarted(r));
-  private final Map<String, State> states = new ConcurrentHashMap<>();
+  private final Map<String, LayerSetProgress> states = new ConcurrentHashMap<>();
 
   /** Each queued or running fetch's declaration to the layer store, by LayerSet. */
   private final Map<String, LayerStore.Interest> declared = new ConcurrentHashMap<>();
@@ -110,62 +61,68 @@ final class LayerSetWork implements AutoCloseable {
   /** The blobs of each LayerSet's chain, base first, once known (an image's once listed). */
   private final Map<String, List<Digest>> chains = new ConcurrentHashMap<>();
 
-  /** Listings and fetches submitted and not yet finished. */
-  private final AtomicInteger busy = new AtomicInteger();
+  private volatile long lastNotice;
 
+  /**
+   * @param ticker nanoseconds, as {@link System#nanoTime()}: back-off and durations
+   * @param onChange asks the status loop for a pass: a LayerSet moved, or a retry is due
+   */
   LayerSetWork(
       BlobFetcher fetcher,
       RegistryClient registry,
       PullSecrets pullSecrets,
       LayerStore store,
-      int workers,
+      LayerSetWorkers workers,
       AgentMetrics metrics,
+      LongSupplier ticker,
       Runnable onChange) {
-    this.metrics = metrics;
     this.fetcher = fetcher;
     this.registry = registry;
     this.pullSecrets = pullSecrets;
     this.store = store;
+    this.workers = workers;
+    this.metrics = metrics;
+    this.ticker = ticker;
     this.onChange = onChange;
-    this.pool =
-        Executors.newFixedThreadPool(
-            workers, r -> Thread.ofPlatform().name("layerset-work").daemon().unstarted(r));
   }
 
   /**
-   * Where {@code layerSet} stands; starts the work when what it asks for is new to this node.
-   * {@code platform} picks the manifest from an image index.
+   * Where {@code layerSet} stands; starts the work when what it asks for is new to this node, or
+   * when a failure that may pass has waited out its back-off. {@code platform} picks the manifest
+   * from an image index.
    */
-  LayerSetEntry ensure(LayerSet layerSet, Platform platform) {
+  LayerSetProgress ensure(LayerSet layerSet, Platform platform) {
     String name = layerSet.getMetadata().getName();
     LayerSet.Spec wanted = layerSet.getSpec();
     ImagePin pin = wanted.image == null ? null : ImagePin.of(layerSet);
     String spec = specKey(wanted, pin, platform);
-    State state = states.get(name);
-    boolean sameSpec = state != null && state.spec().equals(spec);
-    if (sameSpec && !state.dueForRetry(System.nanoTime())) {
-      return state.entry();
+    LayerSetProgress state = states.get(name);
+    boolean sameSpec = state != null && state.isFor(spec);
+    if (sameSpec && !state.dueForRetry(ticker.getAsLong())) {
+      return state;
     }
-    int failures = sameSpec ? state.failures() : 0;
+    LayerSetProgress first;
     if (sameSpec) {
-      log.info("LayerSet {}: trying again after {} failure(s)", name, failures);
+      log.info("LayerSet {}: trying again after {} failure(s)", name, state.failures());
+      first = state.retrying();
+    } else {
+      first =
+          LayerSetProgress.start(
+              spec,
+              switch (pin) {
+                case ImagePin.Waiting waiting ->
+                    new LayerSetProgress.Pending(
+                        AgentReason.WaitingForResolvedImage, waiting.message());
+                case ImagePin.Refused refused ->
+                    new LayerSetProgress.Failed(refused.reason(), refused.message(), null, false);
+                case null, default -> new LayerSetProgress.Pending(null, null);
+              });
     }
-    LayerSetEntry first =
-        sameSpec
-            ? tryingAgain(state.entry())
-            : switch (pin) {
-              case ImagePin.Waiting waiting ->
-                  entry(LayerSetPhase.Pending, "WaitingForResolvedImage", waiting.message());
-              case ImagePin.Refused refused ->
-                  entry(LayerSetPhase.Failed, refused.reason(), refused.message());
-              case null, default -> entry(LayerSetPhase.Pending, null, null);
-            };
-    states.put(name, new State(spec, first, failures, 0));
+    states.put(name, first);
     withdraw(name); // work queued for an earlier spec no longer speaks for this LayerSet
     if (pin instanceof ImagePin.Pinned pinned) {
       // Listing the layers asks the registry: off the status loop, and not behind the fetches.
-      submit(
-          listing,
+      workers.list(
           () ->
               attempt(
                   name,
@@ -191,8 +148,7 @@ final class LayerSetWork implements AutoCloseable {
     if (earlier != null) {
       earlier.close();
     }
-    submit(
-        pool,
+    workers.build(
         () -> {
           try (interest) {
             attempt(name, spec, () -> fetchAndMaterialize(name, spec, blobs));
@@ -202,24 +158,6 @@ final class LayerSetWork implements AutoCloseable {
         });
   }
 
-  /** Runs {@code work} on {@code executor}, counted as busy from now until it has finished. */
-  private void submit(ExecutorService executor, Runnable work) {
-    busy.incrementAndGet();
-    try {
-      executor.execute(
-          () -> {
-            try {
-              work.run();
-            } finally {
-              busy.decrementAndGet();
-            }
-          });
-    } catch (RuntimeException e) {
-      busy.decrementAndGet(); // rejected: shutting down
-      throw e;
-    }
-  }
-
   /**
    * Removes the fetched blobs and partial downloads no LayerSet on this node still needs: a Ready
    * LayerSet's root holds its layers, so only the blobs of LayerSets not Ready stay (a Failed one
@@ -227,13 +165,13 @@ final class LayerSetWork implements AutoCloseable {
    * from the status loop, which calls this, so none can start meanwhile.
    */
   void removeUnneededBlobs() throws IOException {
-    if (busy.get() > 0) {
+    if (workers.busy()) {
       return;
     }
     Set<Digest> needed = new HashSet<>();
     states.forEach(
         (name, state) -> {
-          if (state.entry().phase != LayerSetPhase.Ready) {
+          if (!state.isReady()) {
             needed.addAll(chains.getOrDefault(name, List.of()));
           }
         });
@@ -255,8 +193,8 @@ final class LayerSetWork implements AutoCloseable {
    * since, or for a LayerSet the node no longer serves, is dropped before it fetches anything.
    */
   private boolean stillWanted(String name, String spec) {
-    State state = states.get(name);
-    return state != null && state.spec().equals(spec);
+    LayerSetProgress state = states.get(name);
+    return state != null && state.isFor(spec);
   }
 
   /**
@@ -344,34 +282,17 @@ final class LayerSetWork implements AutoCloseable {
     }
   }
 
-  /**
-   * A retry reports Failed, with the last reason, until it gets past fetching: the node does not
-   * look recovered, nor fail anew (no new Event), for every attempt while the cause lasts.
-   */
-  private static LayerSetEntry tryingAgain(LayerSetEntry failed) {
-    String message = failed.message == null ? "" : failed.message;
-    return entry(
-        LayerSetPhase.Failed,
-        failed.reason,
-        message.replaceFirst(" \\(trying again in \\d+s\\)$", "") + " (trying again now)");
-  }
-
-  /** Reports a failure and, when it may pass, when the work will be tried again. */
+  /** Reports a failure and, when it may pass, asks for the pass that tries it again. */
   private void fail(String name, String spec, Enum<?> reason, String message) {
-    State now = states.get(name);
-    int failures = now == null ? 1 : now.failures() + 1;
-    long retryAt = 0;
-    String reported = message;
-    if (RETRIED.contains(reason)) {
-      Duration wait = backoff(failures);
-      retryAt = System.nanoTime() + wait.toNanos();
-      reported = message + " (trying again in " + wait.toSeconds() + "s)";
-      retries.schedule(onChange, wait.toMillis(), TimeUnit.MILLISECONDS); // a pass to retry in
+    LayerSetProgress failed =
+        states.computeIfPresent(
+            name, (n, s) -> s.isFor(spec) ? s.failed(reason, message, ticker.getAsLong()) : s);
+    if (failed != null
+        && failed.isFor(spec)
+        && failed.stage() instanceof LayerSetProgress.Failed f
+        && f.retryIn() != null) {
+      workers.after(f.retryIn(), onChange);
     }
-    LayerSetEntry failed = entry(LayerSetPhase.Failed, reason.name(), reported);
-    long at = retryAt;
-    states.computeIfPresent(
-        name, (n, s) -> s.spec().equals(spec) ? new State(spec, failed, failures, at) : s);
     onChange.run();
   }
 
@@ -389,7 +310,7 @@ final class LayerSetWork implements AutoCloseable {
     long fetched = 0;
     for (Blob layer : blobs) {
       long before = fetched;
-      long started = System.nanoTime();
+      long started = ticker.getAsLong();
       long[] downloaded = {0};
       Path file =
           layer
@@ -398,17 +319,17 @@ final class LayerSetWork implements AutoCloseable {
                   (done, total) -> {
                     metrics.fetchedBytes.increment(done - downloaded[0]); // real downloads only
                     downloaded[0] = done;
-                    LayerSetEntry progress = entry(LayerSetPhase.Fetching, null, null);
-                    progress.fetchedBytes = before + done;
-                    progress.totalBytes = total < 0 ? null : before + total;
-                    update(name, spec, progress);
+                    update(
+                        name,
+                        spec,
+                        s -> s.fetching(before + done, total < 0 ? null : before + total));
                   });
       fetched = before + Files.size(file);
-      metrics.fetch.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+      metrics.fetch.record(ticker.getAsLong() - started, TimeUnit.NANOSECONDS);
       sources.add(new LayerSource(file, layer.digest(), layer.mediaType(), layer.diffId()));
     }
-    update(name, spec, entry(LayerSetPhase.Materializing, null, null));
-    long started = System.nanoTime();
+    update(name, spec, LayerSetProgress::materializing);
+    long started = ticker.getAsLong();
     Materialized made;
     try {
       made = store.materialize(sources);
@@ -418,7 +339,7 @@ final class LayerSetWork implements AutoCloseable {
       }
       throw e;
     }
-    metrics.materialize.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+    metrics.materialize.record(ticker.getAsLong() - started, TimeUnit.NANOSECONDS);
     ready(name, spec, made);
   }
 
@@ -434,12 +355,7 @@ final class LayerSetWork implements AutoCloseable {
   }
 
   private void ready(String name, String spec, Materialized made) {
-    LayerSetEntry ready = entry(LayerSetPhase.Ready, null, null);
-    ready.chainId = made.chainId().toString();
-    ready.root = made.root().toString();
-    ready.files = made.files();
-    ready.bytes = made.bytes();
-    update(name, spec, ready);
+    update(name, spec, s -> s.ready(made));
     log.info("LayerSet {} is ready: {} at {}", name, made.chainId(), made.root());
   }
 
@@ -457,41 +373,18 @@ final class LayerSetWork implements AutoCloseable {
   }
 
   /**
-   * Records progress only while the spec it was for is still the one wanted; download progress
-   * wakes the status loop at most once a second, so a big fetch is not a storm of writes.
+   * Moves {@code name} on, only while the spec it was for is still the one wanted; download
+   * progress wakes the status loop at most once a second, so a big fetch is not a storm of writes.
    */
-  private void update(String name, String spec, LayerSetEntry entry) {
-    states.computeIfPresent(
-        name,
-        (n, s) -> {
-          if (!s.spec().equals(spec)) {
-            return s;
-          }
-          if (s.entry().phase == LayerSetPhase.Failed && entry.phase == LayerSetPhase.Fetching) {
-            return s; // a retry: still Failed until the blobs are all there (see tryingAgain)
-          }
-          int failures = entry.phase == LayerSetPhase.Ready ? 0 : s.failures();
-          return new State(spec, entry, failures, 0);
-        });
-    long now = System.nanoTime();
-    if (entry.phase != LayerSetPhase.Fetching || now - lastNotice > 1_000_000_000L) {
-      lastNotice = now;
+  private void update(String name, String spec, UnaryOperator<LayerSetProgress> next) {
+    LayerSetProgress now =
+        states.computeIfPresent(name, (n, s) -> s.isFor(spec) ? next.apply(s) : s);
+    long tick = ticker.getAsLong();
+    boolean downloading = now != null && now.stage() instanceof LayerSetProgress.Fetching;
+    if (!downloading || tick - lastNotice > NOTICE_INTERVAL_NANOS) {
+      lastNotice = tick;
       onChange.run();
     }
-  }
-
-  private volatile long lastNotice;
-
-  private static LayerSetEntry entry(LayerSetPhase phase, String reason, String message) {
-    LayerSetEntry entry = new LayerSetEntry();
-    entry.phase = phase;
-    entry.reason = reason;
-    entry.message = message == null ? null : truncate(message);
-    return entry;
-  }
-
-  private static String truncate(String message) {
-    return message.length() <= 1000 ? message : message.substring(0, 1000) + "...";
   }
 
   /** What the work depends on: the layers, or the image as pinned, its secret and platform. */
@@ -513,8 +406,6 @@ final class LayerSetWork implements AutoCloseable {
 
   @Override
   public void close() {
-    retries.shutdownNow();
-    listing.shutdownNow();
-    pool.shutdownNow();
+    workers.close();
   }
 }

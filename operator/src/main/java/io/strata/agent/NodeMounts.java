@@ -2,8 +2,6 @@ package io.strata.agent;
 
 import io.strata.crd.ByteQuantity;
 import io.strata.crd.NodeLayerState;
-import io.strata.crd.NodeLayerState.LayerSetEntry;
-import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
@@ -46,9 +44,9 @@ final class NodeMounts {
   }
 
   /** Entries for the served mounts, plus Unmounting entries for teardowns still blocked. */
-  List<OverlayMountEntry> reconcile(List<OverlayMount> served, Map<String, LayerSetEntry> layerSets)
+  List<OverlayMountEntry> reconcile(List<OverlayMount> served, Map<String, Path> readyRoots)
       throws IOException {
-    return reconcile(served, layerSets, overlays.readMountTable());
+    return reconcile(served, readyRoots, overlays.readMountTable());
   }
 
   /**
@@ -57,7 +55,7 @@ final class NodeMounts {
    * table again for each mount it makes, so its checks never act on a stale view.
    */
   List<OverlayMountEntry> reconcile(
-      List<OverlayMount> served, Map<String, LayerSetEntry> layerSets, MountTable table)
+      List<OverlayMount> served, Map<String, Path> readyRoots, MountTable table)
       throws IOException {
     List<OverlayMountEntry> entries = new ArrayList<>();
     Set<String> wanted = new HashSet<>();
@@ -78,7 +76,7 @@ final class NodeMounts {
       wanted.add(mount.getMetadata().getUid());
       if (entries.size() < NodeLayerState.MAX_ENTRIES) {
         entries.add(
-            mountOne(mount, layerSets.get(mount.getSpec().layerSetRef.name), before, table));
+            mountOne(mount, readyRoots.get(mount.getSpec().layerSetRef.name), before, table));
       }
     }
     if (byName.size() > NodeLayerState.MAX_ENTRIES) {
@@ -135,10 +133,10 @@ final class NodeMounts {
   }
 
   private OverlayMountEntry mountOne(
-      OverlayMount mount, LayerSetEntry layerSet, Map<String, MountInfo> before, MountTable table)
+      OverlayMount mount, Path root, Map<String, MountInfo> before, MountTable table)
       throws IOException {
     String name = mount.getMetadata().getName();
-    if (layerSet == null || layerSet.phase != LayerSetPhase.Ready) {
+    if (root == null) {
       return entry(
           name,
           MountPhase.Pending,
@@ -147,7 +145,7 @@ final class NodeMounts {
     }
     String uid = mount.getMetadata().getUid();
     try {
-      MountRequest request = request(mount, Path.of(layerSet.root));
+      MountRequest request = request(mount, root);
       MountInfo current = before.get(uid);
       if (current != null && !current.mountPoint().equals(targetOf(mount))) {
         overlays.unmount(uid, false); // the target moved: the upper goes along
@@ -160,7 +158,7 @@ final class NodeMounts {
           return mounted(
               name,
               mounted,
-              "Outdated",
+              AgentReason.Outdated.name(),
               "still on "
                   + mounted.previousLower()
                   + ": moves to the new root once it is not busy");
@@ -170,14 +168,14 @@ final class NodeMounts {
     } catch (MountRefusedException e) {
       return entry(name, MountPhase.Failed, e.reason().name(), e.getMessage());
     } catch (IllegalArgumentException e) {
-      return entry(name, MountPhase.Failed, "InvalidSpec", e.getMessage());
+      return entry(name, MountPhase.Failed, AgentReason.InvalidSpec.name(), e.getMessage());
     } catch (IOException e) {
       // This mount's failure, tried again next pass; never the other mounts'.
       log.warn("mounting {} failed: {}", name, e.getMessage());
-      return entry(name, MountPhase.Failed, "IOError", e.getMessage());
+      return entry(name, MountPhase.Failed, AgentReason.IOError.name(), e.getMessage());
     } catch (RuntimeException e) {
       log.warn("mounting {} failed unexpectedly", name, e);
-      return entry(name, MountPhase.Failed, "InternalError", String.valueOf(e));
+      return entry(name, MountPhase.Failed, AgentReason.InternalError.name(), String.valueOf(e));
     }
   }
 
@@ -208,7 +206,7 @@ final class NodeMounts {
       return entry(name, MountPhase.Unmounting, e.reason().name(), e.getMessage());
     } catch (IOException e) {
       log.warn("tearing down {} ({}) failed, tried again next pass: {}", name, uid, e.getMessage());
-      return entry(name, MountPhase.Unmounting, "IOError", e.getMessage());
+      return entry(name, MountPhase.Unmounting, AgentReason.IOError.name(), e.getMessage());
     }
   }
 

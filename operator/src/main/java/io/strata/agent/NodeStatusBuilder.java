@@ -25,8 +25,8 @@ import java.util.stream.Collectors;
  * appear in name order, so an unchanged node yields an identical status (and no write).
  */
 public final class NodeStatusBuilder {
-  /** The reason of a LayerSet past the node's bound. */
-  public static final String NODE_LIMIT = "NodeLimit";
+  /** Messages longer than this are cut: an entry stays small whatever a server answered. */
+  static final int MAX_MESSAGE = 1000;
 
   private final Clock clock;
 
@@ -35,12 +35,12 @@ public final class NodeStatusBuilder {
   }
 
   /**
-   * @param layerSets where each served LayerSet stands (missing: Pending)
+   * @param layerSets where each served LayerSet's work stands (missing: Pending)
    * @param mounts an entry per served OverlayMount, plus any still being torn down
    */
   public NodeLayerState.Status build(
       Selection selection,
-      Map<String, LayerSetEntry> layerSets,
+      Map<String, LayerSetProgress> layerSets,
       List<OverlayMountEntry> mounts,
       NodeLayerState.Status previous) {
     Map<String, LayerSetEntry> oldLayerSets =
@@ -54,7 +54,7 @@ public final class NodeStatusBuilder {
 
     NodeLayerState.Status status = new NodeLayerState.Status();
     for (LayerSet layerSet : selection.layerSets()) {
-      LayerSetEntry entry = copy(layerSets.get(name(layerSet)));
+      LayerSetEntry entry = entry(layerSets.get(name(layerSet)));
       entry.name = name(layerSet);
       entry.observedGeneration = layerSet.getMetadata().getGeneration();
       entry.requestedBy = selection.requestedBy().get(entry.name);
@@ -70,14 +70,14 @@ public final class NodeStatusBuilder {
       entry.name = name(layerSet);
       entry.observedGeneration = layerSet.getMetadata().getGeneration();
       entry.phase = LayerSetPhase.Failed;
-      entry.reason = NODE_LIMIT;
+      entry.reason = AgentReason.NodeLimit.name();
       entry.message =
           "this node serves at most "
               + NodeLayerState.MAX_ENTRIES
               + " LayerSets and keeps those it holds: narrow a selector or delete one it holds";
       LayerSetEntry old = oldLayerSets.get(entry.name);
       entry.lastTransitionTime =
-          old != null && old.phase == entry.phase && NODE_LIMIT.equals(old.reason)
+          old != null && old.phase == entry.phase && AgentReason.NodeLimit.name().equals(old.reason)
               ? old.lastTransitionTime
               : now();
       status.layerSets.add(entry);
@@ -100,22 +100,63 @@ public final class NodeStatusBuilder {
     return status;
   }
 
-  /** A served LayerSet's entry: a copy of where its work stands (Pending when nothing yet). */
-  private static LayerSetEntry copy(LayerSetEntry from) {
-    LayerSetEntry entry =
-        from == null
-            ? new LayerSetEntry()
-            : Serialization.jsonMapper().convertValue(from, LayerSetEntry.class);
-    entry.phase = Objects.requireNonNullElse(entry.phase, LayerSetPhase.Pending);
-    entry.message = Redaction.urls(entry.message);
+  /** A served LayerSet's wire entry, from where its work stands (Pending when nothing yet). */
+  static LayerSetEntry entry(LayerSetProgress progress) {
+    LayerSetEntry entry = new LayerSetEntry();
+    switch (progress == null ? new LayerSetProgress.Pending(null, null) : progress.stage()) {
+      case LayerSetProgress.Pending pending -> {
+        entry.phase = LayerSetPhase.Pending;
+        entry.reason = pending.reason() == null ? null : pending.reason().name();
+        entry.message = message(pending.message());
+      }
+      case LayerSetProgress.Fetching fetching -> {
+        entry.phase = LayerSetPhase.Fetching;
+        entry.fetchedBytes = fetching.fetchedBytes();
+        entry.totalBytes = fetching.totalBytes();
+      }
+      case LayerSetProgress.Materializing materializing ->
+          entry.phase = LayerSetPhase.Materializing;
+      case LayerSetProgress.Ready ready -> {
+        entry.phase = LayerSetPhase.Ready;
+        entry.chainId = ready.made().chainId().toString();
+        entry.root = ready.made().root().toString();
+        entry.files = ready.made().files();
+        entry.bytes = ready.made().bytes();
+      }
+      case LayerSetProgress.Failed failed -> {
+        entry.phase = LayerSetPhase.Failed;
+        entry.reason = failed.reason();
+        entry.message = failedMessage(failed);
+      }
+    }
     return entry;
+  }
+
+  /** What failed, and when it is tried again (a fixed text, so a waiting node writes nothing). */
+  private static String failedMessage(LayerSetProgress.Failed failed) {
+    String message = message(failed.message());
+    if (failed.retrying()) {
+      return message + " (trying again now)";
+    }
+    return failed.retryIn() == null
+        ? message
+        : message + " (trying again in " + failed.retryIn().toSeconds() + "s)";
+  }
+
+  /** A message as the node reports it: URLs without credentials or queries, bounded. */
+  private static String message(String message) {
+    if (message == null) {
+      return null;
+    }
+    String redacted = Redaction.urls(message);
+    return redacted.length() <= MAX_MESSAGE ? redacted : redacted.substring(0, MAX_MESSAGE) + "...";
   }
 
   private static OverlayMountEntry copy(OverlayMountEntry from) {
     OverlayMountEntry entry =
         Serialization.jsonMapper().convertValue(from, OverlayMountEntry.class);
     entry.phase = Objects.requireNonNullElse(entry.phase, MountPhase.Pending);
-    entry.message = Redaction.urls(entry.message);
+    entry.message = message(entry.message);
     return entry;
   }
 

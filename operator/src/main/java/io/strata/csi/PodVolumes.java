@@ -192,10 +192,12 @@ public final class PodVolumes {
   }
 
   /**
-   * How many mounted volumes use each LayerSet, from the volumes' records and {@code table} (the
-   * agent's pass reads it once): what the node reports, and what holds a LayerSet on the node.
+   * How many mounted volumes use each LayerSet, from the volumes' records under {@code node} and
+   * {@code table} (the agent's pass reads it once): what the node reports, and what holds a
+   * LayerSet on the node.
    */
-  public Map<String, Integer> volumesPerLayerSet(MountTable table) throws IOException {
+  public static Map<String, Integer> volumesPerLayerSet(NodeLayout node, MountTable table)
+      throws IOException {
     Set<String> mounted = mountedVolumeIds(table);
     Map<String, Integer> counts = new TreeMap<>();
     if (mounted.isEmpty() || !Files.isDirectory(node.volumes())) {

@@ -6,7 +6,6 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.fetch.BlobFetcher;
-import io.strata.fetch.FetchException;
 import io.strata.layerstore.LayerStore;
 import io.strata.layerstore.LayerStore.LayerSource;
 import io.strata.layerstore.LayerStore.Materialized;
@@ -14,7 +13,6 @@ import io.strata.layout.StoreLayout;
 import io.strata.oci.Digest;
 import io.strata.registry.Platform;
 import io.strata.sys.Syscalls;
-import io.strata.tarapply.LayerException;
 import io.strata.tarapply.Limits;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
@@ -30,33 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LayerSetWorkTest {
-  @Test
-  void failuresThatMayPassAreTriedAgainWithABackoffThatDoublesUpToFiveMinutes() {
-    assertThat(LayerSetWork.backoff(1)).isEqualTo(Duration.ofSeconds(10));
-    assertThat(LayerSetWork.backoff(2)).isEqualTo(Duration.ofSeconds(20));
-    assertThat(LayerSetWork.backoff(5)).isEqualTo(Duration.ofSeconds(160));
-    assertThat(LayerSetWork.backoff(6)).isEqualTo(Duration.ofMinutes(5));
-    assertThat(LayerSetWork.backoff(1_000)).isEqualTo(Duration.ofMinutes(5));
-  }
-
-  @Test
-  void onlyFailuresThatMayPassWithTheSameSpecAreTriedAgain() {
-    assertThat(LayerSetWork.RETRIED)
-        .contains(
-            FetchException.Reason.Unreachable,
-            FetchException.Reason.NotFound,
-            FetchException.Reason.NoSpace,
-            LayerException.Reason.NoSpace,
-            LayerException.Reason.IOError)
-        .doesNotContain(
-            LayerException.Reason.PathEscape,
-            LayerException.Reason.InvalidWhiteout,
-            LayerException.Reason.SizeLimit,
-            LayerException.Reason.AmbiguousHeader,
-            FetchException.Reason.UnsupportedImage,
-            FetchException.Reason.ForbiddenUrl);
-  }
-
   /**
    * The only worker is held by a slow download; a LayerSet queued behind it leaves the node. Its
    * declaration goes with it: a build that passes through its chain publishes only its own tip.
@@ -115,8 +86,7 @@ class LayerSetWorkTest {
       Eventually.within(
           Duration.ofSeconds(20),
           () ->
-              assertThat(work.ensure(layerSet("first", url, base), PLATFORM).phase)
-                  .isEqualTo(LayerSetPhase.Ready));
+              assertThat(phase(work, layerSet("first", url, base))).isEqualTo(LayerSetPhase.Ready));
       Path cached = fetcher.blobPath(Digest.ofFile(base));
       byte[] bytes = Files.readAllBytes(cached);
       bytes[600] ^= 1; // a bit of the first entry's data flips
@@ -127,14 +97,14 @@ class LayerSetWorkTest {
       Eventually.within(
           Duration.ofSeconds(20),
           () -> {
-            LayerSetEntry failed = work.ensure(second, PLATFORM);
+            LayerSetEntry failed = NodeStatusBuilder.entry(work.ensure(second, PLATFORM));
             assertThat(failed.phase).isEqualTo(LayerSetPhase.Failed);
             assertThat(failed.reason).isEqualTo("DigestMismatch");
           });
       assertThat(cached).as("the corrupt copy").doesNotExist();
       Eventually.within(
           Duration.ofSeconds(30), // the first retry comes 10 s after the failure
-          () -> assertThat(work.ensure(second, PLATFORM).phase).isEqualTo(LayerSetPhase.Ready));
+          () -> assertThat(phase(work, second)).isEqualTo(LayerSetPhase.Ready));
       assertThat(cached).hasSameBinaryContentAs(base);
       assertThat(server.requests("/", "base.tar")).as("fetched again once").isEqualTo(2);
     }
@@ -177,7 +147,7 @@ class LayerSetWorkTest {
       Files.copy(late, served.resolve("late.tar"));
       Eventually.within(
           Duration.ofSeconds(30), // the first retry comes 10 s after the failure
-          () -> assertThat(work.ensure(waiting, PLATFORM).phase).isEqualTo(LayerSetPhase.Ready));
+          () -> assertThat(phase(work, waiting)).isEqualTo(LayerSetPhase.Ready));
       assertThat(server.requests("/", "base.tar")).as("the blob waiting kept").isOne();
       Eventually.within(
           Duration.ofSeconds(5),
@@ -190,13 +160,25 @@ class LayerSetWorkTest {
 
   private static void assertPhase(LayerSetWork work, LayerSet layerSet, LayerSetPhase phase) {
     Eventually.within(
-        Duration.ofSeconds(20),
-        () -> assertThat(work.ensure(layerSet, PLATFORM).phase).isEqualTo(phase));
+        Duration.ofSeconds(20), () -> assertThat(phase(work, layerSet)).isEqualTo(phase));
+  }
+
+  /** Where {@code layerSet} stands, as its entry reports it. */
+  private static LayerSetPhase phase(LayerSetWork work, LayerSet layerSet) {
+    return NodeStatusBuilder.entry(work.ensure(layerSet, PLATFORM)).phase;
   }
 
   /** URL layers only (no registry), one fetch worker, nothing woken on a change. */
   private static LayerSetWork work(BlobFetcher fetcher, LayerStore store) {
-    return new LayerSetWork(fetcher, null, null, store, 1, new AgentMetrics(), () -> {});
+    return new LayerSetWork(
+        fetcher,
+        null,
+        null,
+        store,
+        new LayerSetWorkers(1),
+        new AgentMetrics(),
+        System::nanoTime,
+        () -> {});
   }
 
   private static final Platform PLATFORM = Platform.current();

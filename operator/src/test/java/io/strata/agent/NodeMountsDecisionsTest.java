@@ -2,8 +2,6 @@ package io.strata.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.strata.crd.NodeLayerState.LayerSetEntry;
-import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
@@ -49,11 +47,8 @@ class NodeMountsDecisionsTest {
 
   @Test
   void aMountWaitsForItsLayerSetToBeReadyHere() throws Exception {
-    LayerSetEntry fetching = new LayerSetEntry();
-    fetching.phase = LayerSetPhase.Fetching;
-
     List<OverlayMountEntry> entries =
-        mounts.reconcile(List.of(mount("env", "u1", null)), Map.of("ls", fetching));
+        mounts.reconcile(List.of(mount("env", "u1", null)), Map.of()); // "ls" is not Ready
 
     assertThat(entries)
         .singleElement()
@@ -192,11 +187,8 @@ class NodeMountsDecisionsTest {
     return mount;
   }
 
-  private static Map<String, LayerSetEntry> ready(Path root) {
-    LayerSetEntry entry = new LayerSetEntry();
-    entry.phase = LayerSetPhase.Ready;
-    entry.root = root.toString();
-    return Map.of("ls", entry);
+  private static Map<String, Path> ready(Path root) {
+    return Map.of("ls", root);
   }
 
   /** A node's mounts as a map, and every request written down. */

@@ -3,8 +3,6 @@ package io.strata.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.strata.crd.NodeLayerState.LayerSetEntry;
-import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
@@ -27,7 +25,7 @@ class NodeMountsTest {
   @TempDir Path tmp;
   private RootMounts node;
   private NodeMounts mounts;
-  private Map<String, LayerSetEntry> ready;
+  private Map<String, Path> ready;
 
   @BeforeEach
   void prepare() throws Exception {
@@ -35,10 +33,7 @@ class NodeMountsTest {
     NodeLayout layout = new NodeLayout(node.stateDir, node.mountBase);
     mounts = new NodeMounts(new Overlays(layout, Syscalls.get()), layout);
     Files.writeString(node.lower.resolve("file"), "lower");
-    LayerSetEntry entry = new LayerSetEntry();
-    entry.phase = LayerSetPhase.Ready;
-    entry.root = node.lower.toString();
-    ready = Map.of("ls", entry);
+    ready = Map.of("ls", node.lower);
   }
 
   @AfterEach

@@ -58,6 +58,7 @@ class CsiServerTest {
   private CsiLayout csi;
   private Path root;
   private CsiServer server;
+  private NodeLayout layout;
   private PodVolumes volumes;
   private EventLoopGroup clientLoop;
   private ManagedChannel channel;
@@ -72,7 +73,7 @@ class CsiServerTest {
     root = node.stateDir.resolve("layers/ab12/root");
     Files.createDirectories(root.resolve("etc"));
     Files.writeString(root.resolve("etc/os-release"), "ID=strata\n");
-    NodeLayout layout = new NodeLayout(node.stateDir, node.mountBase);
+    layout = new NodeLayout(node.stateDir, node.mountBase);
     LayerSetRoots roots =
         (name, namespace) -> {
           if (refusal != null) {
@@ -188,7 +189,7 @@ class CsiServerTest {
 
     assertThat(orphan).doesNotExist();
     assertThat(Files.readString(target.resolve("etc/os-release"))).isEqualTo("ID=strata\n");
-    assertThat(volumes.volumesPerLayerSet(MountTable.read()))
+    assertThat(PodVolumes.volumesPerLayerSet(layout, MountTable.read()))
         .containsExactly(Map.entry("tools", 1));
   }
 
