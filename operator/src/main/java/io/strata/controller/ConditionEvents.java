@@ -29,7 +29,7 @@ final class ConditionEvents {
       if ("True".equals(degraded.getStatus())) {
         events.warning(object, degraded.getReason(), degraded.getMessage());
       } else if (wasDegraded != null && "True".equals(wasDegraded.getStatus())) {
-        events.normal(object, "Recovered", degraded.getMessage());
+        events.normal(object, ControllerReason.Recovered.name(), degraded.getMessage());
       }
     }
   }

@@ -78,7 +78,9 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
       if (markInUse(
           context, layerSet, "an OverlayMount still uses this LayerSet; delete it first")) {
         events.warning(
-            layerSet, "InUse", "deletion waits: an OverlayMount still uses this LayerSet");
+            layerSet,
+            ControllerReason.InUse.name(),
+            "deletion waits: an OverlayMount still uses this LayerSet");
       }
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
@@ -91,7 +93,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
               + volumeNodes.getFirst()
               + ") still use this LayerSet; it goes when their pods end";
       if (markInUse(context, layerSet, why)) {
-        events.warning(layerSet, "InUse", "deletion waits: " + why);
+        events.warning(layerSet, ControllerReason.InUse.name(), "deletion waits: " + why);
       }
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
@@ -106,7 +108,10 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     }
     labels.want(
         Secondaries.nodes(context), StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", Set.of());
-    events.normal(layerSet, "TornDown", Teardown.tornDown(layerSet.getSpec().deletionPolicy));
+    events.normal(
+        layerSet,
+        ControllerReason.TornDown.name(),
+        Teardown.tornDown(layerSet.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
 
@@ -134,19 +139,19 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
         status.conditions.stream()
             .anyMatch(
                 c ->
-                    "Deleting".equals(c.getType())
-                        && "InUse".equals(c.getReason())
+                    StrataApi.DELETING_CONDITION.equals(c.getType())
+                        && ControllerReason.InUse.name().equals(c.getReason())
                         && why.equals(c.getMessage()));
     if (already) {
       return false;
     }
     List<Condition> conditions = new ArrayList<>(status.conditions);
-    conditions.removeIf(c -> "Deleting".equals(c.getType()));
+    conditions.removeIf(c -> StrataApi.DELETING_CONDITION.equals(c.getType()));
     conditions.add(
         new ConditionBuilder()
-            .withType("Deleting")
+            .withType(StrataApi.DELETING_CONDITION)
             .withStatus("False")
-            .withReason("InUse")
+            .withReason(ControllerReason.InUse.name())
             .withMessage(why)
             .withObservedGeneration(layerSet.getMetadata().getGeneration())
             .withLastTransitionTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
@@ -232,10 +237,13 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
               before,
               StrataApi.RESOLVED_CONDITION,
               true,
-              "Resolved",
+              ControllerReason.Resolved.name(),
               image + " is " + status.resolvedImage,
               generation));
-      events.normal(layerSet, "Resolved", image + " resolved to " + status.resolvedImage);
+      events.normal(
+          layerSet,
+          ControllerReason.Resolved.name(),
+          image + " resolved to " + status.resolvedImage);
       return true;
     } catch (FetchException e) {
       status.resolvedImage = null;

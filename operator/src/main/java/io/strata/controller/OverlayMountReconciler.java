@@ -69,7 +69,8 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",
         Set.of());
-    events.normal(mount, "TornDown", Teardown.tornDown(mount.getSpec().deletionPolicy));
+    events.normal(
+        mount, ControllerReason.TornDown.name(), Teardown.tornDown(mount.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
   }
 

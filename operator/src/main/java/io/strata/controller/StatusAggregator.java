@@ -101,22 +101,28 @@ public final class StatusAggregator {
                 READY,
                 desired > 0 && ready == desired,
                 desired == 0
-                    ? "NoMatchingNodes"
-                    : ready == desired ? "AllNodesReady" : "NodesNotReady",
+                    ? ControllerReason.NoMatchingNodes.name()
+                    : ready == desired
+                        ? ControllerReason.AllNodesReady.name()
+                        : ControllerReason.NodesNotReady.name(),
                 ready + " of " + desired + " nodes ready",
                 generation),
             condition(
                 previous,
                 PROGRESSING,
                 waiting > 0,
-                waiting > 0 ? "NodesInProgress" : "Settled",
+                waiting > 0
+                    ? ControllerReason.NodesInProgress.name()
+                    : ControllerReason.Settled.name(),
                 waiting + " nodes not yet ready or failed",
                 generation),
             condition(
                 previous,
                 DEGRADED,
                 !failed.isEmpty(),
-                failed.isEmpty() ? "NoFailures" : "NodesFailed",
+                failed.isEmpty()
+                    ? ControllerReason.NoFailures.name()
+                    : ControllerReason.NodesFailed.name(),
                 failed.isEmpty()
                     ? "no node failed"
                     : failed.size()

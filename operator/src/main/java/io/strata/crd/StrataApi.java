@@ -14,6 +14,9 @@ public final class StrataApi {
    */
   public static final String RESOLVED_CONDITION = "Resolved";
 
+  /** The condition a LayerSet whose deletion waits carries: {@code Deleting=False, InUse}. */
+  public static final String DELETING_CONDITION = "Deleting";
+
   /** Node label prefixes the controller sets: {@code <prefix><name>=ready|mounted}. */
   public static final String LAYERSET_LABEL_PREFIX = "layerset.strata.io/";
 
