@@ -13,25 +13,21 @@ import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
-import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
-import io.strata.testing.InProcess;
 import io.strata.testing.NodeStates;
-import io.strata.testing.TestNodes;
+import io.strata.testing.SimulatedNodes;
 import io.strata.testing.TestResources;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two agents for two Nodes with different labels and the controller, against a real API server:
@@ -43,18 +39,16 @@ class AgentAndControllerIT {
   private static final String CPU = "it-agent-cpu";
   private static final Map<String, String> SUITE = Map.of("strata-test", "agent-controller");
 
-  private final InProcess running = new InProcess();
+  @RegisterExtension final SimulatedNodes running = SimulatedNodes.suite(SUITE);
   private Agent gpuAgent;
   private KubernetesClient client;
   private Controller controller;
 
-  @TempDir Path tmp;
-
   @BeforeEach
   void startNodesAgentsAndController() throws Exception {
-    client = ControlPlane.shared().adminClient();
-    createNode(GPU, "gpu");
-    createNode(CPU, "cpu");
+    client = running.client();
+    running.node(GPU, Map.of("pool", "gpu"));
+    running.node(CPU, Map.of("pool", "cpu"));
     gpuAgent = startAgent(GPU);
     startAgent(CPU);
     controller = running.controller("it-controller");
@@ -63,40 +57,6 @@ class AgentAndControllerIT {
     client.resource(layerSet("it-gpu", Map.of("pool", "gpu"))).create();
     client.resource(mount("it-om-gpu-nodes", "it-all", Map.of("pool", "gpu"))).create();
     client.resource(mount("it-om-on-gpu-set", "it-gpu", null)).create();
-  }
-
-  @AfterEach
-  void stopEverything() throws Exception {
-    // Deleted while the controller and agents run: the teardown finalizer needs both.
-    TestResources.deleteSuite(client, SUITE);
-    Eventually.within(
-        CONVERGE,
-        () -> {
-          assertThat(client.resources(OverlayMount.class).withLabels(SUITE).list().getItems())
-              .isEmpty();
-          assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
-              .isEmpty();
-        });
-    running.close();
-    client.nodes().withLabels(SUITE).delete();
-    client
-        .leases()
-        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
-        .withName("strata-agent-it-sim-live")
-        .delete();
-    client
-        .leases()
-        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
-        .withName("strata-agent-it-sim-dead")
-        .delete();
-    client
-        .leases()
-        .inNamespace(StrataApi.DEFAULT_NAMESPACE)
-        .withName("strata-agent-it-sim-busy")
-        .delete();
-    client.resources(NodeLayerState.class).withName(GPU).delete();
-    client.resources(NodeLayerState.class).withName(CPU).delete();
-    client.close();
   }
 
   @Test
@@ -231,8 +191,8 @@ class AgentAndControllerIT {
 
   @Test
   void aLiveNodeStillListingBlocksDeletionAndADeadOneDoesNot() {
-    createNode("it-sim-live", "sim");
-    createNode("it-sim-dead", "sim");
+    running.nodeWithoutAgent("it-sim-live", Map.of("pool", "sim"));
+    running.nodeWithoutAgent("it-sim-dead", Map.of("pool", "sim"));
     simulatedNode("it-sim-live", ZonedDateTime.now(), "it-all");
     simulatedNode("it-sim-dead", ZonedDateTime.now().minusHours(1), "it-all");
     Eventually.within(
@@ -251,8 +211,6 @@ class AgentAndControllerIT {
 
     simulatedNode("it-sim-live", ZonedDateTime.now()); // that node tore it down
     Eventually.within(CONVERGE, () -> assertThat(stored("it-all")).isNull());
-    client.resources(NodeLayerState.class).withName("it-sim-live").delete();
-    client.resources(NodeLayerState.class).withName("it-sim-dead").delete();
   }
 
   @Test
@@ -260,13 +218,12 @@ class AgentAndControllerIT {
     LayerSet orphan = layerSet("it-orphan", Map.of());
     orphan.getSpec().deletionPolicy = io.strata.crd.DeletionPolicy.Orphan;
     client.resource(orphan).create();
-    createNode("it-sim-busy", "sim");
+    running.nodeWithoutAgent("it-sim-busy", Map.of("pool", "sim"));
     simulatedNode("it-sim-busy", ZonedDateTime.now(), "it-orphan");
     Eventually.within(
         CONVERGE, () -> assertThat(stored("it-orphan").getMetadata().getFinalizers()).isNotEmpty());
     client.resources(LayerSet.class).withName("it-orphan").delete();
     Eventually.within(CONVERGE, () -> assertThat(stored("it-orphan")).isNull());
-    client.resources(NodeLayerState.class).withName("it-sim-busy").delete();
   }
 
   /** What an agent on {@code node} would write: its Lease and a NodeLayerState listing sets. */
@@ -342,7 +299,7 @@ class AgentAndControllerIT {
                                     .getFinalizers()
                                     .contains(StrataApi.TEARDOWN_FINALIZER)))
                 .hasSize(4));
-    running.close(); // every agent and controller gone
+    running.stopAll(); // every agent and controller gone
     assertThat(io.strata.controller.Uninstall.removeFinalizers(client)).isGreaterThanOrEqualTo(4);
     TestResources.deleteSuite(client, SUITE);
     Eventually.within(
@@ -481,22 +438,15 @@ class AgentAndControllerIT {
   }
 
   private Agent startAgent(String node) throws Exception {
-    AgentConfig config =
-        AgentConfig.builder(
-                node, tmp.resolve(node).resolve("state"), tmp.resolve(node).resolve("mnt"))
-            .leaseDuration(Duration.ofSeconds(15))
-            .resyncPeriod(Duration.ofSeconds(30))
-            .concurrentFetches(2)
-            .fetchTimeout(Duration.ofSeconds(30))
-            .fileUrlDirs(List.of(Path.of("/nonexistent/strata-it")))
-            .build();
-    return running.agent(config);
-  }
-
-  private void createNode(String name, String pool) {
-    Map<String, String> labels = new HashMap<>(SUITE);
-    labels.put("pool", pool);
-    TestNodes.create(client, name, labels);
+    return running.agent(
+        node,
+        config ->
+            config
+                .leaseDuration(Duration.ofSeconds(15))
+                .resyncPeriod(Duration.ofSeconds(30))
+                .concurrentFetches(2)
+                .fetchTimeout(Duration.ofSeconds(30))
+                .fileUrlDirs(List.of(Path.of("/nonexistent/strata-it"))));
   }
 
   private static Node relabel(Node node, String pool) {

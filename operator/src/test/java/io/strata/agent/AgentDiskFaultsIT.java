@@ -8,15 +8,13 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
 import io.strata.oci.Digest;
 import io.strata.overlay.MountTable;
-import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FaultyDisk;
-import io.strata.testing.InProcess;
 import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.SimulatedNodes;
 import io.strata.testing.TarBuilder;
-import io.strata.testing.TestNodes;
 import io.strata.testing.TestResources;
 import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
@@ -26,9 +24,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,21 +39,21 @@ class AgentDiskFaultsIT {
   private static final String NODE = "it-disk";
   private static final Map<String, String> SUITE = Map.of("strata-test", "agent-disk");
 
+  @RegisterExtension final SimulatedNodes running = SimulatedNodes.suite(SUITE);
   @TempDir Path tmp;
   private RootMounts node;
   private FaultyDisk disk;
   private Path stateDir;
   private KubernetesClient client;
-  private final InProcess running = new InProcess();
   private Agent agent;
 
   @BeforeEach
   void start() throws Exception {
-    node = RootMounts.prepare(tmp);
-    disk = FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "600M");
+    client = running.client();
+    node = running.node(NODE, Map.of());
+    // Closed once the node's overlays, whose uppers it holds, are gone.
+    disk = running.closeLast(FaultyDisk.ext4(Files.createDirectories(tmp.resolve("disk")), "600M"));
     stateDir = disk.path().resolve("state");
-    client = ControlPlane.shared().adminClient();
-    TestNodes.create(client, NODE, SUITE);
     client
         .resource(
             TestResources.exampleLayerSet(
@@ -67,24 +65,6 @@ class AgentDiskFaultsIT {
     startAgent();
     Eventually.within(
         CONVERGE, () -> assertThat(mountPhase("it-disk-mount")).isEqualTo(MountPhase.Mounted));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (client != null) {
-      TestResources.deleteSuite(client, SUITE);
-    }
-    running.close();
-    if (node != null) {
-      node.cleanUp(); // the overlays, before the disk beneath them goes
-    }
-    if (disk != null) {
-      disk.close();
-    }
-    if (client != null) {
-      TestNodes.delete(client, NODE);
-      client.close();
-    }
   }
 
   @Test

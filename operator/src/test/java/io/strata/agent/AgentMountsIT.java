@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.strata.crd.LayerSet;
-import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
@@ -13,27 +12,24 @@ import io.strata.crd.NodeLayerState.OverlayMountEntry;
 import io.strata.crd.OverlayMount;
 import io.strata.oci.Digest;
 import io.strata.overlay.MountTable;
-import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
-import io.strata.testing.InProcess;
 import io.strata.testing.NodeStates;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
+import io.strata.testing.SimulatedNodes;
 import io.strata.testing.TarBuilder;
-import io.strata.testing.TestNodes;
 import io.strata.testing.TestResources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,9 +41,8 @@ class AgentMountsIT {
   private static final Duration CONVERGE = Duration.ofSeconds(60);
   private static final Map<String, String> SUITE = Map.of("strata-test", "agent-mounts");
 
+  @RegisterExtension final SimulatedNodes running = SimulatedNodes.suite(SUITE);
   @TempDir Path tmp;
-  private final InProcess running = new InProcess();
-  private final List<RootMounts> nodes = new ArrayList<>();
   private KubernetesClient client;
   private FileServer layers;
   private RootMounts nodeA;
@@ -58,47 +53,23 @@ class AgentMountsIT {
 
   @BeforeEach
   void start() throws Exception {
-    nodeA = RootMounts.prepare(Files.createDirectories(tmp.resolve("a")));
-    nodeB = RootMounts.prepare(Files.createDirectories(tmp.resolve("b")));
-    nodes.addAll(List.of(nodeA, nodeB));
-    client = ControlPlane.shared().adminClient();
+    client = running.client();
+    nodeA = running.node("it-mnt-a", Map.of("pool", "a"));
+    nodeB = running.node("it-mnt-b", Map.of("pool", "b"));
     slowLayers = Files.createDirectories(tmp.resolve("slow"));
     laterLayers = Files.createDirectories(tmp.resolve("later"));
     // The example layers at /; this test's own at /slow/ (answered three seconds late, /slower/
-    // eight) and at
-    // /later/ (404 until the file is there).
+    // eight) and at /later/ (404 until the file is there).
     layers =
-        new FileServer()
-            .serve("/", ProjectFiles.examples().resolve("layers"), Duration.ZERO)
-            .serve("/slow/", slowLayers, Duration.ofSeconds(3))
-            .serve("/slower/", slowLayers, Duration.ofSeconds(8))
-            .serve("/later/", laterLayers, Duration.ZERO);
-    createNode("it-mnt-a", "a");
-    createNode("it-mnt-b", "b");
-    agentA =
-        running.agent(AgentConfig.builder("it-mnt-a", nodeA.stateDir, nodeA.mountBase).build());
-    running.agent(AgentConfig.builder("it-mnt-b", nodeB.stateDir, nodeB.mountBase).build());
+        running.closeLast(
+            new FileServer()
+                .serve("/", ProjectFiles.examples().resolve("layers"), Duration.ZERO)
+                .serve("/slow/", slowLayers, Duration.ofSeconds(3))
+                .serve("/slower/", slowLayers, Duration.ofSeconds(8))
+                .serve("/later/", laterLayers, Duration.ZERO));
+    agentA = running.agent("it-mnt-a");
+    running.agent("it-mnt-b");
     running.controller("it-mounts-controller");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (client != null) {
-      TestResources.deleteSuite(client, SUITE);
-    }
-    running.close();
-    if (layers != null) {
-      layers.close();
-    }
-    for (RootMounts node : nodes) {
-      node.cleanUp();
-    }
-    if (client != null) {
-      client.nodes().withLabels(SUITE).delete();
-      client.resources(NodeLayerState.class).withName("it-mnt-a").delete();
-      client.resources(NodeLayerState.class).withName("it-mnt-b").delete();
-      client.close();
-    }
   }
 
   @Test
@@ -368,10 +339,7 @@ class AgentMountsIT {
    */
   private void holdTheOnlyFetchWorker(String name, String path) throws Exception {
     running.stop(agentA);
-    running.agent(
-        AgentConfig.builder("it-mnt-a", nodeA.stateDir, nodeA.mountBase)
-            .concurrentFetches(1)
-            .build());
+    running.agent("it-mnt-a", config -> config.concurrentFetches(1));
     Path slowLayer =
         new TarBuilder().file("slow.txt", "slow").write(slowLayers.resolve("slow.tar"));
     client.resource(onTheExampleBase(name, path, slowLayer)).create();
@@ -472,11 +440,5 @@ class AgentMountsIT {
     mount.getSpec().nodeSelector =
         new LabelSelectorBuilder().addToMatchLabels("pool", pool).build();
     return mount;
-  }
-
-  private void createNode(String name, String pool) {
-    Map<String, String> labels = new HashMap<>(SUITE);
-    labels.put("pool", pool);
-    TestNodes.create(client, name, labels);
   }
 }

@@ -12,15 +12,14 @@ import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.StrataApi;
 import io.strata.oci.Digest;
 import io.strata.testing.Consistently;
-import io.strata.testing.ControlPlane;
 import io.strata.testing.Eventually;
 import io.strata.testing.FileServer;
-import io.strata.testing.InProcess;
 import io.strata.testing.LocalRegistry;
 import io.strata.testing.NodeStates;
+import io.strata.testing.RootMounts;
+import io.strata.testing.SimulatedNodes;
 import io.strata.testing.TarBuilder;
 import io.strata.testing.TestImages;
-import io.strata.testing.TestNodes;
 import io.strata.testing.TestResources;
 import io.strata.testing.TokenIssuer;
 import io.strata.testing.Tools;
@@ -31,13 +30,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -55,9 +54,10 @@ class RegistryIT {
   @TempDir static Path shared;
   static TestImages images;
 
+  @RegisterExtension final SimulatedNodes running = SimulatedNodes.suite(SUITE);
   @TempDir Path tmp;
-  private final InProcess running = new InProcess();
   private KubernetesClient client;
+  private RootMounts node;
   private Agent agent;
 
   @BeforeAll
@@ -68,30 +68,16 @@ class RegistryIT {
 
   @BeforeEach
   void start() throws Exception {
-    client = ControlPlane.shared().adminClient();
-    Map<String, String> labels = new HashMap<>(SUITE);
-    labels.put("kubernetes.io/os", "linux");
-    labels.put("kubernetes.io/arch", "arm64"); // picks the arm64 manifest of an index
-    TestNodes.create(client, NODE, labels);
-    agent = running.agent(agentConfig());
+    client = running.client();
+    // arm64 picks the arm64 manifest of an index
+    node = running.node(NODE, Map.of("kubernetes.io/os", "linux", "kubernetes.io/arch", "arm64"));
+    agent = running.agent(NODE);
     running.controller("it-registry-controller");
   }
 
   @AfterEach
-  void stop() throws Exception {
-    if (client == null) {
-      return;
-    }
-    client.resources(LayerSet.class).withLabels(SUITE).delete();
-    Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(client.resources(LayerSet.class).withLabels(SUITE).list().getItems())
-                .isEmpty());
-    running.close();
-    TestNodes.delete(client, NODE);
+  void deleteSecrets() {
     client.secrets().inNamespace(StrataApi.DEFAULT_NAMESPACE).withLabels(SUITE).delete();
-    client.close();
   }
 
   @Test
@@ -120,7 +106,7 @@ class RegistryIT {
       assertSameTree(entry("reg-multi").root, images.unpack("v2", tmp.resolve("unpacked-v2")));
       // All Ready: the roots hold the layers, and the fetched blobs go.
       Eventually.within(
-          CONVERGE, () -> assertThat(tmp.resolve("state/blobs/sha256")).isEmptyDirectory());
+          CONVERGE, () -> assertThat(node.stateDir.resolve("blobs/sha256")).isEmptyDirectory());
 
       // The tag moves. Nothing changes on the node until the LayerSet itself does.
       String v1Chain = entry("reg-tag").chainId;
@@ -161,7 +147,7 @@ class RegistryIT {
     // wait v2 and then v1, whose layers are the first two of v2's: v2 is built first and must
     // publish the root of those two for v1, so v1 must be declared while it waits.
     running.stop(agent);
-    running.agent(agentConfig().toBuilder().concurrentFetches(1).build());
+    running.agent(NODE, config -> config.concurrentFetches(1));
     Path served = Files.createDirectories(tmp.resolve("served"));
     Path quickLayer =
         new TarBuilder().file("quick.txt", "quick").write(served.resolve("quick.tar"));
@@ -270,7 +256,7 @@ class RegistryIT {
           .isEqualTo(guarded.host() + "/" + REPO + "@" + v1);
       assertThat(issuer.scopes()).contains("repository:" + REPO + ":pull");
       // Nothing half-fetched was kept as if it were the blob.
-      assertThat(tmp.resolve("state/blobs/sha256").resolve(onlyInV2.hex())).doesNotExist();
+      assertThat(node.stateDir.resolve("blobs/sha256").resolve(onlyInV2.hex())).doesNotExist();
     }
   }
 
@@ -293,10 +279,6 @@ class RegistryIT {
     LayerSet.Layer layer = new LayerSet.Layer(url, Digest.ofFile(file).toString());
     layer.mediaType = "application/vnd.oci.image.layer.v1.tar";
     return layer;
-  }
-
-  private AgentConfig agentConfig() {
-    return AgentConfig.builder(NODE, tmp.resolve("state"), tmp.resolve("mnt")).build();
   }
 
   private LayerSetEntry entry(String name) {

@@ -3,25 +3,21 @@ package io.strata.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.strata.agent.AgentConfig;
 import io.strata.crd.NodeLayerState;
 import io.strata.doctor.Doctor;
 import io.strata.sys.Syscalls;
-import io.strata.testing.ControlPlane;
 import io.strata.testing.ExampleScenario;
-import io.strata.testing.InProcess;
 import io.strata.testing.ProjectFiles;
 import io.strata.testing.RootMounts;
-import io.strata.testing.TestNodes;
+import io.strata.testing.SimulatedNodes;
 import io.strata.testing.TestResources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The examples end to end against the real API server, with the agent and the controller as
@@ -31,32 +27,17 @@ import org.junit.jupiter.api.io.TempDir;
 class ExampleE2EIT {
   private static final String NODE = "it-e2e-node";
 
-  @TempDir Path tmp;
-  private final InProcess running = new InProcess();
+  @RegisterExtension
+  final SimulatedNodes running = SimulatedNodes.suite(Map.of("strata-test", "example-e2e"));
+
   private KubernetesClient client;
   private RootMounts node;
 
-  @AfterEach
-  void stop() throws Exception {
-    running.close();
-    if (node != null) {
-      node.cleanUp();
-    }
-    if (client != null) {
-      TestNodes.delete(client, NODE);
-      client.close();
-    }
-  }
-
   @Test
   void theExamplesMountOnTheNodeAndGoAwayWhenDeleted() throws Exception {
-    node = RootMounts.prepare(tmp);
-    client = ControlPlane.shared().adminClient();
-    TestNodes.create(client, NODE, Map.of());
-    running.agent(
-        AgentConfig.builder(NODE, node.stateDir, node.mountBase)
-            .fileUrlDirs(TestResources.fileUrlDirs())
-            .build());
+    client = running.client();
+    node = running.node(NODE, Map.of());
+    running.agent(NODE, config -> config.fileUrlDirs(TestResources.fileUrlDirs()));
     running.controller("it-e2e-controller");
 
     new ExampleScenario(
