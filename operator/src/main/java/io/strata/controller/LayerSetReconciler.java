@@ -41,6 +41,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
   /** How soon a tag that could not be resolved is tried again. */
   static final Duration RESOLVE_RETRY = Duration.ofSeconds(30);
 
+  private final Clock clock;
   private final StatusAggregator aggregator;
   private final Teardown teardown;
   private final NodeLabels labels;
@@ -53,6 +54,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
       NodeLabels labels,
       ImageResolver images,
       EventRecorder events) {
+    this.clock = clock;
     this.aggregator = new StatusAggregator(clock);
     this.teardown = teardown;
     this.labels = labels;
@@ -67,33 +69,14 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
   @Override
   public DeleteControl cleanup(LayerSet layerSet, Context<LayerSet> context) {
     String name = layerSet.getMetadata().getName();
-    boolean inUse =
-        context.getClient().resources(OverlayMount.class).list().getItems().stream()
-            .anyMatch(
-                om ->
-                    om.getSpec() != null
-                        && om.getSpec().layerSetRef != null
-                        && name.equals(om.getSpec().layerSetRef.name));
-    if (inUse) {
-      if (markInUse(
-          context, layerSet, "an OverlayMount still uses this LayerSet; delete it first")) {
-        events.warning(
-            layerSet,
-            ControllerReason.InUse.name(),
-            "deletion waits: an OverlayMount still uses this LayerSet");
-      }
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
-    }
-    List<String> volumeNodes = volumeNodes(Secondaries.nodeLayerStates(context), name);
-    if (!volumeNodes.isEmpty()) {
-      String why =
-          "pod volumes on "
-              + volumeNodes.size()
-              + " nodes (first "
-              + volumeNodes.getFirst()
-              + ") still use this LayerSet; it goes when their pods end";
-      if (markInUse(context, layerSet, why)) {
-        events.warning(layerSet, ControllerReason.InUse.name(), "deletion waits: " + why);
+    Optional<String> inUse =
+        deletionWaitsFor(
+            name,
+            context.getClient().resources(OverlayMount.class).list().getItems(),
+            Secondaries.nodeLayerStates(context));
+    if (inUse.isPresent()) {
+      if (markInUse(context, layerSet, inUse.get())) {
+        events.warning(layerSet, ControllerReason.InUse.name(), "deletion waits: " + inUse.get());
       }
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(10));
     }
@@ -115,8 +98,36 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     return DeleteControl.defaultDelete();
   }
 
+  /**
+   * Why the deletion of LayerSet {@code name} must wait, if it must: an OverlayMount still refers
+   * to it (its lower would go), or pods on some nodes still have volumes of it.
+   */
+  static Optional<String> deletionWaitsFor(
+      String name, Collection<OverlayMount> mounts, Collection<NodeLayerState> states) {
+    boolean mounted =
+        mounts.stream()
+            .anyMatch(
+                om ->
+                    om.getSpec() != null
+                        && om.getSpec().layerSetRef != null
+                        && name.equals(om.getSpec().layerSetRef.name));
+    if (mounted) {
+      return Optional.of("an OverlayMount still uses this LayerSet; delete it first");
+    }
+    List<String> volumeNodes = volumeNodes(states, name);
+    if (!volumeNodes.isEmpty()) {
+      return Optional.of(
+          "pod volumes on "
+              + volumeNodes.size()
+              + " nodes (first "
+              + volumeNodes.getFirst()
+              + ") still use this LayerSet; it goes when their pods end");
+    }
+    return Optional.empty();
+  }
+
   /** Nodes whose pod volumes use LayerSet {@code name}, by name. */
-  static List<String> volumeNodes(Collection<NodeLayerState> states, String name) {
+  private static List<String> volumeNodes(Collection<NodeLayerState> states, String name) {
     return states.stream()
         .filter(
             s ->
@@ -132,7 +143,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
    * Says on the LayerSet why its deletion waits: condition {@code Deleting=False, InUse}; true when
    * it was not said yet.
    */
-  private static boolean markInUse(Context<LayerSet> context, LayerSet layerSet, String why) {
+  private boolean markInUse(Context<LayerSet> context, LayerSet layerSet, String why) {
     LayerSet.Status status =
         layerSet.getStatus() == null ? new LayerSet.Status() : layerSet.getStatus();
     boolean already =
@@ -154,7 +165,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
             .withReason(ControllerReason.InUse.name())
             .withMessage(why)
             .withObservedGeneration(layerSet.getMetadata().getGeneration())
-            .withLastTransitionTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
+            .withLastTransitionTime(Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString())
             .build());
     status.conditions = conditions;
     LayerSet patch = new LayerSet();
@@ -174,23 +185,11 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
   @Override
   public UpdateControl<LayerSet> reconcile(LayerSet layerSet, Context<LayerSet> context) {
     String name = layerSet.getMetadata().getName();
-    long generation = layerSet.getMetadata().getGeneration();
     List<Node> nodes = Secondaries.nodes(context); // once per pass: thousands at scale
-    List<String> desired = NodeCounts.matching(nodes, layerSet.getSpec().nodeSelector);
-    Map<String, NodeReport> reports =
-        Summaries.reports(Secondaries.nodeLayerStates(context), Summaries.layerSetReport(name));
+    Folded<LayerSet.Status> folded = fold(layerSet, nodes, Secondaries.nodeLayerStates(context));
+    labels.want(nodes, StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", folded.readyNodes());
     LayerSet.Status previous = layerSet.getStatus();
-    Summary summary =
-        aggregator.fold(
-            desired, reports, "Ready", generation, previous == null ? null : previous.conditions);
-    labels.want(
-        nodes, StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", Set.copyOf(summary.readyNodes()));
-    LayerSet.Status status = new LayerSet.Status();
-    Summaries.fill(status, summary, generation);
-    status.chainId = summary.chainId();
-    // From the reports just folded: thousands of nodes are not walked a second time.
-    long volumeNodes = reports.values().stream().filter(r -> r.volumes() > 0).count();
-    status.volumeNodes = volumeNodes > 0 ? (int) volumeNodes : null;
+    LayerSet.Status status = folded.status();
     boolean retry = false;
     if (layerSet.getSpec().image != null) {
       retry = !resolveImage(layerSet, previous, status);
@@ -207,6 +206,28 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     patch.setStatus(status);
     UpdateControl<LayerSet> update = UpdateControl.patchStatus(patch);
     return retry ? update.rescheduleAfter(RESOLVE_RETRY) : update;
+  }
+
+  /**
+   * What a pass makes of {@code layerSet} from the Nodes and their NodeLayerStates: its status (the
+   * image's resolution aside) and the nodes to label ready.
+   */
+  Folded<LayerSet.Status> fold(LayerSet layerSet, List<Node> nodes, List<NodeLayerState> states) {
+    String name = layerSet.getMetadata().getName();
+    long generation = layerSet.getMetadata().getGeneration();
+    List<String> desired = NodeCounts.matching(nodes, layerSet.getSpec().nodeSelector);
+    Map<String, NodeReport> reports = Summaries.reports(states, Summaries.layerSetReport(name));
+    LayerSet.Status previous = layerSet.getStatus();
+    Summary summary =
+        aggregator.fold(
+            desired, reports, "Ready", generation, previous == null ? null : previous.conditions);
+    LayerSet.Status status = new LayerSet.Status();
+    Summaries.fill(status, summary, generation);
+    status.chainId = summary.chainId();
+    // From the reports just folded: thousands of nodes are not walked a second time.
+    long volumeNodes = reports.values().stream().filter(r -> r.volumes() > 0).count();
+    status.volumeNodes = volumeNodes > 0 ? (int) volumeNodes : null;
+    return new Folded<>(status, Set.copyOf(summary.readyNodes()));
   }
 
   /**

@@ -15,6 +15,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.strata.controller.StatusAggregator.NodeReport;
 import io.strata.controller.StatusAggregator.Summary;
 import io.strata.crd.LayerSet;
+import io.strata.crd.NodeLayerState;
 import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.EventRecorder;
@@ -96,28 +97,16 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
   @Override
   public UpdateControl<OverlayMount> reconcile(OverlayMount mount, Context<OverlayMount> context) {
     String name = mount.getMetadata().getName();
-    long generation = mount.getMetadata().getGeneration();
-    LayerSet layerSet =
-        Secondaries.layerSet(context, mount.getSpec().layerSetRef.name).orElse(null);
     List<Node> nodes = Secondaries.nodes(context); // once per pass: thousands at scale
-    List<String> desired =
-        layerSet == null
-            ? List.of() // no LayerSet, no lower: no node can mount it
-            : NodeCounts.matching(
-                nodes, layerSet.getSpec().nodeSelector, mount.getSpec().nodeSelector);
-    Map<String, NodeReport> reports =
-        Summaries.reports(Secondaries.nodeLayerStates(context), Summaries.overlayMountReport(name));
+    Folded<OverlayMount.Status> folded =
+        fold(
+            mount,
+            Secondaries.layerSet(context, mount.getSpec().layerSetRef.name).orElse(null),
+            nodes,
+            Secondaries.nodeLayerStates(context));
+    labels.want(nodes, StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name, "mounted", folded.readyNodes());
     OverlayMount.Status previous = mount.getStatus();
-    Summary summary =
-        aggregator.fold(
-            desired, reports, "Mounted", generation, previous == null ? null : previous.conditions);
-    labels.want(
-        nodes,
-        StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
-        "mounted",
-        Set.copyOf(summary.readyNodes()));
-    OverlayMount.Status status = new OverlayMount.Status();
-    Summaries.fill(status, summary, generation);
+    OverlayMount.Status status = folded.status();
     ConditionEvents.record(
         events, mount, previous == null ? null : previous.conditions, status.conditions);
     if (Summaries.same(previous, status)) {
@@ -127,6 +116,30 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
     patch.getMetadata().setName(name);
     patch.setStatus(status);
     return UpdateControl.patchStatus(patch);
+  }
+
+  /**
+   * What a pass makes of {@code mount} from its LayerSet (null: none), the Nodes and their
+   * NodeLayerStates: its status and the nodes to label mounted. Its nodes are its LayerSet's,
+   * narrowed by its own selector.
+   */
+  Folded<OverlayMount.Status> fold(
+      OverlayMount mount, LayerSet layerSet, List<Node> nodes, List<NodeLayerState> states) {
+    String name = mount.getMetadata().getName();
+    long generation = mount.getMetadata().getGeneration();
+    List<String> desired =
+        layerSet == null
+            ? List.of() // no LayerSet, no lower: no node can mount it
+            : NodeCounts.matching(
+                nodes, layerSet.getSpec().nodeSelector, mount.getSpec().nodeSelector);
+    Map<String, NodeReport> reports = Summaries.reports(states, Summaries.overlayMountReport(name));
+    OverlayMount.Status previous = mount.getStatus();
+    Summary summary =
+        aggregator.fold(
+            desired, reports, "Mounted", generation, previous == null ? null : previous.conditions);
+    OverlayMount.Status status = new OverlayMount.Status();
+    Summaries.fill(status, summary, generation);
+    return new Folded<>(status, Set.copyOf(summary.readyNodes()));
   }
 
   private static boolean refersTo(OverlayMount mount, String layerSetName) {
