@@ -6,10 +6,15 @@ package io.strata;
  * reason as it is spelled, and a message naming what was wrong.
  */
 public abstract class ReasonedException extends Exception {
-  protected ReasonedException(String message, Throwable cause) {
+  private final Enum<?> reason;
+
+  protected ReasonedException(Enum<?> reason, String message, Throwable cause) {
     super(message, cause);
+    this.reason = reason;
   }
 
-  /** Why, as NodeLayerState and Events report it. */
-  public abstract Enum<?> reason();
+  /** Why, as NodeLayerState and Events report it; subclasses narrow it to their domain's enum. */
+  public Enum<?> reason() {
+    return reason;
+  }
 }

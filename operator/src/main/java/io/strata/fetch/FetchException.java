@@ -41,19 +41,16 @@ public final class FetchException extends ReasonedException {
     IOError
   }
 
-  private final Reason reason;
-
   public FetchException(Reason reason, String message) {
     this(reason, message, null);
   }
 
   public FetchException(Reason reason, String message, Throwable cause) {
-    super(message, cause);
-    this.reason = reason;
+    super(reason, message, cause);
   }
 
   @Override
   public Reason reason() {
-    return reason;
+    return (Reason) super.reason();
   }
 }

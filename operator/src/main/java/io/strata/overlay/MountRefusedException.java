@@ -22,15 +22,12 @@ public class MountRefusedException extends ReasonedException {
     MountFailed
   }
 
-  private final Reason reason;
-
   public MountRefusedException(Reason reason, String message) {
-    super(message, null);
-    this.reason = reason;
+    super(reason, message, null);
   }
 
   @Override
   public Reason reason() {
-    return reason;
+    return (Reason) super.reason();
   }
 }

@@ -45,19 +45,16 @@ public class LayerException extends ReasonedException {
     IOError
   }
 
-  private final Reason reason;
-
   public LayerException(Reason reason, String message) {
     this(reason, message, null);
   }
 
   public LayerException(Reason reason, String message, Throwable cause) {
-    super(message, cause);
-    this.reason = reason;
+    super(reason, message, cause);
   }
 
   @Override
   public Reason reason() {
-    return reason;
+    return (Reason) super.reason();
   }
 }
