@@ -35,7 +35,8 @@ final class NodeLabels implements AutoCloseable {
   /** A patch whose effect the cache has not shown yet is not sent again before this. */
   private static final long RESEND_MILLIS = 10_000;
 
-  private record Desired(String value, Set<String> nodes) {}
+  /** {@code value} on exactly {@code nodes}, by name. */
+  record Desired(String value, Set<String> nodes) {}
 
   private record Sent(Map<String, String> labels, long at) {}
 
@@ -85,14 +86,7 @@ final class NodeLabels implements AutoCloseable {
     int patches = 0;
     for (Node node : nodes) {
       String name = node.getMetadata().getName();
-      Map<String, String> change = new LinkedHashMap<>();
-      for (Map.Entry<String, Desired> want : desired.entrySet()) {
-        String current = label(node, want.getKey());
-        String target = want.getValue().nodes().contains(name) ? want.getValue().value() : null;
-        if (!Objects.equals(current, target)) {
-          change.put(want.getKey(), target);
-        }
-      }
+      Map<String, String> change = change(node, desired);
       Sent last = sent.get(name);
       if (change.isEmpty()) {
         sent.remove(name); // the cache shows what was sent
@@ -120,6 +114,24 @@ final class NodeLabels implements AutoCloseable {
     } else if (!sent.isEmpty()) {
       worker.schedule(this::schedule, 1, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * The merge patch of {@code node}'s labels that makes it carry what {@code desired} says, key by
+   * key: a value to set, or null to remove; empty when it already does. Other labels are never in
+   * it.
+   */
+  static Map<String, String> change(Node node, Map<String, Desired> desired) {
+    String name = node.getMetadata().getName();
+    Map<String, String> change = new LinkedHashMap<>();
+    for (Map.Entry<String, Desired> want : desired.entrySet()) {
+      String current = label(node, want.getKey());
+      String target = want.getValue().nodes().contains(name) ? want.getValue().value() : null;
+      if (!Objects.equals(current, target)) {
+        change.put(want.getKey(), target);
+      }
+    }
+    return change;
   }
 
   private void patch(String node, Map<String, String> labels) {
