@@ -87,13 +87,13 @@ final class NodeMounts {
     }
     for (Map.Entry<String, MountInfo> mounted : before.entrySet()) {
       if (!wanted.contains(mounted.getKey())) {
-        OverlayMountEntry blocked = tearDown(mounted.getKey());
+        OverlayMountEntry blocked = tearDown(mounted.getKey(), table);
         if (blocked != null && entries.size() < NodeLayerState.MAX_ENTRIES) {
           entries.add(blocked);
         }
       }
     }
-    removeStrayUppers(wanted, before.keySet());
+    removeStrayUppers(wanted, before.keySet(), table);
     return entries;
   }
 
@@ -103,7 +103,8 @@ final class NodeMounts {
    * stay on the disk for good. Only uppers the agent recorded: one without a record is not an
    * OverlayMount's (`strata unmount --retain-upper` leaves such uppers on purpose).
    */
-  private void removeStrayUppers(Set<String> wanted, Set<String> mounted) throws IOException {
+  private void removeStrayUppers(Set<String> wanted, Set<String> mounted, MountTable table)
+      throws IOException {
     Path uppers = layout.uppers();
     if (!Files.isDirectory(uppers)) {
       return;
@@ -123,7 +124,7 @@ final class NodeMounts {
         continue;
       }
       try {
-        overlays.unmount(uid, true); // nothing of it is mounted, but a Memory upper's tmpfs
+        overlays.unmount(uid, true, table); // nothing of it is mounted, but a Memory upper's tmpfs
         log.info(
             "removed the upper of {} ({}): nothing asks for it on this node", recorded[0], uid);
       } catch (MountRefusedException | IllegalArgumentException e) {
@@ -148,7 +149,7 @@ final class NodeMounts {
       MountRequest request = request(mount, root);
       MountInfo current = before.get(uid);
       if (current != null && !current.mountPoint().equals(targetOf(mount))) {
-        overlays.unmount(uid, false); // the target moved: the upper goes along
+        overlays.unmount(uid, false, table); // the target moved: the upper goes along
       }
       record(uid, mount);
       MountedOverlay mounted = overlays.mount(request, table);
@@ -193,13 +194,13 @@ final class NodeMounts {
     return overlays.mount(request);
   }
 
-  private OverlayMountEntry tearDown(String uid) {
+  private OverlayMountEntry tearDown(String uid, MountTable table) {
     String name = uid;
     try {
       String[] recorded = readRecord(uid);
       name = recorded[0];
       boolean retain = "Retain".equals(recorded[1]);
-      overlays.unmount(uid, !retain);
+      overlays.unmount(uid, !retain, table);
       log.info("unmounted {} ({}), upper {}", name, uid, retain ? "retained" : "deleted");
       return null;
     } catch (MountRefusedException e) {

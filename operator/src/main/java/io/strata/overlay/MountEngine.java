@@ -11,7 +11,10 @@ import java.util.Map;
  * against an engine of the test's own.
  */
 public interface MountEngine {
-  /** The kernel's mount table, read now. */
+  /**
+   * The kernel's mount table, read now: a pass reads it once and hands it to each {@link
+   * #mount(MountRequest, MountTable)} and {@link #unmount(String, boolean, MountTable)}.
+   */
   MountTable readMountTable() throws IOException;
 
   /** Strata's overlays beneath this node's mount base in {@code table}, by uid. */
@@ -20,7 +23,10 @@ public interface MountEngine {
   /** Mounts {@code request}, or adopts it when an earlier run already did. */
   MountedOverlay mount(MountRequest request) throws MountRefusedException, IOException;
 
-  /** As {@link #mount(MountRequest)}, adopting from {@code snapshot} when it shows the mount. */
+  /**
+   * As {@link #mount(MountRequest)}, deciding on {@code snapshot} (a table this engine read in the
+   * same pass, with what it mounted and unmounted since) instead of reading the table again.
+   */
   MountedOverlay mount(MountRequest request, MountTable snapshot)
       throws MountRefusedException, IOException;
 
@@ -31,4 +37,11 @@ public interface MountEngine {
    * @return the targets that were unmounted
    */
   List<Path> unmount(String uid, boolean deleteUpper) throws MountRefusedException, IOException;
+
+  /**
+   * As {@link #unmount(String, boolean)}, finding the mounts in {@code snapshot} (as for {@link
+   * #mount(MountRequest, MountTable)}); each is checked on its handle before it is unmounted.
+   */
+  List<Path> unmount(String uid, boolean deleteUpper, MountTable snapshot)
+      throws MountRefusedException, IOException;
 }

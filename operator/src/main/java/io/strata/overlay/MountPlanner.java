@@ -119,24 +119,43 @@ public final class MountPlanner {
             outdated ? mountedLower : null));
   }
 
-  /** Refuses targets nested in or around another Strata mount, and lowers inside merged views. */
+  /**
+   * Refuses targets nested in or around another Strata mount, and lowers inside merged views. One
+   * pass over the table comparing path strings: a node's hundreds of mounts cost microseconds.
+   */
   private void refuseConflicts(MountTable table, String uid, Path target, Path lower)
       throws MountRefusedException {
-    for (MountInfo m : strataOverlays(table)) {
-      Path other = m.mountPoint();
-      if (m.source().equals(SOURCE_PREFIX + uid)) {
+    String own = SOURCE_PREFIX + uid;
+    String base = layout.mountBase().toString();
+    String targetPath = target.toString();
+    String lowerPath = lower.toString();
+    for (MountInfo m : table.mounts()) {
+      if (!m.source().startsWith(SOURCE_PREFIX) || !"overlay".equals(m.fsType())) {
+        continue;
+      }
+      String other = m.mountPoint().toString();
+      if (!isWithin(other, base)) {
+        continue;
+      }
+      if (m.source().equals(own)) {
         throw new MountRefusedException(
             Reason.Conflict, "mount " + uid + " is already mounted at " + other);
       }
-      if (target.startsWith(other) || other.startsWith(target)) {
+      if (isWithin(targetPath, other) || isWithin(other, targetPath)) {
         throw new MountRefusedException(
             Reason.Conflict, "target " + target + " nests with Strata mount " + other);
       }
-      if (lower.startsWith(other)) {
+      if (isWithin(lowerPath, other)) {
         throw new MountRefusedException(
             Reason.Conflict, "lower " + lower + " lies inside the merged view " + other);
       }
     }
+  }
+
+  /** Whether absolute, normalized {@code path} is {@code dir} or lies beneath it. */
+  private static boolean isWithin(String path, String dir) {
+    return path.startsWith(dir)
+        && (path.length() == dir.length() || dir.equals("/") || path.charAt(dir.length()) == '/');
   }
 
   private Path lower(Path lowerRoot) throws MountRefusedException {
@@ -244,9 +263,14 @@ public final class MountPlanner {
 
   /** Strata's overlays beneath this node's mount base in {@code table}. */
   List<MountInfo> strataOverlays(MountTable table) {
-    return table.mounts().stream()
-        .filter(m -> "overlay".equals(m.fsType()) && m.source().startsWith(SOURCE_PREFIX))
-        .filter(m -> m.mountPoint().startsWith(layout.mountBase()))
-        .toList();
+    List<MountInfo> overlays = new ArrayList<>();
+    for (MountInfo m : table.mounts()) {
+      if (m.source().startsWith(SOURCE_PREFIX)
+          && "overlay".equals(m.fsType())
+          && m.mountPoint().startsWith(layout.mountBase())) {
+        overlays.add(m);
+      }
+    }
+    return overlays;
   }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,7 +20,7 @@ public final class MountTable {
   private final List<MountInfo> mounts;
 
   private MountTable(List<MountInfo> mounts) {
-    this.mounts = List.copyOf(mounts);
+    this.mounts = Collections.unmodifiableList(mounts); // every caller passes a list of its own
   }
 
   public static MountTable read() throws IOException {
@@ -91,6 +92,29 @@ public final class MountTable {
 
   public List<MountInfo> mounts() {
     return mounts;
+  }
+
+  /** This table with {@code mount} added on top (replacing a line of the same mount id). */
+  public MountTable with(MountInfo mount) {
+    List<MountInfo> next = new ArrayList<>(mounts.size() + 1);
+    for (MountInfo m : mounts) {
+      if (m.mountId() != mount.mountId()) {
+        next.add(m);
+      }
+    }
+    next.add(mount);
+    return new MountTable(next);
+  }
+
+  /** This table without the mount whose id is {@code mountId}. */
+  public MountTable without(int mountId) {
+    List<MountInfo> next = new ArrayList<>(mounts.size());
+    for (MountInfo m : mounts) {
+      if (m.mountId() != mountId) {
+        next.add(m);
+      }
+    }
+    return new MountTable(next);
   }
 
   /**

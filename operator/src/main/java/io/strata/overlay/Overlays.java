@@ -52,6 +52,15 @@ public final class Overlays implements MountEngine {
   private final List<Duration> busyBackoff;
   private final MountPlanner planner;
 
+  /**
+   * The table {@link #readMountTable()} read last, and it with this engine's own mounts and
+   * unmounts since: what a pass decides on (see {@link #mount(MountRequest, MountTable)}).
+   */
+  private final Object viewLock = new Object();
+
+  private MountTable lastRead;
+  private MountTable view;
+
   public Overlays(NodeLayout layout, Syscalls sys) {
     this(layout, sys, MountTableSource.KERNEL, BUSY_BACKOFF);
   }
@@ -86,7 +95,74 @@ public final class Overlays implements MountEngine {
 
   @Override
   public MountTable readMountTable() throws IOException {
-    return mountTable.read();
+    MountTable table = mountTable.read();
+    synchronized (viewLock) {
+      lastRead = table;
+      view = table;
+    }
+    return table;
+  }
+
+  /**
+   * What to decide on for a caller holding {@code snapshot}: the table this engine read last, with
+   * its own mounts and unmounts since, when that is the snapshot; else the snapshot as it is.
+   */
+  private MountTable viewOf(MountTable snapshot) {
+    synchronized (viewLock) {
+      return snapshot == lastRead ? view : snapshot;
+    }
+  }
+
+  /** Adds the mount just made at {@code spec}'s target to the view, by its id on the handle. */
+  private void noteMounted(MountSpec spec, Path beneath) throws SyscallException {
+    synchronized (viewLock) {
+      if (view == null) {
+        return; // no pass is planning on a view
+      }
+    }
+    Path target = spec.target();
+    int id;
+    int parentId;
+    try (Fd parent = openParent(beneath, target)) {
+      if (parent == null) {
+        return; // moved at once: the next read shows where it is
+      }
+      parentId = Math.toIntExact(sys.mountId(parent));
+      try (Fd root =
+          sys.openDirectoryBeneathAcrossMounts(parent, target.getFileName().toString())) {
+        id = Math.toIntExact(sys.mountId(root));
+      }
+    }
+    MountInfo made =
+        new MountInfo(
+            id,
+            parentId,
+            "0:0",
+            "/",
+            target,
+            "rw",
+            List.of(),
+            spec.fsType(),
+            spec.source(),
+            spec.data() == null ? "rw" : "rw," + spec.data());
+    synchronized (viewLock) {
+      view = view.with(made);
+    }
+  }
+
+  private void forgetView() {
+    synchronized (viewLock) {
+      lastRead = null;
+      view = null;
+    }
+  }
+
+  private void noteUnmounted(MountInfo mount) {
+    synchronized (viewLock) {
+      if (view != null) {
+        view = view.without(mount.mountId());
+      }
+    }
   }
 
   @Override
@@ -95,17 +171,31 @@ public final class Overlays implements MountEngine {
   }
 
   /**
-   * As {@link #mount(MountRequest)}, given {@code snapshot}, a table read earlier in the same pass.
-   * This request's own overlay found there at its target is adopted from it: adopting changes
-   * nothing on the node, and a pass over n mounts then reads the table once, not n times. Anything
-   * else (a mount to make, a conflict to refuse) is decided on a fresh read.
+   * As {@link #mount(MountRequest)}, given {@code snapshot}, the table {@link #readMountTable()}
+   * read for this pass: the plan is made on it, with what this engine mounted and unmounted since,
+   * so a pass over n mounts reads and parses the table once, not n times, and decides what a fresh
+   * read would. Only this engine makes Strata's mounts (one agent per node holds the node lock).
+   * What anyone else mounted since is caught on the handles: a target on or beneath another mount
+   * is refused as the target is opened (RESOLVE_NO_XDEV). A conflict is decided again on a fresh
+   * read before it is reported, so a snapshot older than the mounts cannot refuse what it should
+   * adopt.
    */
   @Override
   public MountedOverlay mount(MountRequest request, MountTable snapshot)
       throws MountRefusedException, IOException {
-    MountTable table =
-        snapshot != null && planner.showsOwnMount(request, snapshot) ? snapshot : mountTable.read();
-    return execute(planner.plan(request, table));
+    if (snapshot == null) {
+      return execute(planner.plan(request, mountTable.read()));
+    }
+    try {
+      return execute(planner.plan(request, viewOf(snapshot)));
+    } catch (MountRefusedException e) {
+      if (e.reason() != Reason.Conflict) {
+        throw e;
+      }
+      // A conflict is only ever decided on the kernel's own word: a table older than what is
+      // mounted now (not this engine's) would refuse what a fresh read adopts.
+      return execute(planner.plan(request, mountTable.read()));
+    }
   }
 
   /**
@@ -168,6 +258,11 @@ public final class Overlays implements MountEngine {
       sys.mount(spec.source(), handle.procPath(), spec.fsType(), spec.flags(), spec.data());
     } catch (SyscallException e) {
       throw new MountRefusedException(Reason.MountFailed, e.getMessage());
+    }
+    try {
+      noteMounted(spec, beneath);
+    } catch (SyscallException e) {
+      forgetView(); // mounted; the next pass reads where
     }
   }
 
@@ -289,18 +384,32 @@ public final class Overlays implements MountEngine {
   @Override
   public List<Path> unmount(String uid, boolean deleteUpper)
       throws MountRefusedException, IOException {
+    return unmount(uid, deleteUpper, null);
+  }
+
+  /**
+   * As {@link #unmount(String, boolean)}, finding the mounts in {@code snapshot} as {@link
+   * #mount(MountRequest, MountTable)} does; each is checked by mount id on its handle before it is
+   * unmounted, and one that is not where the table said sends the search to a fresh read.
+   */
+  @Override
+  public List<Path> unmount(String uid, boolean deleteUpper, MountTable snapshot)
+      throws MountRefusedException, IOException {
     new MountRequest(uid, uid, null, Path.of("/"), false, 0, 0, false, null); // validates the uid
     String source = MountPlanner.SOURCE_PREFIX + uid;
-    List<Path> targets = unmountAll(layout.mountBase(), m -> planner.isStrataOverlay(m, source));
+    List<Path> targets =
+        unmountAll(layout.mountBase(), m -> planner.isStrataOverlay(m, source), snapshot);
     // A sized Disk upper's file system serves only its overlay: it goes with it, its data stays
     // in the image for the next mount unless the upper is deleted too.
     Path disk = layout.upperFs(uid);
-    unmountAll(layout.uppers(), m -> m.mountPoint().equals(disk));
+    unmountAll(layout.uppers(), m -> m.mountPoint().equals(disk), snapshot);
     if (deleteUpper) {
       Path memory = layout.memoryUpper(uid);
       String upperSource = MountPlanner.UPPER_SOURCE_PREFIX + uid;
       unmountAll(
-          layout.mountBase(), m -> m.mountPoint().equals(memory) && m.source().equals(upperSource));
+          layout.mountBase(),
+          m -> m.mountPoint().equals(memory) && m.source().equals(upperSource),
+          snapshot);
       Trees.deleteViaTrash(layout.upperHome(uid), layout.store().trash());
     }
     return targets;
@@ -315,10 +424,16 @@ public final class Overlays implements MountEngine {
    */
   public List<Path> unmountAll(Path base, Predicate<MountInfo> which)
       throws MountRefusedException, IOException {
+    return unmountAll(base, which, null);
+  }
+
+  /** As {@link #unmountAll(Path, Predicate)}, finding the mounts in {@code snapshot}. */
+  private List<Path> unmountAll(Path base, Predicate<MountInfo> which, MountTable snapshot)
+      throws MountRefusedException, IOException {
     Predicate<MountInfo> beneath =
         m -> m.mountPoint().startsWith(base) && !m.mountPoint().equals(base);
     List<Path> targets = new ArrayList<>();
-    for (Path target; (target = unmountOne(base, beneath.and(which))) != null; ) {
+    for (Path target; (target = unmountOne(base, which.and(beneath), snapshot)) != null; ) {
       targets.add(target);
     }
     return targets;
@@ -333,11 +448,14 @@ public final class Overlays implements MountEngine {
    *
    * @return where it was mounted, or null when nothing matches
    */
-  private Path unmountOne(Path base, Predicate<MountInfo> which)
+  private Path unmountOne(Path base, Predicate<MountInfo> which, MountTable snapshot)
       throws MountRefusedException, IOException {
     int busy = 0;
+    boolean fresh = snapshot == null;
     for (int attempt = 0; attempt < MAX_MOVED_RETRIES; attempt++) {
-      Optional<MountInfo> found = mountTable.read().mounts().stream().filter(which).findFirst();
+      MountTable table = fresh ? mountTable.read() : viewOf(snapshot);
+      fresh = true; // after a surprise, or for the next one: the kernel's own word
+      Optional<MountInfo> found = table.mounts().stream().filter(which).findFirst();
       if (found.isEmpty()) {
         return null;
       }
@@ -366,6 +484,7 @@ public final class Overlays implements MountEngine {
           sleep(busyBackoff.get(busy++));
           continue;
         }
+        noteUnmounted(mount);
         removeEmptyDirectory(parent, name);
         return mount.mountPoint();
       }

@@ -271,6 +271,12 @@ class NodeMountsDecisionsTest {
     }
 
     @Override
+    public List<Path> unmount(String uid, boolean deleteUpper, MountTable snapshot)
+        throws MountRefusedException {
+      return unmount(uid, deleteUpper);
+    }
+
+    @Override
     public List<Path> unmount(String uid, boolean deleteUpper) throws MountRefusedException {
       calls.add("unmount " + uid + (deleteUpper ? " deleting its upper" : " keeping its upper"));
       if (busy.contains(uid)) {

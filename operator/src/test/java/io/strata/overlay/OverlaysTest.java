@@ -174,7 +174,8 @@ class OverlaysTest {
     MountTable before = MountTable.read();
     MountedOverlay made = overlays.mount(MountRequest.disk("u1", "env", node.lower));
 
-    // Taken before the mount: it shows nothing, so the engine reads the table again and adopts.
+    // Taken before the mount: planned on it, the mount meets itself on the target's handle; the
+    // engine reads the table again and adopts.
     MountedOverlay fromStale = overlays.mount(MountRequest.disk("u1", "env", node.lower), before);
     assertThat(fromStale.adopted()).isTrue();
     // Taken after: adopted from the snapshot, describing the same mount.
