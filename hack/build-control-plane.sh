@@ -2,12 +2,13 @@
 # Builds the real control plane and node that Strata's tests and its local run use, from the Go
 # module proxy: kube-apiserver, etcd and kubectl into kube-api-test's default place, the node's
 # kubelet, kube-scheduler and kube-controller-manager beside them (all from the same pinned module),
-# helm, and csi-sanity.
+# helm, csi-sanity, and kstatus-check (hack/kstatus: what GitOps tools make of an object's status).
 #
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kube-apiserver,etcd,kubectl}
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/k8s/<version>-linux-amd64/{kubelet,kube-scheduler,kube-controller-manager}
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/helm
 #   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/csi-sanity   (the CSI plugin's conformance tests)
+#   ${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}/bin/kstatus-check   (sigs.k8s.io/cli-utils' kstatus)
 #
 # There is no Docker and no download of prebuilt binaries here, so everything is compiled. The module
 # in hack/controlplane pins the versions (go.mod, go.sum); k8s.io/kubernetes needs its staging modules
@@ -83,4 +84,14 @@ else
   (cd / && GOFLAGS= GOBIN="$base/bin" go install -trimpath \
     -ldflags "-s -w -X main.VERSION=$CSI_SANITY_VERSION" \
     "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_SANITY_VERSION")
+fi
+
+# Versioned by a digest of its module, so an edit rebuilds it.
+kstatus_version=$(cat "$here/kstatus/go.mod" "$here/kstatus/go.sum" "$here/kstatus/main.go" | sha256sum | cut -c1-12)
+if built "$base/bin/kstatus-check" "$kstatus_version" -version; then
+  echo "kstatus-check $kstatus_version present in $base/bin"
+else
+  echo "building kstatus-check $kstatus_version into $base/bin"
+  (cd "$here/kstatus" && go build -trimpath -ldflags "-s -w -X main.version=$kstatus_version" \
+    -o "$base/bin/kstatus-check" .)
 fi

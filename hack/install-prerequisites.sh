@@ -24,6 +24,8 @@ packages=(
   containernetworking-plugins  # the node's loopback-only CNI network: pods use the host's network
   busybox-static   # the pods' images on the real node, made locally: nothing is pulled
   iptables         # kubelet adds its firewall chains with it; hack/node.sh down takes them out
+  lua5.1           # the Lua of Argo CD's health scripts: docs/health/*.lua are tested with it
+  prometheus       # promtool: checks and unit-tests the alerting rules, lints real scrapes
 )
 
 missing=()
@@ -36,9 +38,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # The tests start their own tinyproxy on a free port; the packaged service is not wanted.
-  if command -v systemctl >/dev/null && systemctl is-enabled tinyproxy >/dev/null 2>&1; then
-    systemctl disable --now tinyproxy >/dev/null 2>&1 || true
-  fi
+  # The tests start their own tinyproxy on a free port, and need only promtool of Prometheus:
+  # the packaged services are not wanted.
+  for service in tinyproxy prometheus prometheus-node-exporter; do
+    if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1; then
+      systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 command -v go >/dev/null || { echo "strata: go is required to build the control plane" >&2; exit 1; }

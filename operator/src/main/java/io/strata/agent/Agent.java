@@ -82,6 +82,7 @@ public final class Agent implements AutoCloseable {
     LayerStore store = new LayerStore(layout.store(), Syscalls.get(), Limits.DEFAULT);
     store.recover(); // a crash mid-build left staging behind: it is never used
     metrics.countLayersApplied(store);
+    metrics.cache(config.cacheBudget().maxBytes(), config.stateDir(), Syscalls.get());
     Overlays overlays = new Overlays(layout, Syscalls.get());
     overlays
         .mountBaseProblem()
@@ -167,7 +168,7 @@ public final class Agent implements AutoCloseable {
     }
     operator.start();
     if (podVolumes != null) {
-      csiServer = CsiServer.start(config.nodeName(), podVolumes);
+      csiServer = CsiServer.start(config.nodeName(), podVolumes, metrics::volumeRefused);
     }
     log.info(
         "agent for node {} started (state dir {}, mount base {}, namespace {})",

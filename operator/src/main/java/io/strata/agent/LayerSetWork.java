@@ -3,6 +3,7 @@ package io.strata.agent;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.ReasonedException;
+import io.strata.crd.AgentReason;
 import io.strata.crd.LayerSet;
 import io.strata.fetch.BlobFetcher;
 import io.strata.fetch.FetchException;

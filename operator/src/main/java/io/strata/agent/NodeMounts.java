@@ -1,5 +1,6 @@
 package io.strata.agent;
 
+import io.strata.crd.AgentReason;
 import io.strata.crd.ByteQuantity;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.MountPhase;

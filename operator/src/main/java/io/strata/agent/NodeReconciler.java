@@ -17,6 +17,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.strata.Version;
+import io.strata.crd.AgentReason;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.OverlayMountEntry;
@@ -39,6 +40,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -314,17 +316,26 @@ final class NodeReconciler implements Reconciler<NodeLayerState> {
         next.layerSets,
         previous == null ? null : previous.layerSets,
         e -> e.phase == NodeLayerState.LayerSetPhase.Failed,
-        Stream.concat(selection.layerSets().stream(), selection.refused().stream()).toList());
+        Stream.concat(selection.layerSets().stream(), selection.refused().stream()).toList(),
+        metrics::layerSetFailed);
     warnNewFailures(
         next.overlayMounts,
         previous == null ? null : previous.overlayMounts,
         e -> e.phase == NodeLayerState.MountPhase.Failed,
-        selection.overlayMounts());
+        selection.overlayMounts(),
+        metrics::overlayMountFailed);
   }
 
-  /** A Warning Event on its resource for each entry that failed since {@code before}, or anew. */
+  /**
+   * A Warning Event on its resource, and a count by reason, for each entry that failed since {@code
+   * before}, or anew.
+   */
   private <E extends NodeLayerState.Entry> void warnNewFailures(
-      List<E> entries, List<E> before, Predicate<E> failed, List<? extends HasMetadata> resources) {
+      List<E> entries,
+      List<E> before,
+      Predicate<E> failed,
+      List<? extends HasMetadata> resources,
+      Consumer<String> count) {
     Map<String, E> old =
         before == null
             ? Map.of()
@@ -336,9 +347,11 @@ final class NodeReconciler implements Reconciler<NodeLayerState> {
       E was = old.get(entry.name);
       HasMetadata resource = byName.get(entry.name);
       if (failed.test(entry)
-          && resource != null
           && (was == null || !failed.test(was) || !Objects.equals(was.reason, entry.reason))) {
-        events.warning(resource, entry.reason, "node " + nodeName + ": " + entry.message);
+        count.accept(entry.reason);
+        if (resource != null) {
+          events.warning(resource, entry.reason, "node " + nodeName + ": " + entry.message);
+        }
       }
     }
   }

@@ -2,6 +2,7 @@ package io.strata.agent;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.crd.AgentReason;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;

@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
@@ -14,6 +13,7 @@ import io.strata.crd.StrataApi;
 import io.strata.kube.CustomResources;
 import io.strata.kube.EventRecorder;
 import io.strata.kube.HealthServer;
+import io.strata.kube.MetricsRegistry;
 import io.strata.registry.PullSecrets;
 import io.strata.registry.RegistryClient;
 import io.strata.registry.RegistrySettings;
@@ -41,8 +41,7 @@ public final class Controller implements AutoCloseable {
   private NodeLabels labels;
 
   /** JOSDK's reconciler metrics (executions, failures, durations), served at /metrics. */
-  private final PrometheusMeterRegistry metrics =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry metrics = MetricsRegistry.create();
 
   private volatile boolean closing;
   private Operator operator;
@@ -105,8 +104,21 @@ public final class Controller implements AutoCloseable {
     EventRecorder events =
         new EventRecorder(client, "strata-controller", identity, Clock.systemUTC());
     labels = new NodeLabels(client);
-    operator.register(new LayerSetReconciler(Clock.systemUTC(), teardown, labels, images, events));
-    operator.register(new OverlayMountReconciler(Clock.systemUTC(), teardown, labels, events));
+    operator.register(
+        new LayerSetReconciler(
+            Clock.systemUTC(),
+            teardown,
+            labels,
+            images,
+            events,
+            new ObjectMetrics(metrics, "strata_layerset_nodes", "layerset")));
+    operator.register(
+        new OverlayMountReconciler(
+            Clock.systemUTC(),
+            teardown,
+            labels,
+            events,
+            new ObjectMetrics(metrics, "strata_overlaymount_nodes", "overlaymount")));
     operator.start();
     log.info(
         "controller {} started; leading while it holds Lease {}/{}",

@@ -15,6 +15,8 @@ public enum ControllerReason {
   NodesInProgress,
   /** Progressing=False: every node is ready or failed. */
   Settled,
+  /** Stalled=False: every failure so far may pass without a change to the object. */
+  CanProgress,
   /** Degraded=False. */
   NoFailures,
   /** Degraded: some node failed; the message names the first. */

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -47,19 +48,22 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
   private final NodeLabels labels;
   private final ImageResolver images;
   private final EventRecorder events;
+  private final ObjectMetrics metrics;
 
   LayerSetReconciler(
       Clock clock,
       Teardown teardown,
       NodeLabels labels,
       ImageResolver images,
-      EventRecorder events) {
+      EventRecorder events,
+      ObjectMetrics metrics) {
     this.clock = clock;
-    this.aggregator = new StatusAggregator(clock);
+    this.aggregator = new StatusAggregator(clock, NeedsChange.LAYER_SET);
     this.teardown = teardown;
     this.labels = labels;
     this.images = images;
     this.events = events;
+    this.metrics = metrics;
   }
 
   /**
@@ -91,6 +95,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     }
     labels.want(
         Secondaries.nodes(context), StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", Set.of());
+    metrics.remove(name);
     events.normal(
         layerSet,
         ControllerReason.TornDown.name(),
@@ -190,6 +195,11 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     labels.want(nodes, StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", folded.readyNodes());
     LayerSet.Status previous = layerSet.getStatus();
     LayerSet.Status status = folded.status();
+    metrics.set(
+        name,
+        status.desiredNodes,
+        status.readyNodes,
+        status.failedNodes.size() + Objects.requireNonNullElse(status.moreFailedNodes, 0));
     boolean retry = false;
     if (layerSet.getSpec().image != null) {
       retry = !resolveImage(layerSet, previous, status);
@@ -277,6 +287,29 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
               e.getMessage(),
               generation));
       events.warning(layerSet, e.reason().name(), "resolving " + image + ": " + e.getMessage());
+      if (NeedsChange.imageNeedsChange(e.reason())) {
+        // Nodes wait for a digest that will never come: only a new spec.image gets past this.
+        status.conditions.removeIf(
+            c ->
+                StatusAggregator.RECONCILING.equals(c.getType())
+                    || StatusAggregator.STALLED.equals(c.getType()));
+        status.conditions.add(
+            aggregator.condition(
+                before,
+                StatusAggregator.RECONCILING,
+                false,
+                ControllerReason.Settled.name(),
+                "stalled: see Stalled",
+                generation));
+        status.conditions.add(
+            aggregator.condition(
+                before,
+                StatusAggregator.STALLED,
+                true,
+                e.reason().name(),
+                "resolving " + image + ": " + e.getMessage(),
+                generation));
+      }
       return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

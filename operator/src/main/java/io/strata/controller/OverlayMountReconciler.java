@@ -41,12 +41,19 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
   private final Teardown teardown;
   private final NodeLabels labels;
   private final EventRecorder events;
+  private final ObjectMetrics metrics;
 
-  OverlayMountReconciler(Clock clock, Teardown teardown, NodeLabels labels, EventRecorder events) {
-    this.aggregator = new StatusAggregator(clock);
+  OverlayMountReconciler(
+      Clock clock,
+      Teardown teardown,
+      NodeLabels labels,
+      EventRecorder events,
+      ObjectMetrics metrics) {
+    this.aggregator = new StatusAggregator(clock, NeedsChange.OVERLAY_MOUNT);
     this.teardown = teardown;
     this.labels = labels;
     this.events = events;
+    this.metrics = metrics;
   }
 
   /**
@@ -70,6 +77,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
         StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name,
         "mounted",
         Set.of());
+    metrics.remove(name);
     events.normal(
         mount, ControllerReason.TornDown.name(), Teardown.tornDown(mount.getSpec().deletionPolicy));
     return DeleteControl.defaultDelete();
@@ -107,6 +115,11 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
     labels.want(nodes, StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name, "mounted", folded.readyNodes());
     OverlayMount.Status previous = mount.getStatus();
     OverlayMount.Status status = folded.status();
+    metrics.set(
+        name,
+        status.desiredNodes,
+        status.readyNodes,
+        status.failedNodes.size() + Objects.requireNonNullElse(status.moreFailedNodes, 0));
     ConditionEvents.record(
         events, mount, previous == null ? null : previous.conditions, status.conditions);
     if (Summaries.same(previous, status)) {

@@ -11,11 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * Folds per-node reports into one summary of constant size: ready and failed counts, at most 20
  * failed nodes, the chain ID once every ready node agrees, and the conditions {@code Ready}, {@code
- * Progressing} and {@code Degraded}. Pure, with an injected clock: a condition's {@code
+ * Progressing} and {@code Degraded}, with kstatus's {@code Reconciling} and {@code Stalled} beside
+ * them (what Flux and other GitOps tools read). Pure, with an injected clock: a condition's {@code
  * lastTransitionTime} moves only when its status does.
  */
 public final class StatusAggregator {
@@ -25,10 +27,22 @@ public final class StatusAggregator {
   public static final String PROGRESSING = "Progressing";
   public static final String DEGRADED = "Degraded";
 
-  private final Clock clock;
+  /** kstatus: the object is not yet what its spec asks for, and is getting there. */
+  public static final String RECONCILING = "Reconciling";
 
-  public StatusAggregator(Clock clock) {
+  /** kstatus: the object cannot get there without a change to it. */
+  public static final String STALLED = "Stalled";
+
+  private final Clock clock;
+  private final Predicate<String> needsChange;
+
+  /**
+   * @param needsChange whether a node's failure reason is one only a change to the object gets past
+   *     (see {@link NeedsChange})
+   */
+  public StatusAggregator(Clock clock, Predicate<String> needsChange) {
     this.clock = clock;
+    this.needsChange = needsChange;
   }
 
   /**
@@ -76,6 +90,9 @@ public final class StatusAggregator {
     String chainId = null;
     boolean chainAgrees = true;
     int waiting = 0;
+    int working = 0; // reported, in this generation, on the way: Pending, Fetching, Mounting...
+    int retrying = 0; // failed in a way that may pass: the node tries again by itself
+    int stuck = 0; // failed in a way only a change to the object gets past
     for (String node : desiredNodes.stream().sorted().toList()) {
       NodeReport report = reports.get(node);
       boolean current = report != null && Objects.equals(report.observedGeneration(), generation);
@@ -89,10 +106,22 @@ public final class StatusAggregator {
         }
       } else if (current && "Failed".equals(report.phase())) {
         failed.add(new FailedNode(node, report.reason(), report.message()));
+        if (report.reason() != null && needsChange.test(report.reason())) {
+          stuck++;
+        } else {
+          retrying++;
+        }
       } else {
         waiting++;
+        if (current) {
+          working++;
+        }
       }
     }
+    // Stalled: every node that reported failed, each for a reason only a change to the object
+    // fixes. Reconciling: anything still on its way, or failed and trying again, and not Stalled.
+    boolean stalled = stuck > 0 && ready == 0 && retrying == 0 && working == 0;
+    boolean reconciling = !stalled && (waiting > 0 || retrying > 0);
     int desired = desiredNodes.size();
     List<Condition> conditions =
         List.of(
@@ -130,6 +159,30 @@ public final class StatusAggregator {
                         + failed.getFirst().nodeName
                         + ": "
                         + failed.getFirst().reason,
+                generation),
+            condition(
+                previous,
+                RECONCILING,
+                reconciling,
+                reconciling
+                    ? ControllerReason.NodesInProgress.name()
+                    : ControllerReason.Settled.name(),
+                reconciling
+                    ? waiting + " nodes not yet ready or failed, " + retrying + " trying again"
+                    : stalled ? "stalled: see Stalled" : "nothing left to do",
+                generation),
+            condition(
+                previous,
+                STALLED,
+                stalled,
+                stalled ? failed.getFirst().reason : ControllerReason.CanProgress.name(),
+                stalled
+                    ? "every node that reported failed in a way only a change to it fixes, first "
+                        + failed.getFirst().nodeName
+                        + ": "
+                        + Objects.requireNonNullElse(
+                            failed.getFirst().message, failed.getFirst().reason)
+                    : "no node is stuck on this spec",
                 generation));
     List<FailedNode> shown =
         List.copyOf(failed.subList(0, Math.min(MAX_FAILED_NODES, failed.size())));

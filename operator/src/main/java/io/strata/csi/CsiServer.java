@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,18 +33,32 @@ public final class CsiServer implements AutoCloseable {
   private final Server csi;
   private final Server registrar;
 
-  private CsiServer(CsiLayout layout, String nodeName, PodVolumes volumes) throws IOException {
+  private CsiServer(
+      CsiLayout layout, String nodeName, PodVolumes volumes, Consumer<String> publishRefused)
+      throws IOException {
     this.layout = layout;
     this.registration = new RegistrationService(layout);
     this.csi =
-        server(layout.csiSocket(), new IdentityService(), new NodeService(nodeName, volumes));
+        server(
+            layout.csiSocket(),
+            new IdentityService(),
+            new NodeService(nodeName, volumes, publishRefused));
     this.registrar = server(layout.registrationSocket(), registration);
   }
 
   /** Serves the plugin for {@code nodeName} and registers it with kubelet. */
   public static CsiServer start(String nodeName, PodVolumes volumes) throws IOException {
+    return start(nodeName, volumes, code -> {});
+  }
+
+  /**
+   * As {@link #start(String, PodVolumes)}; {@code publishRefused} hears the CSI code of each
+   * publish refused (the agent counts them).
+   */
+  public static CsiServer start(
+      String nodeName, PodVolumes volumes, Consumer<String> publishRefused) throws IOException {
     CsiLayout layout = volumes.layout();
-    CsiServer server = new CsiServer(layout, nodeName, volumes);
+    CsiServer server = new CsiServer(layout, nodeName, volumes, publishRefused);
     try {
       server.csi.start();
       server.registrar.start();

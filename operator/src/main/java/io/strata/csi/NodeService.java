@@ -18,6 +18,7 @@ import io.strata.csi.spec.NodeUnpublishVolumeResponse;
 import io.strata.csi.spec.VolumeCapability;
 import io.strata.csi.spec.VolumeUsage;
 import io.strata.sys.FsStat;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,10 +31,12 @@ final class NodeService extends NodeGrpc.NodeImplBase {
 
   private final String nodeName;
   private final PodVolumes volumes;
+  private final Consumer<String> publishRefused;
 
-  NodeService(String nodeName, PodVolumes volumes) {
+  NodeService(String nodeName, PodVolumes volumes, Consumer<String> publishRefused) {
     this.nodeName = nodeName;
     this.volumes = volumes;
+    this.publishRefused = publishRefused;
   }
 
   @Override
@@ -70,6 +73,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
       response.onNext(NodePublishVolumeResponse.getDefaultInstance());
       response.onCompleted();
     } catch (VolumeRefusedException e) {
+      publishRefused.accept(e.code().name());
       refuse(response, "publish", request.getVolumeId(), e);
     }
   }

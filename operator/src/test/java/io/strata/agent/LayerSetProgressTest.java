@@ -8,6 +8,7 @@ import io.strata.agent.LayerSetProgress.Fetching;
 import io.strata.agent.LayerSetProgress.Materializing;
 import io.strata.agent.LayerSetProgress.Pending;
 import io.strata.agent.LayerSetProgress.Ready;
+import io.strata.crd.AgentReason;
 import io.strata.fetch.FetchException;
 import io.strata.layerstore.LayerStore.Materialized;
 import io.strata.oci.Digest;

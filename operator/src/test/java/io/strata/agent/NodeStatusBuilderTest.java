@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.strata.crd.AgentReason;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetEntry;
 import io.strata.crd.NodeLayerState.LayerSetPhase;

@@ -109,7 +109,9 @@ class CacheViewsTest {
       Function<NodeLayerState.Status, StatusAggregator.NodeReport> report,
       String readyPhase,
       long generation) {
-    return new StatusAggregator(Clock.fixed(Instant.parse("2026-11-28T10:00:00Z"), ZoneOffset.UTC))
+    return new StatusAggregator(
+            Clock.fixed(Instant.parse("2026-11-28T10:00:00Z"), ZoneOffset.UTC),
+            NeedsChange.LAYER_SET)
         .fold(desired, Summaries.reports(states, report), readyPhase, generation, null);
   }
 

@@ -31,7 +31,7 @@ class LayerSetReconcilerTest {
       List.of(node("g1", "gpu"), node("g2", "gpu"), node("c1", "cpu"));
 
   private final LayerSetReconciler reconciler =
-      new LayerSetReconciler(CLOCK, null, null, null, null);
+      new LayerSetReconciler(CLOCK, null, null, null, null, null);
 
   @Test
   void nodesTheSelectorMatchesAreCountedAndOnlyReadyOnesLabelled() {

@@ -29,7 +29,7 @@ class OverlayMountReconcilerTest {
       List.of(node("g1", "gpu", "a"), node("g2", "gpu", "b"), node("c1", "cpu", "a"));
 
   private final OverlayMountReconciler reconciler =
-      new OverlayMountReconciler(CLOCK, null, null, null);
+      new OverlayMountReconciler(CLOCK, null, null, null, null);
 
   @Test
   void itsNodesAreItsLayerSetsNarrowedByItsOwnSelector() {

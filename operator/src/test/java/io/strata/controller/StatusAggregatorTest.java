@@ -138,11 +138,63 @@ class StatusAggregatorTest {
     return new NodeReport("Ready", null, null, 3L, chain);
   }
 
+  /**
+   * kstatus's conditions, as Flux reads them: Reconciling while any node is on its way or trying
+   * again; Stalled once every node that reported failed for a reason only a change fixes.
+   */
+  @Test
+  void reconcilingWhileNodesWorkOrRetryStalledWhenEveryReportNeedsAChange() {
+    assertThat(kstatus(Map.of("a", fetching(), "b", ready(CHAIN))))
+        .as("fetching")
+        .containsExactly("True", "False");
+    assertThat(kstatus(Map.of("a", failed("Unreachable"), "b", ready(CHAIN))))
+        .as("failed, trying again")
+        .containsExactly("True", "False");
+    assertThat(kstatus(Map.of("a", ready(CHAIN), "b", ready(CHAIN))))
+        .as("ready everywhere")
+        .containsExactly("False", "False");
+    assertThat(kstatus(Map.of("a", failed("PathEscape"), "b", failed("DigestMismatch"))))
+        .as("every node refused the layers")
+        .containsExactly("False", "True");
+    assertThat(kstatus(Map.of("a", failed("PathEscape"))))
+        .as("b has not reported: the one report decides")
+        .containsExactly("False", "True");
+    assertThat(kstatus(Map.of("a", failed("PathEscape"), "b", failed("Unreachable"))))
+        .as("one may still pass")
+        .containsExactly("True", "False");
+    assertThat(kstatus(Map.of("a", failed("PathEscape"), "b", ready(CHAIN))))
+        .as("partly failed for good: Degraded, not Stalled")
+        .containsExactly("False", "False");
+  }
+
+  @Test
+  void stalledSaysWhichNodeAndWhy() {
+    Summary s = at(T0).fold(List.of("a", "b"), Map.of("b", failed("PathEscape")), "Ready", 3, null);
+    Condition stalled = condition(s, "Stalled");
+    assertThat(stalled.getReason()).isEqualTo("PathEscape");
+    assertThat(stalled.getMessage()).contains("first b: bad");
+    assertThat(condition(s, "Reconciling").getReason()).isEqualTo("Settled");
+  }
+
+  /** Reconciling and Stalled of a fold over nodes a and b, generation 3. */
+  private static List<String> kstatus(Map<String, NodeReport> reports) {
+    Summary s = at(T0).fold(List.of("a", "b"), reports, "Ready", 3, null);
+    return List.of(condition(s, "Reconciling").getStatus(), condition(s, "Stalled").getStatus());
+  }
+
+  private static NodeReport fetching() {
+    return new NodeReport("Fetching", null, null, 3L, null);
+  }
+
+  private static NodeReport failed(String reason) {
+    return new NodeReport("Failed", reason, "bad", 3L, null);
+  }
+
   private static Condition condition(Summary s, String type) {
     return s.conditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
   }
 
   private static StatusAggregator at(Instant now) {
-    return new StatusAggregator(Clock.fixed(now, ZoneOffset.UTC));
+    return new StatusAggregator(Clock.fixed(now, ZoneOffset.UTC), NeedsChange.LAYER_SET);
   }
 }

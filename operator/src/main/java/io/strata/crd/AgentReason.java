@@ -1,4 +1,4 @@
-package io.strata.agent;
+package io.strata.crd;
 
 /**
  * Reasons the agent itself gives in a NodeLayerState entry, beside those of the domains it runs
