@@ -6,15 +6,25 @@ import io.strata.kube.EventRecorder;
 import java.util.List;
 
 /**
- * Records an Event when a LayerSet's or OverlayMount's {@code Ready} or {@code Degraded} condition
- * changes, so {@code kubectl describe} and event pipelines show what changed and why, not only the
- * latest state.
+ * Records an Event when a LayerSet's or OverlayMount's conditions change, so {@code kubectl
+ * describe} tells the story (nodes at work, ready, degraded and why, stalled, recovered) and event
+ * pipelines see what changed, not only the latest state.
  */
 final class ConditionEvents {
   private ConditionEvents() {}
 
   static void record(
       EventRecorder events, HasMetadata object, List<Condition> before, List<Condition> after) {
+    Condition reconciling = find(after, StatusAggregator.RECONCILING);
+    if (changed(find(before, StatusAggregator.RECONCILING), reconciling)
+        && "True".equals(reconciling.getStatus())) {
+      events.normal(object, reconciling.getReason(), reconciling.getMessage()); // work begins
+    }
+    Condition stalled = find(after, StatusAggregator.STALLED);
+    if (changed(find(before, StatusAggregator.STALLED), stalled)
+        && "True".equals(stalled.getStatus())) {
+      events.warning(object, stalled.getReason(), stalled.getMessage());
+    }
     Condition ready = find(after, StatusAggregator.READY);
     if (changed(find(before, StatusAggregator.READY), ready)) {
       if ("True".equals(ready.getStatus())) {

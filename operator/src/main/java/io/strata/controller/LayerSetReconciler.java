@@ -237,6 +237,12 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     // From the reports just folded: thousands of nodes are not walked a second time.
     long volumeNodes = reports.values().stream().filter(r -> r.volumes() > 0).count();
     status.volumeNodes = volumeNodes > 0 ? (int) volumeNodes : null;
+    Progress progress = Progress.of(desired, reports, generation);
+    status.progress = progress.text();
+    status.fetchingNodes = progress.fetching() > 0 ? progress.fetching() : null;
+    status.materializingNodes = progress.materializing() > 0 ? progress.materializing() : null;
+    status.fetchedBytes = progress.fetching() > 0 ? progress.fetchedBytes() : null;
+    status.totalBytes = progress.totalBytes();
     return new Folded<>(status, Set.copyOf(summary.readyNodes()));
   }
 

@@ -49,6 +49,8 @@ public final class StatusAggregator {
    * What one node said about the object.
    *
    * @param volumes pod volumes on the node that use it (LayerSets only)
+   * @param fetchedBytes while Fetching: bytes fetched so far (LayerSets only)
+   * @param totalBytes while Fetching: bytes to fetch in all, when known (LayerSets only)
    */
   public record NodeReport(
       String phase,
@@ -56,10 +58,12 @@ public final class StatusAggregator {
       String message,
       Long observedGeneration,
       String chainId,
-      int volumes) {
+      int volumes,
+      Long fetchedBytes,
+      Long totalBytes) {
     public NodeReport(
         String phase, String reason, String message, Long observedGeneration, String chainId) {
-      this(phase, reason, message, observedGeneration, chainId, 0);
+      this(phase, reason, message, observedGeneration, chainId, 0, null, null);
     }
   }
 

@@ -44,7 +44,9 @@ final class Summaries {
                         e.message,
                         e.observedGeneration,
                         e.chainId,
-                        e.volumes == null ? 0 : e.volumes))
+                        e.volumes == null ? 0 : e.volumes,
+                        e.fetchedBytes,
+                        e.totalBytes))
             .orElse(null);
   }
 

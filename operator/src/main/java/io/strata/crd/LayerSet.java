@@ -32,6 +32,10 @@ import java.util.List;
     jsonPath = ".status.readyNodes",
     type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(
+    name = "Progress",
+    jsonPath = ".status.progress",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
     name = "Age",
     jsonPath = ".metadata.creationTimestamp",
     type = AdditionalPrinterColumn.Type.DATE)
@@ -122,5 +126,25 @@ public class LayerSet extends CustomResource<LayerSet.Spec, LayerSet.Status> {
 
     @JsonPropertyDescription("Nodes where pod volumes use this LayerSet; omitted when none.")
     public Integer volumeNodes;
+
+    @JsonPropertyDescription(
+        "How far the selected nodes are, in words: ready of desired, then those fetching (bytes"
+            + " fetched of their total), materializing and failed; for kubectl get.")
+    public String progress;
+
+    @JsonPropertyDescription("Selected nodes fetching this generation's layers; omitted when none.")
+    public Integer fetchingNodes;
+
+    @JsonPropertyDescription(
+        "Selected nodes materializing this generation's root; omitted when none.")
+    public Integer materializingNodes;
+
+    @JsonPropertyDescription(
+        "Bytes the fetching nodes have fetched, summed; omitted when none fetch.")
+    public Long fetchedBytes;
+
+    @JsonPropertyDescription(
+        "Bytes the fetching nodes fetch in all, summed; omitted while some node's total is unknown.")
+    public Long totalBytes;
   }
 }

@@ -76,7 +76,7 @@ class GitOpsHealthIT {
     // What the node says about each: the controller folds it into the objects' status.
     NodeLayerState.Status status = new NodeLayerState.Status();
     status.layerSets.add(layerSetEntry("it-h-ready", LayerSetPhase.Ready, null));
-    status.layerSets.add(layerSetEntry("it-h-fetching", LayerSetPhase.Fetching, null));
+    status.layerSets.add(fetching(100, 300));
     status.layerSets.add(layerSetEntry("it-h-retrying", LayerSetPhase.Failed, "Unreachable"));
     status.layerSets.add(layerSetEntry("it-h-refused", LayerSetPhase.Failed, "PathEscape"));
     status.layerSets.add(layerSetEntry("it-h-mixed", LayerSetPhase.Failed, "DigestMismatch"));
@@ -89,7 +89,7 @@ class GitOpsHealthIT {
     for (String name : List.of("it-h-ready", "it-h-mixed")) {
       other.layerSets.add(layerSetEntry(name, LayerSetPhase.Ready, null));
     }
-    other.layerSets.add(layerSetEntry("it-h-fetching", LayerSetPhase.Fetching, null));
+    other.layerSets.add(fetching(50, 300));
     other.layerSets.add(layerSetEntry("it-h-retrying", LayerSetPhase.Failed, "Unreachable"));
     other.layerSets.add(layerSetEntry("it-h-refused", LayerSetPhase.Failed, "PathEscape"));
     other.overlayMounts.add(mountEntry("it-h-mounted", MountPhase.Mounted, null));
@@ -181,6 +181,31 @@ class GitOpsHealthIT {
       entry.chainId = DIGEST.toString();
     }
     return entry;
+  }
+
+  private static LayerSetEntry fetching(long fetchedMib, long totalMib) {
+    LayerSetEntry entry = layerSetEntry("it-h-fetching", LayerSetPhase.Fetching, null);
+    entry.fetchedBytes = fetchedMib << 20;
+    entry.totalBytes = totalMib << 20;
+    return entry;
+  }
+
+  /** The controller's Events on LayerSet {@code name}, as {@code Type/Reason}. */
+  private List<String> controllerEvents(String name) {
+    String uid = stored(LayerSet.class, name).getMetadata().getUid();
+    return client.v1().events().inNamespace("default").list().getItems().stream()
+        .filter(e -> uid.equals(e.getInvolvedObject().getUid()))
+        .filter(e -> "strata-controller".equals(e.getReportingComponent()))
+        .map(e -> e.getType() + "/" + e.getReason())
+        .toList();
+  }
+
+  private String kubectl(String... args) throws Exception {
+    Path kubeconfig = ControlPlane.shared().writeKubeconfig(tmp.resolve("kubeconfig"));
+    List<String> command = new ArrayList<>(List.of(ControlPlane.kubectl().toString()));
+    command.add("--kubeconfig=" + kubeconfig);
+    command.addAll(List.of(args));
+    return Tools.run(tmp, command.toArray(String[]::new));
   }
 
   private static OverlayMountEntry mountEntry(String name, MountPhase phase, String reason) {
