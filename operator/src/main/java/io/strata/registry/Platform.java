@@ -16,6 +16,15 @@ public record Platform(String os, String architecture) {
         labels.getOrDefault("kubernetes.io/arch", own.architecture()));
   }
 
+  /** {@code os/arch} as OCI names them, such as {@code linux/arm64}. */
+  public static Platform parse(String text) {
+    String[] parts = text.split("/", -1);
+    if (parts.length != 2 || !parts[0].matches("[a-z0-9]+") || !parts[1].matches("[a-z0-9]+")) {
+      throw new IllegalArgumentException("platform '" + text + "' is not OS/ARCH, as linux/amd64");
+    }
+    return new Platform(parts[0], parts[1]);
+  }
+
   /** This JVM's platform in OCI terms (GOOS/GOARCH names). */
   public static Platform current() {
     String arch =
