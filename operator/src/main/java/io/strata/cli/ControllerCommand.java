@@ -28,8 +28,10 @@ final class ControllerCommand implements Callable<Integer> {
 
   @Option(
       names = "--remove-finalizers",
+      defaultValue = "${env:STRATA_REMOVE_FINALIZERS:-false}",
       description =
-          "Uninstall step: take strata.io/teardown off every LayerSet and OverlayMount, then exit.")
+          "Uninstall step: take strata.io/teardown off every LayerSet and OverlayMount, then exit"
+              + " (env STRATA_REMOVE_FINALIZERS).")
   boolean removeFinalizers;
 
   @Override
