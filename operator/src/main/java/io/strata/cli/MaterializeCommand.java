@@ -114,7 +114,17 @@ final class MaterializeCommand implements Callable<Integer> {
         sources.add(parse(layer));
       }
     }
-    Materialized made = store.materialize(sources);
+    // A bar for a person at a terminal; nothing extra for scripts, nor with --json.
+    ProgressBar bar =
+        !json && Syscalls.get().stderrIsTerminal() ? new ProgressBar(System.err) : null;
+    Materialized made;
+    try {
+      made = store.materialize(sources, bar == null ? LayerStore.Progress.NONE : bar);
+    } finally {
+      if (bar != null) {
+        bar.finish();
+      }
+    }
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
       if (pinned != null) {

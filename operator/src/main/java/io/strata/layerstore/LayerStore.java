@@ -172,8 +172,36 @@ public final class LayerStore {
     return n;
   }
 
+  private static long sizeOrUnknown(Path file) {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /** Hears how far a build is: which layer is being applied, and how far into it. */
+  @FunctionalInterface
+  public interface Progress {
+    /**
+     * @param layer the layer being applied, from 0, of {@code layers}
+     * @param blobSize its blob's size in bytes, -1 when not known
+     * @param blobBytes bytes of it read so far
+     * @param entries entries of it applied so far
+     */
+    void applying(int layer, int layers, long blobSize, long blobBytes, long entries);
+
+    Progress NONE = (layer, layers, blobSize, blobBytes, entries) -> {};
+  }
+
   /** Materializes {@code layers} (base first) and returns the committed root of the whole chain. */
   public Materialized materialize(List<LayerSource> layers) throws LayerException, IOException {
+    return materialize(layers, Progress.NONE);
+  }
+
+  /** As {@link #materialize(List)}, telling {@code progress} how far each layer it applies is. */
+  public Materialized materialize(List<LayerSource> layers, Progress progress)
+      throws LayerException, IOException {
     if (layers.isEmpty() || layers.size() > MAX_LAYERS) {
       throw new LayerException(
           Reason.SizeLimit, layers.size() + " layers: a chain holds 1 to " + MAX_LAYERS);
@@ -207,7 +235,7 @@ public final class LayerStore {
             if (knownPrefix(blobs).committed != known.committed) {
               continue;
             }
-            Materialized made = buildSegment(key, layers, blobs, known);
+            Materialized made = buildSegment(key, layers, blobs, known, progress);
             verified = made.diffIds().size(); // each layer verified as it was read
             if (verified == layers.size()) {
               return made;
@@ -268,7 +296,7 @@ public final class LayerStore {
    * error, say) becomes {@code IOError} naming the step it stopped.
    */
   private Materialized buildSegment(
-      String key, List<LayerSource> layers, List<Digest> blobs, Known known)
+      String key, List<LayerSource> layers, List<Digest> blobs, Known known, Progress progress)
       throws LayerException, IOException {
     List<Digest> diffIds = new ArrayList<>(known.diffIds.subList(0, known.committed));
     Path ancestor =
@@ -290,7 +318,13 @@ public final class LayerStore {
             int i = diffIds.size();
             LayerSource layer = layers.get(i);
             step = "applying " + layer.file();
-            LayerReader.Applied applied = reader.apply(layer.file(), layer.mediaType(), writer);
+            long size = sizeOrUnknown(layer.file()); // reading it says what is wrong with it
+            LayerReader.Applied applied =
+                reader.apply(
+                    layer.file(),
+                    layer.mediaType(),
+                    writer,
+                    (bytes, entries) -> progress.applying(i, layers.size(), size, bytes, entries));
             verify(layer, applied.blobDigest());
             if (!applied.blobDigest().equals(blobs.get(i))) {
               throw new LayerException(

@@ -107,6 +107,8 @@ public interface LibC {
 
   int fsync(int fd);
 
+  int isatty(int fd);
+
   int syncfs(int fd);
 
   int renameat2(int olddirfd, @In String oldpath, int newdirfd, @In String newpath, int flags);

@@ -162,6 +162,11 @@ final class LinuxSyscalls implements Syscalls {
   }
 
   @Override
+  public boolean stderrIsTerminal() {
+    return libc.isatty(2) == 1;
+  }
+
+  @Override
   public void syncfs(Fd fd) throws SyscallException {
     check(libc.syncfs(fd.value()), "syncfs", fd.describe());
   }

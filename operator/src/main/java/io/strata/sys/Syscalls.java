@@ -52,6 +52,9 @@ public interface Syscalls {
 
   void fsync(Fd fd) throws SyscallException;
 
+  /** Whether standard error (descriptor 2) is a terminal: where progress is drawn for a person. */
+  boolean stderrIsTerminal();
+
   void syncfs(Fd fd) throws SyscallException;
 
   void mknodat(Fd dir, String name, int mode, long dev) throws SyscallException;

@@ -49,21 +49,37 @@ public final class LayerReader {
   /** What reading a layer found out. */
   public record Applied(Digest blobDigest, Digest diffId, long entries, long uncompressedBytes) {}
 
+  /** Hears how far an apply is, after each entry: bytes of the blob read, entries applied. */
+  @FunctionalInterface
+  public interface Progress {
+    void advanced(long blobBytes, long entries);
+
+    Progress NONE = (blobBytes, entries) -> {};
+  }
+
   /**
    * Applies the layer in {@code blob} to {@code writer}'s root. A refusal names the layer first
    * (the node's blobs are named by their digests), then what in it was refused.
    */
   public Applied apply(Path blob, String mediaType, RootWriter writer) throws LayerException {
+    return apply(blob, mediaType, writer, Progress.NONE);
+  }
+
+  /** As {@link #apply(Path, String, RootWriter)}, telling {@code progress} after each entry. */
+  public Applied apply(Path blob, String mediaType, RootWriter writer, Progress progress)
+      throws LayerException {
     try {
-      return read(blob, mediaType, writer);
+      return read(blob, mediaType, writer, progress);
     } catch (LayerException e) {
       throw new LayerException(e.reason(), blob + ": " + e.getMessage(), e);
     }
   }
 
-  private Applied read(Path blob, String mediaType, RootWriter writer) throws LayerException {
+  private Applied read(Path blob, String mediaType, RootWriter writer, Progress progress)
+      throws LayerException {
     Compression declared = Compression.ofMediaType(mediaType);
-    try (InputStream file = new BufferedInputStream(Files.newInputStream(blob), BUFFER)) {
+    try (Position position = new Position(Files.newInputStream(blob));
+        InputStream file = new BufferedInputStream(position, BUFFER)) {
       Compression actual = Compression.sniff(file);
       if (declared != null && declared != actual) {
         throw new LayerException(
@@ -84,7 +100,7 @@ public final class LayerReader {
       // thread alone it makes that one the slower where the layer favours it).
       try (Prefetch tarStream = new Prefetch(decompressor(raw, actual), plain ? null : diffSha)) {
         Metered tarBytes = new Metered(tarStream, limits.maxUncompressedBytes());
-        long entries = applyEntries(tarBytes, writer); // reads the tar to its end
+        long entries = applyEntries(tarBytes, writer, position, progress); // the tar to its end
         // The thread has stopped at the end of the tar; bytes after a compressed stream still
         // count toward the blob digest.
         raw.transferTo(OutputStream.nullOutputStream());
@@ -99,7 +115,8 @@ public final class LayerReader {
     }
   }
 
-  private long applyEntries(Metered tarBytes, RootWriter writer)
+  private long applyEntries(
+      Metered tarBytes, RootWriter writer, Position position, Progress progress)
       throws LayerException, IOException {
     TarGuard guard = new TarGuard(tarBytes, limits);
     // Commons Compress reads PAX records a byte at a time; a small buffer answers those reads
@@ -132,6 +149,7 @@ public final class LayerReader {
       TarGuard.Header header = guard.nextHeader(consumed.count, entry.isSparse());
       EntryAction action = planner.plan(entry, header.pax());
       writer.apply(action, tar);
+      progress.advanced(position.read, entries);
     }
     if (!guard.sawEndOfArchive()) {
       throw new LayerException(
@@ -204,6 +222,33 @@ public final class LayerReader {
    * the end of that region; the buffers and the reading thread beneath return short reads at their
    * boundaries.
    */
+  /** How far the blob has been read, for progress: read on the prefetch thread, seen on this. */
+  private static final class Position extends FilterInputStream {
+    volatile long read;
+
+    Position(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = in.read();
+      if (b >= 0) {
+        read++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = in.read(b, off, len);
+      if (n > 0) {
+        read += n;
+      }
+      return n;
+    }
+  }
+
   private static final class Counted extends FilterInputStream {
     long count;
 
