@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -195,11 +194,7 @@ public class LayerSetReconciler implements Reconciler<LayerSet>, Cleaner<LayerSe
     labels.want(nodes, StrataApi.LAYERSET_LABEL_PREFIX + name, "ready", folded.readyNodes());
     LayerSet.Status previous = layerSet.getStatus();
     LayerSet.Status status = folded.status();
-    metrics.set(
-        name,
-        status.desiredNodes,
-        status.readyNodes,
-        status.failedNodes.size() + Objects.requireNonNullElse(status.moreFailedNodes, 0));
+    metrics.set(name, status);
     boolean retry = false;
     if (layerSet.getSpec().image != null) {
       retry = !resolveImage(layerSet, previous, status);

@@ -3,8 +3,10 @@ package io.strata.controller;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.strata.crd.NodeSummaryStatus;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -33,8 +35,16 @@ final class ObjectMetrics {
     this.label = label;
   }
 
-  /** What the pass just folded for object {@code name}. */
-  void set(String name, long desired, long ready, long failed) {
+  /** What the pass just folded into object {@code name}'s {@code status}. */
+  void set(String name, NodeSummaryStatus status) {
+    set(
+        name,
+        status.desiredNodes,
+        status.readyNodes,
+        status.failedNodes.size() + Objects.requireNonNullElse(status.moreFailedNodes, 0));
+  }
+
+  private void set(String name, long desired, long ready, long failed) {
     AtomicLongArray values =
         counts.computeIfAbsent(
             name,

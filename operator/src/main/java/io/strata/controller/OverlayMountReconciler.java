@@ -115,11 +115,7 @@ public class OverlayMountReconciler implements Reconciler<OverlayMount>, Cleaner
     labels.want(nodes, StrataApi.OVERLAYMOUNT_LABEL_PREFIX + name, "mounted", folded.readyNodes());
     OverlayMount.Status previous = mount.getStatus();
     OverlayMount.Status status = folded.status();
-    metrics.set(
-        name,
-        status.desiredNodes,
-        status.readyNodes,
-        status.failedNodes.size() + Objects.requireNonNullElse(status.moreFailedNodes, 0));
+    metrics.set(name, status);
     ConditionEvents.record(
         events, mount, previous == null ? null : previous.conditions, status.conditions);
     if (Summaries.same(previous, status)) {
