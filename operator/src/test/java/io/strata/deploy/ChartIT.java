@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -117,6 +118,79 @@ class ChartIT {
     String withoutCsi = helm("template", "strata", CHART.toString(), "--set", "csi.enabled=false");
     assertThat(kinds(withoutCsi)).doesNotContain("CSIDriver");
     assertThat(withoutCsi).contains("--csi=false").doesNotContain("kubelet");
+  }
+
+  /**
+   * Behind values, off by default: a ServiceMonitor per metrics Service, selecting it by its
+   * labels, and a PrometheusRule whose groups are exactly the plain rules file promtool tests.
+   */
+  @Test
+  void prometheusOperatorObjectsCarryTheTestedRulesAndSelectTheMetricsServices() throws Exception {
+    assertThat(kinds(helm("template", "strata", CHART.toString())))
+        .doesNotContain("ServiceMonitor", "PrometheusRule");
+    String rendered =
+        helm(
+            "template",
+            "strata",
+            CHART.toString(),
+            "--namespace",
+            "strata-system",
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+            "--set",
+            "metrics.prometheusRule.labels.release=prometheus");
+    List<Map<String, Object>> objects = new ArrayList<>();
+    for (Object document : new org.yaml.snakeyaml.Yaml().loadAll(rendered)) {
+      if (document instanceof Map<?, ?> map) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> object = (Map<String, Object>) map;
+        objects.add(object);
+      }
+    }
+    Map<String, Object> rule = only(objects, "PrometheusRule");
+    Object rules =
+        new org.yaml.snakeyaml.Yaml()
+            .load(Files.readString(CHART.resolve("files/prometheus-rules.yaml")));
+    assertThat(rule.get("spec")).isEqualTo(rules);
+    assertThat(rule.toString()).contains("release=prometheus");
+    for (String component : List.of("agent", "controller")) {
+      Map<String, Object> service =
+          objects.stream()
+              .filter(o -> "Service".equals(o.get("kind")))
+              .filter(o -> name(o).equals("strata-" + component + "-metrics"))
+              .findFirst()
+              .orElseThrow();
+      Map<String, Object> monitor =
+          objects.stream()
+              .filter(o -> "ServiceMonitor".equals(o.get("kind")))
+              .filter(o -> name(o).equals("strata-" + component))
+              .findFirst()
+              .orElseThrow();
+      @SuppressWarnings("unchecked")
+      Map<String, String> selector =
+          (Map<String, String>)
+              ((Map<String, Object>) ((Map<String, Object>) monitor.get("spec")).get("selector"))
+                  .get("matchLabels");
+      @SuppressWarnings("unchecked")
+      Map<String, String> labels =
+          (Map<String, String>) ((Map<String, Object>) service.get("metadata")).get("labels");
+      assertThat(labels).as(component).containsAllEntriesOf(selector);
+      assertThat(monitor.toString()).contains("port=http-metrics");
+    }
+  }
+
+  private static Map<String, Object> only(List<Map<String, Object>> objects, String kind) {
+    List<Map<String, Object>> found =
+        objects.stream().filter(o -> kind.equals(o.get("kind"))).toList();
+    assertThat(found).as(kind).hasSize(1);
+    return found.getFirst();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static String name(Map<String, Object> object) {
+    return String.valueOf(((Map<String, Object>) object.get("metadata")).get("name"));
   }
 
   @Test
