@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The container image Jib built in the package phase (profile {@code image}): unpacked by {@code
  * umoci} the way a runtime would, its entrypoint runs {@code strata version} under {@code chroot}
  * (in a PID namespace with its own /proc), on the trimmed Java runtime it ships and with the JVM
- * flags a DaemonSet wants.
+ * flags a DaemonSet wants; and so does the {@code strata} command on its PATH.
  */
 class ImageIT {
   @TempDir Path tmp;
@@ -71,9 +71,20 @@ class ImageIT {
                 "env",
                 "-i"));
     process.path("env").forEach(e -> command.add(e.asText()));
-    command.addAll(entrypoint);
-    command.add("version");
-    String output = Tools.run(tmp, command.toArray(String[]::new));
+    List<String> fromTheEntrypoint = new ArrayList<>(command);
+    fromTheEntrypoint.addAll(entrypoint);
+    fromTheEntrypoint.add("version");
+    String output = Tools.run(tmp, fromTheEntrypoint.toArray(String[]::new));
     assertThat(output).startsWith("strata ").contains("0.1.0");
+
+    // The command line on the image's PATH, as `kubectl exec ... -- strata` runs it in a pod
+    // whose JVM options the chart sets: the same answer, and nothing from the JVM beside it.
+    assertThat(rootfs.resolve("usr/local/bin/strata")).isExecutable();
+    List<String> fromThePath = new ArrayList<>(command);
+    fromThePath.addAll(List.of("JDK_JAVA_OPTIONS=-Xmx64m -XX:TieredStopAtLevel=1", "strata"));
+    fromThePath.add("version");
+    assertThat(Tools.run(tmp, fromThePath.toArray(String[]::new)))
+        .as("stdout and stderr of strata version")
+        .isEqualTo(output);
   }
 }

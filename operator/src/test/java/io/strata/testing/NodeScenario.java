@@ -469,6 +469,10 @@ public final class NodeScenario {
     // Probes keep passing: both stay ready and unrestarted for a few liveness periods' worth.
     assertRunningWithoutRestarts(agent.getMetadata().getName(), NAMESPACE);
     assertRunningWithoutRestarts(controller.getMetadata().getName(), NAMESPACE);
+    // The command line in the agent's pod, as an operator types it: it runs with the pod's JVM
+    // options, checks the node it runs on, and prints nothing but its findings.
+    String doctor = kubectl("-n", NAMESPACE, "exec", "ds/strata-agent", "--", "strata", "doctor");
+    assertThat(doctor).contains("overlay").doesNotContain("Picked up", "WARNING");
   }
 
   /**
