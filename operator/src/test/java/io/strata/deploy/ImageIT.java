@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The container image Jib built in the package phase (profile {@code image}): unpacked by {@code
  * umoci} the way a runtime would, its entrypoint runs {@code strata version} under {@code chroot}
  * (in a PID namespace with its own /proc), on the trimmed Java runtime it ships and with the JVM
- * flags a DaemonSet wants; and so does the {@code strata} command on its PATH.
+ * flags a DaemonSet wants; and so does the {@code strata} command on its PATH, from the
+ * ahead-of-time cache trained in the image.
  */
 class ImageIT {
   @TempDir Path tmp;
@@ -86,5 +87,11 @@ class ImageIT {
     assertThat(Tools.run(tmp, fromThePath.toArray(String[]::new)))
         .as("stdout and stderr of strata version")
         .isEqualTo(output);
+    // ... started from the ahead-of-time cache the build trained in this image.
+    assertThat(rootfs.resolve("opt/strata/strata.aot")).isNotEmptyFile();
+    List<String> logged = new ArrayList<>(command);
+    logged.addAll(List.of("JDK_JAVA_OPTIONS=-Xmx64m -Xlog:class+load=info", "strata", "version"));
+    assertThat(Tools.run(tmp, logged.toArray(String[]::new)))
+        .contains("io.strata.cli.Main source: shared objects file");
   }
 }
