@@ -8,9 +8,9 @@
 #
 # Needs root (umoci unpack keeps owners; the training run chroots into the image). Called by Maven
 # in the package phase of the image profile, after Jib:
-#   image-cache.sh IMAGE_TAR CLASSES_JAR IMAGE_NAME
+#   image-cache.sh IMAGE_TAR CLASSES_DIR IMAGE_NAME JAR_TOOL
 set -euo pipefail
-image=$1 classes=$2 name=$3
+image=$1 classes=$2 name=$3 jar=$4
 
 if [ "$(id -u)" != 0 ]; then
   echo "image-cache.sh: not root: the image's strata command runs without an AOT cache" >&2
@@ -23,7 +23,10 @@ umoci unpack --image "$work/layout:strata" "$work/bundle" > /dev/null
 rootfs=$work/bundle/rootfs
 
 mkdir -p "$rootfs/opt/strata"
-cp "$classes" "$rootfs/opt/strata/strata-classes.jar"
+"$jar" --create --file "$rootfs/opt/strata/strata-classes.jar" -C "$classes" .
+# The cache records each jar's modification time, and an image layer keeps whole seconds only:
+# the jar gets the time Jib gives every file it adds, so it is the same after the repack.
+touch -d @1 "$rootfs/opt/strata/strata-classes.jar"
 {
   printf '/opt/strata/strata-classes.jar'
   tr ':' '\n' < "$rootfs/app/jib-classpath-file" | grep '\.jar$' | sed 's/^/:/' | tr -d '\n'
