@@ -23,6 +23,7 @@ import io.strata.crd.LayerSet;
 import io.strata.crd.NodeLayerState;
 import io.strata.crd.NodeLayerState.LayerSetPhase;
 import io.strata.crd.NodeLayerState.MountPhase;
+import io.strata.crd.OverlayMount;
 import io.strata.crd.StrataApi;
 import io.strata.kube.Apply;
 import io.strata.kube.CustomResources;
@@ -140,14 +141,21 @@ class RbacIT {
     if (admin == null) {
       return;
     }
-    TestResources.deleteSuite(admin, SUITE);
-    Eventually.within(
-        CONVERGE,
-        () ->
-            assertThat(admin.resources(LayerSet.class).withLabels(SUITE).list().getItems())
-                .isEmpty());
-    for (AutoCloseable c : running.reversed()) {
-      c.close();
+    try {
+      TestResources.deleteSuite(admin, SUITE);
+      Eventually.within(
+          CONVERGE,
+          () ->
+              assertThat(admin.resources(LayerSet.class).withLabels(SUITE).list().getItems())
+                  .isEmpty());
+    } finally {
+      for (AutoCloseable c : running.reversed()) {
+        c.close();
+      }
+      // What a failed test left on the teardown finalizer (its agent never came back, say) goes
+      // too: the test has failed already, and the next suite must not find it.
+      dropFinalizers(LayerSet.class);
+      dropFinalizers(OverlayMount.class);
     }
     admin.pods().inNamespace(NS).withLabels(SUITE).withGracePeriod(0).delete();
     admin.secrets().inNamespace(NS).withLabels(SUITE).delete();
@@ -160,6 +168,17 @@ class RbacIT {
       }
     }
     admin.close();
+  }
+
+  private <T extends HasMetadata> void dropFinalizers(Class<T> type) {
+    for (T object : admin.resources(type).withLabels(SUITE).list().getItems()) {
+      TestResources.edit(
+          admin.resources(type).withName(object.getMetadata().getName()),
+          o -> {
+            o.getMetadata().setFinalizers(List.of());
+            return o;
+          });
+    }
   }
 
   @Test
