@@ -47,17 +47,11 @@ final class CacheKeeper {
   }
 
   /**
-   * After a pass has computed {@code entries}: collects what the node no longer needs, if it may
-   * now, and returns what the cache holds (null until first measured).
+   * After a pass has found where each served LayerSet stands: collects what the node no longer
+   * needs, if it may now, and returns what the cache holds (null until first measured).
    */
-  NodeLayerState.Cache afterPass(Collection<NodeLayerState.LayerSetEntry> entries) {
-    boolean settled =
-        entries.stream()
-            .allMatch(
-                e ->
-                    e.phase == NodeLayerState.LayerSetPhase.Ready
-                        || e.phase == NodeLayerState.LayerSetPhase.Failed);
-    if (!settled) {
+  NodeLayerState.Cache afterPass(Collection<LayerSetProgress> served) {
+    if (!served.stream().allMatch(LayerSetProgress::isSettled)) {
       return cache;
     }
     try {
@@ -66,9 +60,9 @@ final class CacheKeeper {
       log.warn("removing unneeded blobs failed (retried later): {}", e.getMessage());
     }
     Set<String> needed =
-        entries.stream()
-            .filter(e -> e.chainId != null)
-            .map(e -> e.chainId.substring("sha256:".length()))
+        served.stream()
+            .filter(p -> p.stage() instanceof LayerSetProgress.Ready)
+            .map(p -> ((LayerSetProgress.Ready) p.stage()).made().chainId().hex())
             .collect(Collectors.toSet());
     long now = ticker.getAsLong();
     boolean collect = !collected || now - lastCollection >= COLLECTION_INTERVAL.toNanos();

@@ -255,7 +255,7 @@ final class NodeReconciler implements Reconciler<NodeLayerState> {
     boolean busy = mounts.stream().anyMatch(NodeReconciler::waitsForUsers);
     NodeLayerState.Status next = statusBuilder.build(selection, progress, mounts, previous);
     next.agent = agentInfo;
-    NodeLayerState.Cache cache = cacheKeeper.afterPass(next.layerSets);
+    NodeLayerState.Cache cache = cacheKeeper.afterPass(progress.values());
     if (cache != null) {
       next.cache = cache;
     }

@@ -69,15 +69,6 @@ public final class MountPlanner {
         new MountedOverlay(request.uid(), target, spec, upper.upper(), upper.work(), false, null));
   }
 
-  /** Whether {@code table} shows this request's own overlay at its target, to adopt from it. */
-  public boolean showsOwnMount(MountRequest request, MountTable table)
-      throws MountRefusedException {
-    return table
-        .at(target(request))
-        .filter(m -> isStrataOverlay(m, SOURCE_PREFIX + request.uid()))
-        .isPresent();
-  }
-
   private Path target(MountRequest request) throws MountRefusedException {
     return MountTargets.requireUnderBase(
         layout.mountBase(),
