@@ -38,9 +38,17 @@ final class AgentMetrics {
   private final AtomicLong mounts = new AtomicLong();
   private final AtomicLong volumes = new AtomicLong();
   private final Map<NodeLayerState.LayerSetPhase, AtomicLong> phases =
-      new EnumMap<>(NodeLayerState.LayerSetPhase.class);
+      counters(NodeLayerState.LayerSetPhase.class);
   private final Map<NodeLayerState.MountPhase, AtomicLong> mountPhases =
-      new EnumMap<>(NodeLayerState.MountPhase.class);
+      counters(NodeLayerState.MountPhase.class);
+
+  private static <P extends Enum<P>> Map<P, AtomicLong> counters(Class<P> type) {
+    Map<P, AtomicLong> counts = new EnumMap<>(type);
+    for (P phase : type.getEnumConstants()) {
+      counts.put(phase, new AtomicLong());
+    }
+    return counts;
+  }
 
   /** Where the Java Operator SDK adds its reconciler metrics. */
   PrometheusMeterRegistry registry() {
@@ -60,19 +68,16 @@ final class AgentMetrics {
     Gauge.builder("strata_volumes", volumes, AtomicLong::get)
         .description("Pod volumes mounted on this node")
         .register(registry);
-    for (NodeLayerState.LayerSetPhase phase : NodeLayerState.LayerSetPhase.values()) {
-      AtomicLong count = new AtomicLong();
-      phases.put(phase, count);
-      Gauge.builder("strata_layersets", count, AtomicLong::get)
-          .description("LayerSets this node serves, by phase")
-          .tag("phase", phase.name())
-          .register(registry);
-    }
-    for (NodeLayerState.MountPhase phase : NodeLayerState.MountPhase.values()) {
-      AtomicLong count = new AtomicLong();
-      mountPhases.put(phase, count);
-      Gauge.builder("strata_overlaymounts", count, AtomicLong::get)
-          .description("OverlayMounts this node serves, by phase")
+    phaseGauges(phases, "strata_layersets", "LayerSets this node serves, by phase");
+    phaseGauges(mountPhases, "strata_overlaymounts", "OverlayMounts this node serves, by phase");
+  }
+
+  /** One gauge per phase of {@code counts}' enum, tagged {@code phase}. */
+  private <P extends Enum<P>> void phaseGauges(
+      Map<P, AtomicLong> counts, String name, String description) {
+    for (P phase : counts.keySet()) {
+      Gauge.builder(name, counts.get(phase), AtomicLong::get)
+          .description(description)
           .tag("phase", phase.name())
           .register(registry);
     }

@@ -16,8 +16,12 @@ final class ProgressBar implements LayerStore.Progress {
   private final PrintStream out;
   private long lastDraw;
   private int lastLayer = -1;
-  private long[] last; // layer, layers, blobSize, blobBytes, entries: what finish() draws
   private boolean drawn;
+  // What the last call said: finish() draws it.
+  private int layers;
+  private long blobSize;
+  private long blobBytes;
+  private long entries;
 
   ProgressBar(PrintStream out) {
     this.out = out;
@@ -25,7 +29,10 @@ final class ProgressBar implements LayerStore.Progress {
 
   @Override
   public void applying(int layer, int layers, long blobSize, long blobBytes, long entries) {
-    last = new long[] {layer, layers, blobSize, blobBytes, entries};
+    this.layers = layers;
+    this.blobSize = blobSize;
+    this.blobBytes = blobBytes;
+    this.entries = entries;
     long now = System.nanoTime();
     if (layer == lastLayer && now - lastDraw < REDRAW_NANOS) {
       return;
@@ -55,7 +62,7 @@ final class ProgressBar implements LayerStore.Progress {
   /** Draws where the build ended and ends the line, if anything was drawn. */
   void finish() {
     if (drawn) {
-      draw((int) last[0], (int) last[1], last[2], last[3], last[4]);
+      draw(lastLayer, layers, blobSize, blobBytes, entries);
       out.println();
       out.flush();
     }
