@@ -30,23 +30,19 @@ if obj.metadata.generation ~= nil and obj.status.observedGeneration ~= obj.metad
   return hs
 end
 
-local stalled = condition("Stalled")
-if stalled ~= nil and stalled.status == "True" then
-  hs.status = "Degraded"
-  hs.message = stalled.message
-  return hs
-end
-local reconciling = condition("Reconciling")
-if reconciling ~= nil and reconciling.status == "True" then
-  hs.status = "Progressing"
-  hs.message = reconciling.message
-  return hs
-end
-local degraded = condition("Degraded")
-if degraded ~= nil and degraded.status == "True" then
-  hs.status = "Degraded"
-  hs.message = degraded.message
-  return hs
+-- The first of these conditions that is True decides; none True is Healthy.
+local rules = {
+  {"Stalled", "Degraded"},
+  {"Reconciling", "Progressing"},
+  {"Degraded", "Degraded"},
+}
+for _, rule in ipairs(rules) do
+  local c = condition(rule[1])
+  if c ~= nil and c.status == "True" then
+    hs.status = rule[2]
+    hs.message = c.message
+    return hs
+  end
 end
 local ready = condition("Ready")
 hs.status = "Healthy"
