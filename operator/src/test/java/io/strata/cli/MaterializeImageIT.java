@@ -8,8 +8,6 @@ import io.strata.testing.LocalRegistry;
 import io.strata.testing.TestImages;
 import io.strata.testing.Tools;
 import io.strata.testing.TreeSnapshot;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -24,8 +22,7 @@ class MaterializeImageIT {
   private static final String REPO = "team/tools";
 
   @TempDir Path tmp;
-  private StringWriter out;
-  private StringWriter err;
+  private final CliRun cli = new CliRun();
 
   @Test
   void anImageByTagAndFromAnIndexMaterializesWhatUmociUnpacks() throws Exception {
@@ -38,9 +35,9 @@ class MaterializeImageIT {
 
       String byTag = registry.host() + "/" + REPO + ":1.0";
       assertThat(run("materialize", "--state-dir", state.toString(), "--json", "--image", byTag))
-          .as(err.toString())
+          .as(cli.err())
           .isZero();
-      JsonNode made = new ObjectMapper().readTree(out.toString());
+      JsonNode made = new ObjectMapper().readTree(cli.out());
       assertThat(made.get("image").asText())
           .isEqualTo(registry.host() + "/" + REPO + "@" + images.digest("v1"));
       assertSameTree(made.get("root").asText(), images.unpack("v1", tmp.resolve("unpacked-v1")));
@@ -58,15 +55,62 @@ class MaterializeImageIT {
                   "linux/arm64",
                   "--image",
                   index))
-          .as(err.toString())
+          .as(cli.err())
           .isZero();
       assertSameTree(
-          new ObjectMapper().readTree(out.toString()).get("root").asText(),
+          new ObjectMapper().readTree(cli.out()).get("root").asText(),
           images.unpack("v2", tmp.resolve("unpacked-v2")));
 
       // Asked again: the root is there, nothing is built twice.
       assertThat(run("materialize", "--state-dir", state.toString(), "--image", byTag)).isZero();
-      assertThat(out.toString()).startsWith("already had ");
+      assertThat(cli.out()).startsWith("already had ");
+    }
+  }
+
+  /**
+   * A registry with TLS and logins, as a node's registries often are: the CA bundle, a mirror entry
+   * that says to speak HTTPS to it, and the login from a docker config.json; without the login, one
+   * clear line says why not.
+   */
+  @Test
+  void aRegistryWithTlsAndALoginNeedsTheCaBundleAndTheDockerConfig() throws Exception {
+    Tools.requireRoot("materializing sets owners, which needs root");
+    TestImages images = TestImages.build(tmp.resolve("images"));
+    try (LocalRegistry registry = LocalRegistry.tlsWithBasicAuth(tmp.resolve("registry"))) {
+      images.push(
+          "v1", registry.host(), REPO, "1.0", LocalRegistry.USER + ":" + LocalRegistry.PASSWORD);
+      String auth =
+          java.util.Base64.getEncoder()
+              .encodeToString(
+                  (LocalRegistry.USER + ":" + LocalRegistry.PASSWORD)
+                      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      Path config =
+          Files.writeString(
+              tmp.resolve("config.json"),
+              "{\"auths\":{\"" + registry.host() + "\":{\"auth\":\"" + auth + "\"}}}");
+      String[] common = {
+        "materialize",
+        "--state-dir",
+        tmp.resolve("state").toString(),
+        "--json",
+        "--ca-bundle",
+        registry.certificate().toString(),
+        "--registry-mirror",
+        registry.host() + "=https://" + registry.host(),
+        "--image",
+        registry.host() + "/" + REPO + ":1.0"
+      };
+
+      assertThat(run(common)).as("no login").isNotZero();
+      assertThat(cli.err()).contains("Unauthorized");
+
+      String[] withLogin = java.util.Arrays.copyOf(common, common.length + 2);
+      withLogin[common.length] = "--docker-config";
+      withLogin[common.length + 1] = config.toString();
+      assertThat(run(withLogin)).as(cli.err()).isZero();
+      assertSameTree(
+          new ObjectMapper().readTree(cli.out()).get("root").asText(),
+          images.unpack("v1", tmp.resolve("unpacked")));
     }
   }
 
@@ -77,7 +121,7 @@ class MaterializeImageIT {
     assertThat(
             run("materialize", "--state-dir", state, "--image", "r.example/a:1", layer.toString()))
         .isEqualTo(2);
-    assertThat(err.toString()).contains("give layer files or --image REF, exactly one of the two");
+    assertThat(cli.err()).contains("give layer files or --image REF, exactly one of the two");
     assertThat(run("materialize", "--state-dir", state)).isEqualTo(2);
     assertThat(
             run(
@@ -89,16 +133,11 @@ class MaterializeImageIT {
                 "--image",
                 "r.example/a:1"))
         .isEqualTo(2);
-    assertThat(err.toString()).contains("platform 'amd64' is not OS/ARCH");
+    assertThat(cli.err()).contains("platform 'amd64' is not OS/ARCH");
   }
 
   private int run(String... args) {
-    out = new StringWriter();
-    err = new StringWriter();
-    var cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    return cli.execute(args);
+    return cli.run(args);
   }
 
   private static void assertSameTree(String root, Path reference) throws Exception {

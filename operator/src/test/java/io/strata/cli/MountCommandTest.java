@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.strata.overlay.MountTable;
 import io.strata.testing.RootMounts;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
@@ -19,8 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MountCommandTest {
   @TempDir Path tmp;
   private RootMounts node;
-  private StringWriter out;
-  private StringWriter err;
+  private final CliRun cli = new CliRun();
 
   @BeforeEach
   void prepare() throws Exception {
@@ -36,12 +33,7 @@ class MountCommandTest {
   }
 
   private int run(String... args) {
-    out = new StringWriter();
-    err = new StringWriter();
-    var cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    return cli.execute(args);
+    return cli.run(args);
   }
 
   private String[] nodeArgs(String command, String... rest) {
@@ -57,21 +49,21 @@ class MountCommandTest {
   @Test
   void mountPrintsTheMountItMadeAndUnmountRemovesIt() throws Exception {
     assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "--json", "train-env")))
-        .as(err.toString())
+        .as(cli.err())
         .isZero();
-    JsonNode mount = Serialization.jsonMapper().readTree(out.toString());
+    JsonNode mount = Serialization.jsonMapper().readTree(cli.out());
     Path target = node.mountBase.resolve("train-env");
     assertThat(mount.get("target").asText()).isEqualTo(target.toString());
     assertThat(mount.get("source").asText()).isEqualTo("strata:train-env");
     assertThat(mount.get("options").asText()).startsWith("lowerdir=" + node.lower + ",upperdir=");
     assertThat(Files.readString(target.resolve("hello"))).isEqualTo("hi\n");
-    assertThat(err.toString()).as("the base is shared: no warning").isEmpty();
+    assertThat(cli.err()).as("the base is shared: no warning").isEmpty();
 
     assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "train-env"))).isZero();
-    assertThat(out.toString()).startsWith("already mounted: train-env");
+    assertThat(cli.out()).startsWith("already mounted: train-env");
 
     assertThat(run(nodeArgs("unmount", "--json", "train-env"))).isZero();
-    assertThat(Serialization.jsonMapper().readTree(out.toString()).get("unmounted").get(0).asText())
+    assertThat(Serialization.jsonMapper().readTree(cli.out()).get("unmounted").get(0).asText())
         .isEqualTo(target.toString());
     assertThat(MountTable.read().at(target)).isEmpty();
   }
@@ -88,7 +80,7 @@ class MountCommandTest {
                     "8Mi",
                     "--json",
                     "scratch")))
-        .as(err.toString())
+        .as(cli.err())
         .isZero();
     assertThat(
             MountTable.read()
@@ -102,14 +94,14 @@ class MountCommandTest {
   void refusalsAreOneLineNamingTheReason() {
     assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "--target", "/etc", "x")))
         .isEqualTo(1);
-    assertThat(err.toString().lines())
+    assertThat(cli.err().lines())
         .singleElement()
         .asString()
         .startsWith(
             "strata mount: UnsafeTarget: target /etc is not strictly beneath the mount base");
     assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "--memory", "lots", "x")))
         .isEqualTo(2);
-    assertThat(err.toString()).contains("--memory is \"lots\": it must be a whole number of bytes");
+    assertThat(cli.err()).contains("--memory is \"lots\": it must be a whole number of bytes");
     assertThat(run(nodeArgs("mount", "--lower", node.lower.toString(), "--memory", "100m", "x")))
         .as("a milli-byte quantity names no whole number of bytes")
         .isEqualTo(2);
